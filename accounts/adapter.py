@@ -1,0 +1,69 @@
+"""allauth hooks: mail goes out through Celery in the recipient's language; frozen accounts cannot
+log in; every completed login is recorded."""
+from django.db import models
+from django.shortcuts import render
+from django.utils import translation
+
+from allauth.account.adapter import DefaultAccountAdapter
+
+from accounts.client import client_info
+from accounts.models import User
+
+
+def _mail_context_serialize(context: dict) -> tuple[dict, int | None]:
+    """allauth passes model instances and the request; keep what survives JSON and the user's id."""
+    plain, user_id = {}, None
+    for key, value in context.items():
+        if key in ("request", "current_site"):
+            continue
+        if isinstance(value, User):
+            user_id = value.pk
+        elif isinstance(value, models.Model):
+            continue
+        elif value is None or isinstance(value, (str, int, float, bool)):
+            plain[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            plain[key] = list(value)
+        else:
+            plain[key] = str(value)
+    return plain, user_id
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        from accounts.tasks import mail_send
+
+        plain, user_id = _mail_context_serialize(context)
+        if user_id is None:
+            user_id = User.objects.filter(email__iexact=email).values_list("pk", flat=True).first()
+        mail_send.delay(
+            template_prefix=template_prefix, email=email, context=plain,
+            user_id=user_id, language=translation.get_language() or "en",
+        )
+
+    def pre_login(self, request, user, **kwargs):
+        if getattr(user, "is_frozen", False):
+            from allauth.account.internal.stagekit import clear_login
+
+            clear_login(request)
+            return render(request, "accounts/frozen.html", status=403)
+        return super().pre_login(request, user, **kwargs)
+
+    def post_login(self, request, user, **kwargs):
+        from accounts.services import login_record
+
+        response = super().post_login(request, user, **kwargs)
+        login_record(user=user, client=client_info(request))
+        if user.language and user.language != translation.get_language() and response.status_code in (301, 302):
+            # Land in the language the user chose, not the one the login page happened to be in.
+            from django.urls import translate_url
+
+            response["Location"] = translate_url(response["Location"], user.language)
+        return response
+
+    def save_user(self, request, user, form, commit=True):
+        """Sign-up remembers the language the form was filled in."""
+        language = translation.get_language()
+        if language:
+            user.language = language
+        return super().save_user(request, user, form, commit=commit)

@@ -1,0 +1,35 @@
+from django.db.models import QuerySet
+
+from accounts.api_secrets import secret_decrypt
+from accounts.models import AccountFreeze, ApiKey, LoginRecord, SecurityEvent, User
+
+
+def security_events_for(*, user: User, limit: int = 50) -> QuerySet[SecurityEvent]:
+    return SecurityEvent.objects.filter(user=user).order_by("-created_at", "-id")[:limit]
+
+
+def login_history_for(*, user: User, limit: int = 20) -> QuerySet[LoginRecord]:
+    return LoginRecord.objects.filter(user=user).order_by("-created_at", "-id")[:limit]
+
+
+def api_keys_for(*, user: User) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(user=user).order_by("revoked_at", "-created_at")
+
+
+def api_key_active(*, key: str) -> ApiKey | None:
+    """The active key with this public id, with its user, or None."""
+    return ApiKey.objects.select_related("user").filter(key=key, revoked_at__isnull=True).first()
+
+
+def api_key_secret(*, api_key: ApiKey) -> str:
+    return secret_decrypt(api_key.secret_encrypted)
+
+
+def freeze_active(*, user: User) -> AccountFreeze | None:
+    return AccountFreeze.objects.filter(user=user, lifted_at__isnull=True).first()
+
+
+def user_has_totp(*, user: User) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -1,0 +1,343 @@
+"""Every write to accounts and their security. Callers pass who and from where (ClientInfo)."""
+import ipaddress
+import logging
+import secrets
+import string
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.api_secrets import secret_encrypt
+from accounts.client import ClientInfo
+from accounts.models import AccountFreeze, ApiKey, KnownDevice, LoginRecord, SecurityEvent, User
+from config.languages import LANGUAGE_CODES
+
+log = logging.getLogger(__name__)
+
+NO_CLIENT = ClientInfo()
+MAX_ACTIVE_API_KEYS = 30
+MAX_IP_ALLOWLIST = 30
+FREEZE_SALT = "accounts.freeze-link"
+
+
+# --- Profile -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def profile_update(*, user: User, language: str | None = None, time_zone: str | None = None) -> User:
+    import zoneinfo
+
+    fields = []
+    if language is not None:
+        if language not in LANGUAGE_CODES:
+            raise ValidationError({"language": _("Choose one of the offered languages.")})
+        user.language = language
+        fields.append("language")
+    if time_zone is not None:
+        if time_zone not in zoneinfo.available_timezones():
+            raise ValidationError({"time_zone": _("Choose a time zone from the list.")})
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    if fields:
+        user.save(update_fields=fields)
+    return user
+
+
+ANTI_PHISHING_ALPHABET = set(string.ascii_letters + string.digits)
+
+
+@transaction.atomic
+def anti_phishing_code_set(*, user: User, code: str, client: ClientInfo = NO_CLIENT) -> User:
+    """Set the code shown in every email we send, so the user can tell our mail from a fake."""
+    code = (code or "").strip()
+    if not 4 <= len(code) <= 20 or not set(code) <= ANTI_PHISHING_ALPHABET:
+        raise ValidationError({"code": _("Use 4 to 20 letters (A–Z) or digits.")})
+    user.anti_phishing_code = code
+    user.save(update_fields=["anti_phishing_code"])
+    security_event_record(user=user, kind=SecurityEvent.Kind.ANTI_PHISHING_SET, client=client)
+    return user
+
+
+# --- Security events, logins, sessions -------------------------------------------------------------------
+
+
+def security_event_record(*, user: User, kind: str, client: ClientInfo = NO_CLIENT, data: dict | None = None) -> SecurityEvent:
+    """Append an event; events in SecurityEvent.NOTIFY email the user after commit."""
+    event = SecurityEvent.objects.create(
+        user=user, kind=kind, ip=client.ip, user_agent=client.user_agent, data=data or {}
+    )
+    if kind in SecurityEvent.NOTIFY:
+        from accounts.tasks import security_event_notify
+
+        transaction.on_commit(lambda: security_event_notify.delay(event.id))
+    return event
+
+
+@transaction.atomic
+def login_record(*, user: User, client: ClientInfo) -> LoginRecord:
+    """Record a completed login; a login from a browser the account has not used before (when it
+    has used others) is a new-device login and emails the user."""
+    now = timezone.now()
+    new_device = False
+    if client.device_id:
+        device, created = KnownDevice.objects.get_or_create(
+            user=user, device_id=client.device_id,
+            defaults={"user_agent": client.user_agent, "last_ip": client.ip, "first_seen_at": now, "last_seen_at": now},
+        )
+        if created:
+            new_device = KnownDevice.objects.filter(user=user).exclude(pk=device.pk).exists()
+        else:
+            KnownDevice.objects.filter(pk=device.pk).update(last_seen_at=now, last_ip=client.ip, user_agent=client.user_agent)
+    record = LoginRecord.objects.create(
+        user=user, created_at=now, ip=client.ip, user_agent=client.user_agent,
+        device_id=client.device_id, new_device=new_device,
+    )
+    kind = SecurityEvent.Kind.LOGIN_NEW_DEVICE if new_device else SecurityEvent.Kind.LOGIN
+    security_event_record(user=user, kind=kind, client=client)
+    return record
+
+
+def sessions_end_all(*, user: User) -> None:
+    """End every session of the user everywhere: the session hash changes, so every stored
+    session stops authenticating at once, and the session list is cleared."""
+    from allauth.usersessions.models import UserSession
+
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    for session in UserSession.objects.filter(user=user):
+        session.end()
+
+
+@transaction.atomic
+def withdrawal_lock_apply(*, user: User, reason: str, client: ClientInfo = NO_CLIENT) -> User:
+    """Lock withdrawals for 24 h after a credential change (a stolen session changes them first)."""
+    until = timezone.now() + timedelta(hours=settings.SECURITY_WITHDRAWAL_LOCK_HOURS)
+    User.objects.filter(pk=user.pk).update(withdrawals_locked_until=until)
+    user.withdrawals_locked_until = until
+    security_event_record(
+        user=user, kind=SecurityEvent.Kind.WITHDRAWAL_LOCK, client=client,
+        data={"reason": reason, "until": until.isoformat()},
+    )
+    return user
+
+
+def credential_changed(*, user: User, kind: str, client: ClientInfo = NO_CLIENT, data: dict | None = None) -> None:
+    """A password, email or MFA change: log it (emails the user) and lock withdrawals."""
+    with transaction.atomic():
+        security_event_record(user=user, kind=kind, client=client, data=data)
+        withdrawal_lock_apply(user=user, reason=kind, client=client)
+
+
+# --- Freeze ------------------------------------------------------------------------------------------------
+
+
+def freeze_link_token(*, user: User) -> str:
+    return signing.TimestampSigner(salt=FREEZE_SALT).sign(str(user.pk))
+
+
+def freeze_link_user(*, token: str) -> User | None:
+    """The user a freeze link was made for, or None when it is forged, altered or expired."""
+    try:
+        pk = signing.TimestampSigner(salt=FREEZE_SALT).unsign(token, max_age=settings.FREEZE_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return User.objects.filter(pk=pk).first()
+
+
+def account_freeze(
+    *, user: User, source: str, reason: str = "", by: User | None = None, client: ClientInfo = NO_CLIENT
+) -> AccountFreeze:
+    """Freeze the account: ends all sessions, revokes every API key, blocks login, trading and
+    withdrawals until support lifts it. Idempotent: freezing a frozen account returns its freeze."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.frozen_at is not None:
+            return AccountFreeze.objects.get(user=locked, lifted_at__isnull=True)
+        now = timezone.now()
+        freeze = AccountFreeze.objects.create(
+            user=locked, source=source, reason=reason[:2000], created_by=by, ip=client.ip, created_at=now
+        )
+        User.objects.filter(pk=user.pk).update(frozen_at=now)
+        user.frozen_at = now
+        revoked = ApiKey.objects.filter(user=locked, revoked_at__isnull=True).update(revoked_at=now, revoked_reason="account frozen")
+        sessions_end_all(user=user)
+        security_event_record(
+            user=user, kind=SecurityEvent.Kind.ACCOUNT_FROZEN, client=client,
+            data={"source": source, "api_keys_revoked": revoked},
+        )
+        transaction.on_commit(lambda: _publish_account_event(user.pk, "account.frozen"))
+    log.info("account %s frozen (%s)", user.pk, source)
+    return freeze
+
+
+@transaction.atomic
+def freeze_lift_request(*, freeze: AccountFreeze, by: User, reason: str) -> AccountFreeze:
+    """First of two people: asks for the freeze to be lifted, with the reason."""
+    freeze = AccountFreeze.objects.select_for_update().get(pk=freeze.pk)
+    if freeze.lifted_at is not None:
+        raise ValidationError(_("This freeze has already been lifted."))
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for lifting the freeze."))
+    freeze.lift_requested_by, freeze.lift_requested_at, freeze.lift_reason = by, timezone.now(), reason.strip()
+    freeze.save(update_fields=["lift_requested_by", "lift_requested_at", "lift_reason"])
+    return freeze
+
+
+@transaction.atomic
+def freeze_lift_approve(*, freeze: AccountFreeze, by: User, client: ClientInfo = NO_CLIENT) -> AccountFreeze:
+    """Second person: lifts a freeze someone else asked to lift. API keys stay revoked."""
+    freeze = AccountFreeze.objects.select_for_update().get(pk=freeze.pk)
+    if freeze.lifted_at is not None:
+        raise ValidationError(_("This freeze has already been lifted."))
+    if freeze.lift_requested_by_id is None:
+        raise ValidationError(_("Lifting a freeze must be requested first."))
+    if freeze.lift_requested_by_id == by.pk:
+        raise ValidationError(_("A second person must approve lifting a freeze."))
+    now = timezone.now()
+    freeze.lifted_by, freeze.lifted_at = by, now
+    freeze.save(update_fields=["lifted_by", "lifted_at"])
+    User.objects.filter(pk=freeze.user_id).update(frozen_at=None)
+    security_event_record(user=freeze.user, kind=SecurityEvent.Kind.ACCOUNT_UNFROZEN, client=client)
+    return freeze
+
+
+def _publish_account_event(user_id: int, event_type: str) -> None:
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(f"account.{user_id}", {"type": event_type})
+    except Exception:  # a page that misses the push still finds its session ended on next request
+        log.warning("could not publish %s for user %s", event_type, user_id, exc_info=True)
+
+
+# --- API keys ----------------------------------------------------------------------------------------------
+
+
+def _ip_allowlist_parse(raw: str) -> list[str]:
+    entries = [item.strip() for item in raw.replace(",", " ").split() if item.strip()]
+    if len(entries) > MAX_IP_ALLOWLIST:
+        raise ValidationError({"ip_allowlist": _("At most %(count)d addresses.") % {"count": MAX_IP_ALLOWLIST}})
+    parsed = []
+    for entry in entries:
+        try:
+            parsed.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ValidationError({"ip_allowlist": _("“%(entry)s” is not an IP address or network.") % {"entry": entry}})
+    return parsed
+
+
+def api_key_create(
+    *, user: User, label: str, can_trade: bool = False, can_withdraw: bool = False,
+    ip_allowlist: str = "", client: ClientInfo = NO_CLIENT,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it with its secret, which is never readable from the page again.
+
+    Withdrawal permission requires an IP allowlist. Frozen accounts cannot create keys.
+    """
+    label = (label or "").strip()
+    if not label:
+        raise ValidationError({"label": _("Give the key a label.")})
+    allowlist = _ip_allowlist_parse(ip_allowlist or "")
+    if can_withdraw and not allowlist:
+        raise ValidationError({"ip_allowlist": _("A key that can withdraw must be restricted to IP addresses.")})
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_frozen:
+            raise ValidationError(_("Your account is frozen. Contact support to unfreeze it."))
+        if ApiKey.objects.filter(user=locked, revoked_at__isnull=True).count() >= MAX_ACTIVE_API_KEYS:
+            raise ValidationError(_("You already have %(count)d active keys. Revoke one first.") % {"count": MAX_ACTIVE_API_KEYS})
+        secret = secrets.token_urlsafe(48)[:64]
+        api_key = ApiKey.objects.create(
+            user=locked, label=label[:64], secret_encrypted=secret_encrypt(secret),
+            can_read=True, can_trade=can_trade, can_withdraw=can_withdraw, ip_allowlist=allowlist,
+        )
+        security_event_record(
+            user=user, kind=SecurityEvent.Kind.API_KEY_CREATED, client=client,
+            data={"label": api_key.label, "key": api_key.key[:8], "permissions": api_key.permissions},
+        )
+    return api_key, secret
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, reason: str = "revoked by user", client: ClientInfo = NO_CLIENT) -> ApiKey:
+    updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason=reason[:64])
+    api_key.refresh_from_db()
+    if updated:
+        security_event_record(
+            user=api_key.user, kind=SecurityEvent.Kind.API_KEY_REVOKED, client=client,
+            data={"label": api_key.label, "key": api_key.key[:8]},
+        )
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey, ip: str | None) -> None:
+    """Note a use of the key (at most once a minute per key, to keep the hot path cheap)."""
+    now = timezone.now()
+    if api_key.last_used_at and (now - api_key.last_used_at).total_seconds() < 60 and api_key.last_used_ip == ip:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now, last_used_ip=ip)
+
+
+# --- Roles -------------------------------------------------------------------------------------------------
+
+ROLE_PERMISSIONS = {
+    "trader": [],
+    "support_agent": [
+        "accounts.view_user", "accounts.view_securityevent", "accounts.view_loginrecord",
+        "accounts.view_accountfreeze", "accounts.view_apikey", "accounts.freeze_account",
+        "accounts.view_customer_security", "support.view_announcement",
+    ],
+    "supervisor": [
+        "accounts.view_user", "accounts.view_securityevent", "accounts.view_loginrecord",
+        "accounts.view_accountfreeze", "accounts.change_accountfreeze", "accounts.view_apikey",
+        "accounts.freeze_account", "accounts.unfreeze_account", "accounts.view_customer_security",
+        "support.view_announcement", "auditlog.view_logentry",
+    ],
+    "operator": [
+        "accounts.view_user", "accounts.change_user", "accounts.view_securityevent", "accounts.view_loginrecord",
+        "accounts.view_knowndevice", "accounts.view_accountfreeze", "accounts.change_accountfreeze",
+        "accounts.view_apikey", "accounts.change_apikey", "accounts.freeze_account", "accounts.unfreeze_account",
+        "accounts.view_customer_security", "support.view_announcement", "support.add_announcement",
+        "support.change_announcement", "support.delete_announcement", "auditlog.view_logentry",
+        "django_celery_beat.view_periodictask", "django_celery_beat.change_periodictask",
+    ],
+}
+STAFF_ROLES = {"support_agent", "supervisor", "operator"}
+
+
+def roles_sync() -> dict[str, int]:
+    """Create the role groups and give each exactly its permissions (safe to run any time)."""
+    result = {}
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:  # an app not migrated yet; the next post_migrate adds it
+                wanted.append(perm)
+        group.permissions.set(wanted)
+        result[role] = len(wanted)
+    return result
+
+
+@transaction.atomic
+def role_assign(*, user: User, role: str) -> User:
+    if role not in ROLE_PERMISSIONS:
+        raise ValidationError(f"unknown role {role}")
+    user.groups.add(Group.objects.get(name=role))
+    if role in STAFF_ROLES and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return user

@@ -1,0 +1,70 @@
+"""Emails: rendered here, in the worker, in the recipient's language, with their anti-phishing code
+and a one-click freeze link. Tasks take ids and are safe to run twice."""
+import logging
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.models import SecurityEvent, User
+
+log = logging.getLogger(__name__)
+
+
+def _site():
+    return SimpleNamespace(name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+
+
+def mail_context_for(user: User | None, language: str) -> dict:
+    """What every email shows: the anti-phishing code and, for a known user, the freeze link."""
+    from accounts.services import freeze_link_token
+
+    context = {"current_site": _site(), "site_url": settings.SITE_URL, "recipient": user}
+    if user is not None:
+        context["anti_phishing_code"] = user.anti_phishing_code
+        if not user.is_frozen:
+            with translation.override(language):
+                path = reverse("accounts:freeze_link", kwargs={"token": freeze_link_token(user=user)})
+            context["freeze_url"] = settings.SITE_URL.rstrip("/") + path
+    return context
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def mail_send(*, template_prefix: str, email: str, context: dict, user_id: int | None, language: str) -> None:
+    """An allauth email (verification, password reset, ...) rendered in the recipient's language."""
+    from allauth.account.adapter import get_adapter
+
+    user = User.objects.filter(pk=user_id).first() if user_id else None
+    language = user.language if user is not None else language
+    with translation.override(language):
+        full = {**context, **mail_context_for(user, language), "email": email}
+        if user is not None:
+            full["user"] = user
+        message = get_adapter().render_mail(template_prefix, email, full)
+    message.send()
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def security_event_notify(event_id: int) -> None:
+    """Email the user about a security event, once (a retry after success sends nothing)."""
+    with transaction.atomic():
+        event = SecurityEvent.objects.select_for_update().select_related("user").filter(pk=event_id).first()
+        if event is None or event.notified_at is not None:
+            return
+        user = event.user
+        with translation.override(user.language):
+            context = {**mail_context_for(user, user.language), "event": event, "user": user}
+            subject = " ".join(render_to_string("emails/security_event_subject.txt", context).split())
+            text = render_to_string("emails/security_event_message.txt", context)
+            html = render_to_string("emails/security_event_message.html", context)
+        message = EmailMultiAlternatives(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+        message.attach_alternative(html, "text/html")
+        message.send()
+        event.notified_at = timezone.now()
+        event.save(update_fields=["notified_at"])

@@ -1,0 +1,30 @@
+"""Which language a request is served in.
+
+Prefixed paths (/ar/...) are served in that language. Anything else is redirected to a prefix
+chosen by: the signed-in user's saved preference, then the language cookie, then the
+Accept-Language header mapped with config.languages (es-MX -> es-419, zh-TW -> zh-hant, ...),
+then English.
+"""
+from django.conf import settings
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+
+from config.languages import LANGUAGE_CODES, language_from_accept_header
+
+
+def language_for_request(request) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.language in LANGUAGE_CODES:
+        return user.language
+    cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if cookie in LANGUAGE_CODES:
+        return cookie
+    return language_from_accept_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")) or settings.LANGUAGE_CODE
+
+
+class AgoraLocaleMiddleware(LocaleMiddleware):
+    def process_request(self, request):
+        from_path = translation.get_language_from_path(request.path_info)
+        language = from_path or language_for_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

@@ -1,0 +1,13 @@
+"""Development and `make run`: the embedded default unless DATABASE_URL / REDIS_URL are set."""
+from .base import *  # noqa: F401,F403
+from .base import VAR_DIR, env
+
+DEBUG = env.bool("DEBUG", default=True)
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# WebAuthn needs a secure context; http://127.0.0.1 and localhost count as one in browsers.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+VAR_DIR.mkdir(exist_ok=True)

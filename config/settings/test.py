@@ -1,0 +1,25 @@
+"""pytest: SQLite by default, PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI)."""
+from .base import *  # noqa: F401,F403
+from .base import REDIS_URL, env
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tasks run in-process; they still go through the same task code and on_commit dispatch.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+if not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+else:
+    # Keep test keys apart from anything a developer runs against the same Redis.
+    CACHES["default"]["KEY_PREFIX"] = "agora-test"  # noqa: F405
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+SITE_URL = env("SITE_URL", default="http://testserver")
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
