@@ -1,0 +1,106 @@
+"""The language gate: every catalog compiles and is complete, faithful and really translated.
+
+Fails on: a catalog that does not compile, an untranslated or fuzzy entry, an empty plural form,
+a wrong number of plural forms, a placeholder or HTML tag that differs from the source, or a
+sentence left in English. Prints each language's share of entries identical to the source.
+"""
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from config.languages import LANGUAGE_CODES, PLURAL_FORMS
+
+LOCALE = Path(__file__).resolve().parent.parent / "locale"
+DOMAINS = ["django", "djangojs"]
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}")
+TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>")
+WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+
+
+def to_locale(code: str) -> str:
+    from django.utils.translation import to_locale as django_to_locale
+
+    return django_to_locale(code)
+
+
+def catalog_file(code: str, domain: str) -> Path:
+    return LOCALE / to_locale(code) / "LC_MESSAGES" / f"{domain}.po"
+
+
+def load(code: str, domain: str):
+    with catalog_file(code, domain).open("rb") as fh:
+        return read_po(fh)
+
+
+def entries(catalog):
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        yield message, ids, strings
+
+
+def is_sentence(text: str) -> bool:
+    """Three or more words: a brand name or a symbol may stay as it is, a sentence may not."""
+    return len(WORD.findall(TAG.sub(" ", PLACEHOLDER.sub(" ", text)))) >= 3
+
+
+CASES = [(code, domain) for code in LANGUAGE_CODES for domain in DOMAINS]
+
+
+@pytest.mark.parametrize(("code", "domain"), CASES, ids=[f"{c}-{d}" for c, d in CASES])
+def test_catalog_compiles(code, domain):
+    path = catalog_file(code, domain)
+    assert path.exists(), f"{path} is missing: run `make messages`"
+    result = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("code", "domain"), CASES, ids=[f"{c}-{d}" for c, d in CASES])
+def test_catalog_complete_and_faithful(code, domain):
+    catalog = load(code, domain)
+    problems = []
+    expected_plurals = PLURAL_FORMS[code]
+    assert catalog.num_plurals == expected_plurals, f"{code}: {catalog.num_plurals} plural forms, expected {expected_plurals}"
+    for message, ids, strings in entries(catalog):
+        where = f"{code}/{domain}: {ids[0]!r}"
+        if message.fuzzy:
+            problems.append(f"{where} is fuzzy")
+        if message.pluralizable and len(strings) != expected_plurals:
+            problems.append(f"{where} has {len(strings)} plural forms, expected {expected_plurals}")
+        if not all(s.strip() for s in strings):
+            problems.append(f"{where} is untranslated or has an empty plural form")
+            continue
+        source_placeholders = Counter(PLACEHOLDER.findall(ids[-1]))
+        source_tags = Counter(TAG.findall(ids[-1]))
+        for text in strings:
+            if Counter(PLACEHOLDER.findall(text)) != source_placeholders and Counter(PLACEHOLDER.findall(text)) != Counter(PLACEHOLDER.findall(ids[0])):
+                problems.append(f"{where}: placeholders {sorted(PLACEHOLDER.findall(text))} differ from the source")
+            if Counter(TAG.findall(text)) != source_tags:
+                problems.append(f"{where}: HTML tags {sorted(TAG.findall(text))} differ from the source")
+        if code != "en" and strings[0] == ids[0] and is_sentence(ids[0]):
+            problems.append(f"{where} is left in English")
+    assert not problems, "\n".join(problems)
+
+
+def test_identical_share_report(capsys):
+    """Prints, per language, the share of entries identical to the English source."""
+    lines = []
+    for code in LANGUAGE_CODES:
+        if code == "en":
+            continue
+        total = same = 0
+        for domain in DOMAINS:
+            for _message, ids, strings in entries(load(code, domain)):
+                total += 1
+                same += strings[0] == ids[0]
+        share = same / total if total else 0.0
+        lines.append(f"{code:8} {same:4}/{total:<4} identical to source ({share:.1%})")
+        assert share < 0.10, f"{code}: {share:.1%} of entries are identical to the English source"
+    with capsys.disabled():
+        print("\nCatalog gate: share of entries identical to the source\n" + "\n".join(lines))
