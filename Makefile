@@ -1,0 +1,47 @@
+# Agora: `make run` starts everything on an embedded default (SQLite, no servers);
+# `make test` runs the whole suite. DATABASE_URL / REDIS_URL switch to PostgreSQL / Redis.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test messages compilemessages install migrate seed check-deploy clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Babel compiles the catalogs, so `make run` does not need gettext installed.
+compilemessages: install
+	$(VENV)/bin/pybabel -q compile -d locale -D "django djangojs"
+
+migrate: install
+	$(PY) manage.py migrate --no-input
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: compilemessages seed
+	@echo ""
+	@echo "Agora is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo ""
+	$(VENV)/bin/honcho -f Procfile start
+
+test: compilemessages
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest $(PYTEST_ARGS)
+
+messages: install
+	$(PY) manage.py catalogs_refresh
+
+check-deploy: install
+	DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(50))') \
+	  ALLOWED_HOSTS=agora.example $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf var staticfiles .pytest_cache
