@@ -1,5 +1,7 @@
 """Liveness of the parts the web process depends on, for /healthz and operators."""
 import time
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.core.cache import cache
@@ -50,7 +52,7 @@ def _worker():
     age = timezone.now().timestamp() - float(beat)
     return {
         "ok": age <= settings.WORKER_HEARTBEAT_MAX_AGE,
-        "last_heartbeat": timezone.datetime.fromtimestamp(float(beat), tz=timezone.utc).isoformat(),
+        "last_heartbeat": datetime.fromtimestamp(float(beat), tz=dt_timezone.utc).isoformat(),
         "age_s": round(age, 1),
     }
 
