@@ -23,3 +23,4 @@ else:
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 SITE_URL = env("SITE_URL", default="http://testserver")
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+MFA_TOTP_TOLERANCE = 1  # the browser test signs in with the next code after activating with the current one

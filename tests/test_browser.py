@@ -1,0 +1,111 @@
+"""The whole sign-up-to-freeze journey in Debian's Chromium, driven by Playwright."""
+import os
+import re
+
+import pytest
+from django.core import mail
+
+from tests.conftest import totp_code
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+    return {
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"],
+    }
+
+
+def last_mail_with(pattern: str) -> re.Match:
+    for message in reversed(mail.outbox):
+        found = re.search(pattern, message.body)
+        if found:
+            return found
+    raise AssertionError(f"no email matching {pattern!r} in {[m.subject for m in mail.outbox]}")
+
+
+def test_signup_verify_totp_relogin_arabic_freeze(live_server, page):
+    from allauth.mfa.models import Authenticator
+
+    from accounts.models import AccountFreeze, User
+
+    base = live_server.url
+    email, password = "journey@example.test", "Journey-pass-2026"
+
+    # Sign up
+    page.goto(f"{base}/en/auth/signup/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password1]", password)
+    page.fill("input[name=password2]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/confirm-email/|/verification"))
+
+    # Verify the email from the link we sent
+    link = last_mail_with(r"https?://\S+/confirm-email/\S+").group(0)
+    page.goto(base + re.sub(r"^https?://[^/]+", "", link))
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    user = User.objects.get(email=email)
+    assert user.emailaddress_set.get().verified
+
+    # Turn on the authenticator app with a code computed from the secret the page shows
+    page.goto(f"{base}/en/auth/2fa/totp/activate/")
+    if "/reauthenticate/" in page.url:  # sensitive action: confirm the password first
+        page.fill("input[name=password]", password)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(re.compile(r"/2fa/totp/activate/"))
+    secret = page.input_value("#authenticator_secret")
+    page.fill("input[name=code]", totp_code(secret))
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+    # Sign out, then back in: password, then a code
+    page.click(".account-menu summary")
+    page.click(".account-menu button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{base}/en/auth/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/2fa/authenticate/"))
+    page.fill("input[name=code]", totp_code(secret, offset=1))
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/en/account/security/"))
+    assert page.locator("h1").inner_text() == "Security"
+
+    # Switch to Arabic: the page is right-to-left and its layout mirrors
+    page.select_option("#language-select", "ar")
+    page.wait_for_url(re.compile(r"/ar/account/security/"))
+    assert page.get_attribute("html", "dir") == "rtl"
+    brand = page.locator(".brand").bounding_box()
+    tools = page.locator(".header-tools").bounding_box()
+    assert brand["x"] > tools["x"], "the brand should sit on the right in RTL"
+    user.refresh_from_db()
+    assert user.language == "ar"
+
+    # Freeze from the link in the security email we sent when 2FA was turned on
+    freeze_path = last_mail_with(r"https?://\S+(/\w[\w-]*/account/freeze/link/\S+/)").group(1)
+    page.goto(base + freeze_path)
+    page.check("input[name=confirm]")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/account/frozen/"))
+    assert AccountFreeze.objects.filter(user=user, lifted_at__isnull=True).count() == 1
+
+    # ... and can no longer sign in
+    page.goto(f"{base}/en/auth/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    assert "This account is frozen" in page.content()
+    page.goto(f"{base}/en/account/security/")
+    assert "/auth/login/" in page.url
