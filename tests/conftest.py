@@ -6,6 +6,12 @@ from django.core.cache import cache
 from tests.factories import PASSWORD, UserFactory
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API leaves an event loop on the main thread, which
+    async tests (pytest-asyncio) cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     # Rate limits and used TOTP codes live in the cache; no test may see another's.

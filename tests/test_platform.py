@@ -94,7 +94,8 @@ def test_create_api_key_command(user):
 
 
 def test_production_settings_pass_deploy_checks():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "SECRET_KEY": "x" * 20 + "-production-check-" + "y" * 30, "ALLOWED_HOSTS": "agora.example"}
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True)

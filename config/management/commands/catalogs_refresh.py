@@ -60,15 +60,23 @@ class Command(BaseCommand):
 
     @staticmethod
     def _set_plural_header(path: Path, plural: str, code: str) -> None:
+        """Replace Language and Plural-Forms in the header (write_po may wrap or drop them)."""
         lines = path.read_text(encoding="utf-8").splitlines()
-        out = []
+        out, in_header, skipping = [], True, False
         for line in lines:
-            if line.startswith(('"Plural-Forms:', '"Language:', "#, fuzzy")) and not out[-1:] == ['#: x']:
-                if line.startswith("#, fuzzy") and any(l.startswith("msgid") for l in out):
-                    out.append(line)  # a real entry's flag, not the header's
-                continue
+            if in_header and line == "" and any(l.startswith("msgid") for l in out):
+                in_header = False
+            if in_header:
+                if line.startswith("#, fuzzy"):
+                    continue
+                if line.startswith(('"Plural-Forms:', '"Language:')):
+                    skipping = True  # also drops the wrapped tail of a long value
+                    continue
+                if skipping and line.startswith('"') and not line.split(":", 1)[0][1:].replace("-", "").isalpha():
+                    continue
+                skipping = False
             out.append(line)
-            if line.startswith('"Content-Transfer-Encoding:'):
+            if in_header and line.startswith('"Content-Transfer-Encoding:'):
                 out.append(f'"Language: {to_locale(code)}\\n"')
                 out.append(f'"Plural-Forms: {plural}\\n"')
         path.write_text("\n".join(out) + "\n", encoding="utf-8")

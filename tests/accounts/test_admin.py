@@ -1,0 +1,71 @@
+import pytest
+
+from accounts import services
+from accounts.models import AccountFreeze
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["accounts/user", "accounts/apikey", "accounts/accountfreeze", "accounts/securityevent",
+         "accounts/loginrecord", "accounts/knowndevice", "support/announcement", "auditlog/logentry"]
+
+
+@pytest.fixture
+def operator():
+    user = UserFactory()
+    services.roles_sync()
+    services.role_assign(user=user, role="operator")
+    return user
+
+
+def test_operator_sees_every_accounts_page(client, operator):
+    target = UserFactory()
+    services.api_key_create(user=target, label="bot")
+    services.account_freeze(user=target, source=AccountFreeze.Source.SELF)
+    client.force_login(operator)
+    for page in PAGES:
+        response = client.get(f"/en/admin/{page}/")
+        assert response.status_code == 200, page
+    assert client.get(f"/en/admin/accounts/user/{target.pk}/change/").status_code == 200
+
+
+def test_trader_cannot_open_admin(client, user):
+    client.force_login(user)
+    assert client.get("/en/admin/").status_code == 302
+
+
+def test_support_agent_freezes_from_admin_with_reason_and_is_audited(client):
+    from auditlog.models import LogEntry
+
+    agent = UserFactory()
+    services.roles_sync()
+    services.role_assign(user=agent, role="support_agent")
+    target = UserFactory()
+    client.force_login(agent)
+    data = {"action": "freeze_accounts", "_selected_action": [target.pk]}
+    page = client.post("/en/admin/accounts/user/", data)
+    assert page.status_code == 200 and b"Reason" in page.content  # asks for a reason first
+    target.refresh_from_db()
+    assert not target.is_frozen
+    client.post("/en/admin/accounts/user/", {**data, "reason": "customer called: SIM swap"})
+    target.refresh_from_db()
+    freeze = AccountFreeze.objects.get(user=target)
+    assert target.is_frozen and freeze.created_by == agent and freeze.source == AccountFreeze.Source.SUPPORT
+    assert LogEntry.objects.filter(object_pk=str(freeze.pk), actor=agent).exists()
+
+
+def test_admin_lift_needs_two_people(client):
+    first, second = UserFactory(), UserFactory()
+    services.roles_sync()
+    for person in (first, second):
+        services.role_assign(user=person, role="supervisor")
+    freeze = services.account_freeze(user=UserFactory(), source=AccountFreeze.Source.SELF)
+    client.force_login(first)
+    client.post("/en/admin/accounts/accountfreeze/", {"action": "request_lift", "_selected_action": [freeze.pk], "reason": "verified"})
+    client.post("/en/admin/accounts/accountfreeze/", {"action": "approve_lift", "_selected_action": [freeze.pk]})
+    freeze.refresh_from_db()
+    assert freeze.lift_requested_by == first and freeze.lifted_at is None
+    client.force_login(second)
+    client.post("/en/admin/accounts/accountfreeze/", {"action": "approve_lift", "_selected_action": [freeze.pk]})
+    freeze.refresh_from_db()
+    assert freeze.lifted_by == second and not freeze.user.is_frozen
