@@ -20,6 +20,7 @@ install: $(VENV)/.installed
 # Babel compiles the catalogs, so `make run` does not need gettext installed.
 compilemessages: install
 	$(VENV)/bin/pybabel -q compile -d locale -D "django djangojs"
+	$(VENV)/bin/pybabel -q compile -d locale_allauth -D django
 
 migrate: install
 	$(PY) manage.py migrate --no-input

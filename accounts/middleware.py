@@ -1,4 +1,7 @@
 import secrets
+import zoneinfo
+
+from django.utils import timezone
 
 from django.contrib.auth import logout
 from django.shortcuts import redirect
@@ -19,6 +22,27 @@ class FrozenAccountMiddleware:
             logout(request)
             return redirect("accounts:frozen")
         return self.get_response(request)
+
+
+class UserTimezoneMiddleware:
+    """Times on pages are shown in the signed-in user's time zone (stored as UTC)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.time_zone and user.time_zone != "UTC":
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class DeviceCookieMiddleware:

@@ -121,3 +121,24 @@ class TestAmountFormat:
         with translation.override("ar"):
             html = Template("{{ v|amount:2 }}").render(Context({"v": Decimal("5")}))
         assert html.startswith('<bdi class="num" dir="ltr">') and "5" in html
+
+
+@pytest.mark.django_db
+def test_allauth_screens_use_the_supplement_where_allauth_has_no_catalog(client):
+    # allauth ships pt_PT but no pt; our supplement provides it.
+    page = client.get("/pt/auth/password/reset/").content.decode()
+    assert "Palavra-passe" in page or "palavra-passe" in page
+
+
+@pytest.mark.django_db
+def test_pages_show_times_in_the_users_time_zone(client):
+    from datetime import datetime
+    from datetime import timezone as dt_timezone
+
+    from accounts.models import LoginRecord
+
+    user = UserFactory(time_zone="Asia/Tokyo")
+    LoginRecord.objects.create(user=user, created_at=datetime(2026, 1, 2, 15, 30, tzinfo=dt_timezone.utc), ip="192.0.2.1")
+    client.force_login(user)
+    page = client.get("/en/account/security/").content.decode()
+    assert "2026-01-03T00:30:00+09:00" in page  # 15:30 UTC is 00:30 next day in Tokyo

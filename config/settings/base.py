@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.FrozenAccountMiddleware",
+    "accounts.middleware.UserTimezoneMiddleware",
     "accounts.middleware.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -205,7 +206,9 @@ SECURITY_WITHDRAWAL_LOCK_HOURS = 24
 LANGUAGE_CODE = "en"
 LANGUAGES = [(code, name) for code, name, _plurals in UI_LANGUAGES]
 LANGUAGES_BIDI = ["ar", "ur"]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our catalogs first; then translations of django-allauth's strings for the languages allauth
+# itself does not ship (pt, vi, ms, kk, ur), so its screens are not English there.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_allauth"]
 LANGUAGE_COOKIE_NAME = "agora_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
