@@ -119,3 +119,45 @@ def test_signup_verify_totp_relogin_arabic_freeze(live_server, page):
     assert "This account is frozen" in page.content()
     page.goto(f"{base}/en/account/security/")
     assert "/auth/login/" in page.url
+
+
+def test_passkey_register_then_sign_in_with_it(live_server, page):
+    """A passkey made by Chromium's virtual authenticator (over CDP) signs the user in."""
+    from allauth.mfa.models import Authenticator
+
+    from tests.factories import PASSWORD, UserFactory
+
+    user = UserFactory(email="passkey@example.test")
+    base = live_server.url.replace("127.0.0.1", "localhost")  # WebAuthn needs a secure context
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True}})
+
+    page.goto(f"{base}/en/auth/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/en/account/security/"))
+
+    page.goto(f"{base}/en/auth/2fa/webauthn/add/")
+    if "/reauthenticate/" in page.url:
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(re.compile(r"/2fa/webauthn/add/"))
+    page.fill("input[name=name]", "laptop")
+    page.check("input[name=passwordless]")
+    page.click("#mfa_webauthn_add")
+    page.wait_for_url(lambda url: "/webauthn/add/" not in url)
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).count() == 1
+
+    page.click(".account-menu summary")
+    page.click(".account-menu button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{base}/en/auth/login/")
+    page.click("#passkey_login")
+    page.wait_for_url(lambda url: "/auth/login/" not in url)
+    page.goto(f"{base}/en/account/security/")
+    assert "/en/account/security/" in page.url
+    assert page.locator(".account-menu summary").inner_text().strip().endswith(user.email)
