@@ -3,6 +3,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -62,10 +64,7 @@ def profile(request):
         try:
             services.profile_update(user=user, **form.cleaned_data)
             messages.success(request, _("Your settings are saved."))
-            from django.urls import reverse
-            from django.utils import translation
-
-            with translation.override(user.language):
+            with translation.override(user.language):  # the page comes back in the new language
                 return redirect(reverse("accounts:profile"))
         except ValidationError as error:
             _form_errors(form, error)

@@ -17,9 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--permissions", default="read", help="comma-separated: read,trade,withdraw")
         parser.add_argument("--label", default="cli")
         parser.add_argument("--ip", default="", help="IP allowlist, comma-separated (required with withdraw)")
-        parser.add_argument("--json", action="store_true", help='print {"apiKey": ..., "secretKey": ...}')
+        parser.add_argument("--json", action="store_true", dest="as_json", help='print {"apiKey": ..., "secretKey": ...}')
 
-    def handle(self, *args, email, permissions, label, ip, json: bool, **options):
+    def handle(self, *args, email, permissions, label, ip, as_json: bool, **options):
         wanted = {p.strip() for p in permissions.split(",") if p.strip()}
         unknown = wanted - PERMISSIONS
         if unknown:
@@ -33,11 +33,7 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages))
-        if json:
-            self.stdout.write(_json({"apiKey": api_key.key, "secretKey": secret}))
+        if as_json:
+            self.stdout.write(json.dumps({"apiKey": api_key.key, "secretKey": secret}))
         else:
             self.stdout.write(f"API key:    {api_key.key}\nSecret key: {secret}\nPermissions: {', '.join(api_key.permissions)}")
-
-
-def _json(data) -> str:
-    return json.dumps(data)
