@@ -152,3 +152,15 @@ def test_pages_need_login(client):
     for url in ["/en/account/security/", "/en/account/api-keys/", "/en/account/settings/", "/en/account/freeze/"]:
         response = client.get(url)
         assert response.status_code == 302 and "/auth/login/" in response["Location"], url
+
+
+def test_settings_save_language_and_time_zone_and_reload_in_new_language(client, user):
+    client.force_login(user)
+    response = client.post("/en/account/settings/", {"language": "tr", "time_zone": "Europe/Istanbul"})
+    assert response.status_code == 302 and response["Location"] == "/tr/account/settings/"
+    user.refresh_from_db()
+    assert (user.language, user.time_zone) == ("tr", "Europe/Istanbul")
+    bad = client.post("/en/account/settings/", {"language": "xx", "time_zone": "Nowhere/Land"})
+    assert bad.status_code == 200 and set(bad.context["form"].errors) == {"language", "time_zone"}
+    user.refresh_from_db()
+    assert user.language == "tr"
