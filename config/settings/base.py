@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "config",
     "accounts",
+    "wallets",
     "support",
 ]
 

@@ -27,6 +27,28 @@ ANNOUNCEMENTS = [
 ]
 
 
+# symbol, name, precision, platform token, networks (code, name, confirmations, fee, min, max, memo)
+ASSETS = [
+    ("BTC", "Bitcoin", 8, False, [("BTC", "Bitcoin", 2, "0.0002", "0.001", "50", False)]),
+    ("ETH", "Ethereum", 8, False, [("ERC20", "Ethereum (ERC20)", 12, "0.002", "0.01", "1000", False)]),
+    ("USDT", "Tether USD", 6, False, [("ERC20", "Ethereum (ERC20)", 12, "5", "10", "1000000", False),
+                                      ("TRC20", "Tron (TRC20)", 20, "1", "10", "1000000", False)]),
+    ("BNB", "BNB", 8, False, [("BEP20", "BNB Smart Chain (BEP20)", 15, "0.0005", "0.01", "10000", False)]),
+    ("NEO", "NEO", 0, False, [("NEO3", "Neo N3", 1, "0", "1", "100000", False)]),
+    ("GAS", "GAS", 8, False, [("NEO3", "Neo N3", 1, "0.005", "0.1", "100000", False)]),
+    ("AGR", "Agora Token", 8, True, [("ERC20", "Ethereum (ERC20)", 12, "10", "20", "10000000", False)]),
+    ("SOL", "Solana", 8, False, [("SOL", "Solana", 32, "0.01", "0.1", "50000", False)]),
+    ("XRP", "XRP", 6, False, [("XRP", "XRP Ledger", 1, "0.25", "20", "1000000", True)]),  # destination tag
+    ("LTC", "Litecoin", 8, False, [("LTC", "Litecoin", 6, "0.001", "0.01", "10000", False)]),
+    ("TRX", "TRON", 6, False, [("TRC20", "Tron", 20, "1", "10", "10000000", False)]),
+    ("DOGE", "Dogecoin", 8, False, [("DOGE", "Dogecoin", 40, "4", "50", "10000000", False)]),
+]
+FUNDING = {
+    "alice@demo.test": {"BTC": "2", "ETH": "25", "USDT": "50000", "NEO": "100", "GAS": "40", "AGR": "5000"},
+    "bob@demo.test": {"BTC": "1.5", "ETH": "10", "USDT": "30000", "BNB": "20", "NEO": "250"},
+}
+
+
 class Command(BaseCommand):
     help = "Create the demo users and content (development only; safe to run again)."
 
@@ -36,6 +58,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = self._users()
             self._announcements()
+            self._assets()
+            self._funding()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Every demo login uses the password: " + DEMO_PASSWORD))
         width = max(len(email) for email, _role in people)
         for email, role in people:
@@ -61,6 +85,32 @@ class Command(BaseCommand):
         people.append(self._user("supervisor@demo.test", "supervisor"))
         people.append(self._user("operator@demo.test", "operator"))
         return people
+
+    def _assets(self) -> None:
+        from decimal import Decimal as D
+
+        from wallets.models import Asset, Network
+
+        for symbol, name, precision, platform, networks in ASSETS:
+            asset = Asset.objects.filter(symbol=symbol).first() or Asset(symbol=symbol)
+            asset.name, asset.name_en, asset.precision, asset.is_platform_token = name, name, precision, platform
+            asset.save()
+            for code, net_name, confirmations, fee, minimum, maximum, memo in networks:
+                Network.objects.update_or_create(asset=asset, code=code, defaults={
+                    "name": net_name, "confirmations": confirmations, "withdrawal_fee": D(fee),
+                    "withdrawal_min": D(minimum), "withdrawal_max": D(maximum), "memo_required": memo})
+
+    def _funding(self) -> None:
+        from decimal import Decimal as D
+
+        from wallets.models import Asset
+        from wallets.services import ledger_adjust
+
+        for email, holdings in FUNDING.items():
+            user = User.objects.get(email=email)
+            for symbol, amount in holdings.items():
+                ledger_adjust(user=user, asset=Asset.objects.get(symbol=symbol), amount=D(amount),
+                              reason="demo funding (seed_demo)", idempotency_key=f"seed-demo-{email}-{symbol}")
 
     def _announcements(self) -> None:
         from support.models import Announcement

@@ -1,0 +1,156 @@
+"""The ledger's one write path. Every balance change in Agora goes through `journal_post`.
+
+Guarantees:
+- a journal is balanced: its lines sum to zero per asset (checked before anything is written);
+- amounts are exact: a line with more decimals than its asset's precision is refused, never rounded;
+- a user account never goes below zero in either bucket: refused with InsufficientFunds and
+  nothing written (backed by CHECK constraints in the database);
+- idempotent: posting again with a used idempotency key returns the first journal, writes nothing;
+- deadlock-free: the touched accounts are locked in primary-key order before they are read.
+"""
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from wallets.models import AccountKind, Asset, Entry, Journal, LedgerAccount, Network
+
+
+class LedgerError(Exception):
+    """A journal that must not be posted; nothing was written."""
+
+    code = "ledger_error"
+
+
+class UnbalancedJournal(LedgerError):
+    code = "unbalanced"
+
+
+class InvalidAmount(LedgerError):
+    code = "invalid_amount"
+
+
+class InsufficientFunds(LedgerError):
+    code = "insufficient_funds"
+
+    def __init__(self, account: LedgerAccount, bucket: str, short_by: Decimal):
+        self.account, self.bucket, self.short_by = account, bucket, short_by
+        super().__init__(f"{account} {bucket} would be short by {short_by}")
+
+
+@dataclass(frozen=True)
+class Line:
+    account: LedgerAccount
+    amount: Decimal
+    bucket: str = Entry.Bucket.AVAILABLE
+
+
+def amount_parse(value, asset: Asset) -> Decimal:
+    """An exact amount of `asset` from str/int/Decimal; refuses floats, NaN, infinities and extra
+    decimals (a trader's 0.123456789 BTC is an error, not 0.12345679)."""
+    if isinstance(value, float):
+        raise InvalidAmount("amounts must not be floats")
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidAmount(f"not a number: {value!r}")
+    if not amount.is_finite():
+        raise InvalidAmount(f"not a finite number: {value!r}")
+    if amount.adjusted() >= 18 or amount != amount.quantize(asset.quantum):
+        raise InvalidAmount(f"{asset.symbol} takes at most {asset.precision} decimals: {value}")
+    return amount.quantize(asset.quantum)
+
+
+def user_account(*, user, asset: Asset) -> LedgerAccount:
+    account, _created = LedgerAccount.objects.get_or_create(kind=AccountKind.USER, user=user, asset=asset)
+    return account
+
+
+def system_account(*, kind: str, asset: Asset, network: Network | None = None) -> LedgerAccount:
+    if kind == AccountKind.USER:
+        raise ValueError("user accounts belong to users: use user_account")
+    if kind == AccountKind.CUSTODY and network is None:
+        raise ValueError("custody accounts are per network")
+    try:
+        with transaction.atomic():
+            account, _created = LedgerAccount.objects.get_or_create(
+                kind=kind, asset=asset, network=network if kind == AccountKind.CUSTODY else None
+            )
+    except IntegrityError:  # created concurrently
+        account = LedgerAccount.objects.get(kind=kind, asset=asset, network=network if kind == AccountKind.CUSTODY else None)
+    return account
+
+
+def journal_post(*, kind: str, lines: list[Line], idempotency_key: str, memo: str = "", created_by=None) -> Journal:
+    """Post a balanced journal atomically (see the module docstring for the guarantees)."""
+    if not lines:
+        raise UnbalancedJournal("a journal needs lines")
+    if not idempotency_key:
+        raise LedgerError("an idempotency key is required")
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        asset = line.account.asset
+        if not isinstance(line.amount, Decimal) or not line.amount.is_finite() or line.amount == 0:
+            raise InvalidAmount(f"bad amount {line.amount!r}")
+        if line.amount != line.amount.quantize(asset.quantum):
+            raise InvalidAmount(f"{asset.symbol} takes at most {asset.precision} decimals: {line.amount}")
+        if line.bucket not in Entry.Bucket.values:
+            raise LedgerError(f"unknown bucket {line.bucket}")
+        totals[asset.pk] += line.amount
+    unbalanced = {pk: total for pk, total in totals.items() if total != 0}
+    if unbalanced:
+        raise UnbalancedJournal(f"journal does not balance per asset: {unbalanced}")
+
+    with transaction.atomic():
+        existing = Journal.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        account_ids = sorted({line.account.pk for line in lines})
+        locked = {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")}
+        # A concurrent post of the same key waited on our locks; look again now that we hold them.
+        existing = Journal.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        deltas: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        for line in lines:
+            deltas[(line.account.pk, line.bucket)] += line.amount
+        for (pk, bucket), delta in deltas.items():
+            account = locked[pk]
+            after = getattr(account, bucket) + delta
+            if after < 0 and (account.kind == AccountKind.USER or bucket == Entry.Bucket.LOCKED):
+                raise InsufficientFunds(account, bucket, -after)
+        journal = Journal.objects.create(kind=kind, idempotency_key=idempotency_key, memo=memo[:500], created_by=created_by)
+        Entry.objects.bulk_create(
+            Entry(journal=journal, account_id=line.account.pk, asset_id=line.account.asset_id, bucket=line.bucket, amount=line.amount)
+            for line in lines
+        )
+        for (pk, bucket), delta in deltas.items():
+            if delta:
+                LedgerAccount.objects.filter(pk=pk).update(**{bucket: F(bucket) + delta})
+    return journal
+
+
+def hold_place(*, account: LedgerAccount, amount: Decimal, idempotency_key: str, memo: str = "") -> Journal:
+    """Reserve funds (available -> locked) for an order or a withdrawal."""
+    return journal_post(
+        kind=Journal.Kind.HOLD, idempotency_key=idempotency_key, memo=memo,
+        lines=[Line(account, -amount, Entry.Bucket.AVAILABLE), Line(account, amount, Entry.Bucket.LOCKED)],
+    )
+
+
+def hold_release(*, account: LedgerAccount, amount: Decimal, idempotency_key: str, memo: str = "") -> Journal:
+    """Give reserved funds back (locked -> available)."""
+    return journal_post(
+        kind=Journal.Kind.RELEASE, idempotency_key=idempotency_key, memo=memo,
+        lines=[Line(account, -amount, Entry.Bucket.LOCKED), Line(account, amount, Entry.Bucket.AVAILABLE)],
+    )
+
+
+def transfer(*, source: LedgerAccount, target: LedgerAccount, amount: Decimal, idempotency_key: str,
+             kind: str = Journal.Kind.TRANSFER, memo: str = "", created_by=None) -> Journal:
+    return journal_post(
+        kind=kind, idempotency_key=idempotency_key, memo=memo, created_by=created_by,
+        lines=[Line(source, -amount), Line(target, amount)],
+    )
