@@ -1,6 +1,7 @@
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import F, Q, Sum
 
 from wallets.models import AccountKind, Entry, LedgerAccount
@@ -12,6 +13,27 @@ def _plain(value) -> str:
     return text
 
 
+def _entry_totals() -> tuple[dict[tuple[int, str], Decimal], dict[tuple[int, str], Decimal]]:
+    """Entry sums per (journal, asset) and per (account, bucket), exactly.
+
+    PostgreSQL sums NUMERIC exactly, so it sums; SQLite's SUM() goes through floating point, so
+    there the entries are summed here as Decimals.
+    """
+    journals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    accounts: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    if connection.vendor == "postgresql":
+        for row in Entry.objects.values("journal_id", "asset__symbol").annotate(total=Sum("amount")).order_by():
+            journals[(row["journal_id"], row["asset__symbol"])] = row["total"]
+        for row in Entry.objects.values("account_id", "bucket").annotate(total=Sum("amount")).order_by():
+            accounts[(row["account_id"], row["bucket"])] = row["total"]
+        return journals, accounts
+    rows = Entry.objects.values_list("journal_id", "asset__symbol", "account_id", "bucket", "amount").order_by()
+    for journal_id, symbol, account_id, bucket, amount in rows.iterator(chunk_size=5000):
+        journals[(journal_id, symbol)] += amount
+        accounts[(account_id, bucket)] += amount
+    return journals, accounts
+
+
 def balances_for(*, user) -> list[LedgerAccount]:
     return list(LedgerAccount.objects.filter(kind=AccountKind.USER, user=user).select_related("asset").order_by("asset__symbol"))
 
@@ -21,14 +43,10 @@ def ledger_violations() -> list[str]:
     journals balance per asset; cached balances equal their entries; no user balance and no
     locked bucket below zero; every entry's asset is its account's asset."""
     problems: list[str] = []
-    unbalanced = (
-        Entry.objects.values("journal_id", "asset__symbol").annotate(total=Sum("amount")).exclude(total=0).order_by("journal_id")
-    )
-    for row in unbalanced[:100]:
-        problems.append(f"journal #{row['journal_id']} does not balance in {row['asset__symbol']}: off by {_plain(row['total'])}")
-    sums: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    for row in Entry.objects.values("account_id", "bucket").annotate(total=Sum("amount")):
-        sums[(row["account_id"], row["bucket"])] = row["total"]
+    journal_totals, sums = _entry_totals()
+    for (journal_id, symbol), total in sorted(journal_totals.items()):
+        if total != 0 and len(problems) < 100:
+            problems.append(f"journal #{journal_id} does not balance in {symbol}: off by {_plain(total)}")
     for account in LedgerAccount.objects.select_related("asset", "user", "network").order_by("pk").iterator():
         for bucket in (Entry.Bucket.AVAILABLE, Entry.Bucket.LOCKED):
             cached, counted = getattr(account, bucket), sums.get((account.pk, bucket), Decimal(0))

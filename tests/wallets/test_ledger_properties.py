@@ -104,7 +104,7 @@ class LedgerMachine(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_random_ledger_operations_keep_every_invariant():
     LedgerMachine.TestCase.settings = settings(
-        max_examples=25, stateful_step_count=25, deadline=None,
+        max_examples=25, stateful_step_count=25, deadline=None, database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     LedgerMachine.TestCase().runTest()
