@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from wallets.models import AccountKind, Asset, Entry, Journal, LedgerAccount, Network
 
@@ -126,9 +125,16 @@ def journal_post(*, kind: str, lines: list[Line], idempotency_key: str, memo: st
             Entry(journal=journal, account_id=line.account.pk, asset_id=line.account.asset_id, bucket=line.bucket, amount=line.amount)
             for line in lines
         )
+        # New balances are computed here, exactly, and written as values: SQLite would do
+        # `balance + delta` in floating point. The old value in the filter guards the write.
         for (pk, bucket), delta in deltas.items():
             if delta:
-                LedgerAccount.objects.filter(pk=pk).update(**{bucket: F(bucket) + delta})
+                account = locked[pk]
+                before = getattr(account, bucket)
+                updated = LedgerAccount.objects.filter(pk=pk, **{bucket: before}).update(**{bucket: before + delta})
+                if updated != 1:
+                    raise LedgerError(f"{account} changed under its lock; nothing was posted")
+                setattr(account, bucket, before + delta)
     return journal
 
 
