@@ -302,7 +302,7 @@ ROLE_PERMISSIONS = {
         "accounts.view_user", "accounts.view_securityevent", "accounts.view_loginrecord",
         "accounts.view_accountfreeze", "accounts.change_accountfreeze", "accounts.view_apikey",
         "accounts.freeze_account", "accounts.unfreeze_account", "accounts.view_customer_security",
-        "support.view_announcement", "auditlog.view_logentry",
+        "support.view_announcement", "auditlog.view_logentry", "wallets.view_ledgeraccount", "wallets.view_journal",
     ],
     "operator": [
         "accounts.view_user", "accounts.change_user", "accounts.view_securityevent", "accounts.view_loginrecord",
@@ -311,6 +311,9 @@ ROLE_PERMISSIONS = {
         "accounts.view_customer_security", "support.view_announcement", "support.add_announcement",
         "support.change_announcement", "support.delete_announcement", "auditlog.view_logentry",
         "django_celery_beat.view_periodictask", "django_celery_beat.change_periodictask",
+        "wallets.view_asset", "wallets.add_asset", "wallets.change_asset", "wallets.view_network",
+        "wallets.add_network", "wallets.change_network", "wallets.view_ledgeraccount", "wallets.view_journal",
+        "wallets.view_entry",
     ],
 }
 STAFF_ROLES = {"support_agent", "supervisor", "operator"}

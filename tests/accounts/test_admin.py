@@ -7,7 +7,8 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 PAGES = ["accounts/user", "accounts/apikey", "accounts/accountfreeze", "accounts/securityevent",
-         "accounts/loginrecord", "accounts/knowndevice", "support/announcement", "auditlog/logentry"]
+         "accounts/loginrecord", "accounts/knowndevice", "support/announcement", "auditlog/logentry",
+         "wallets/asset", "wallets/network", "wallets/ledgeraccount", "wallets/journal"]
 
 
 @pytest.fixture
@@ -27,6 +28,24 @@ def test_operator_sees_every_accounts_page(client, operator):
         response = client.get(f"/en/admin/{page}/")
         assert response.status_code == 200, page
     assert client.get(f"/en/admin/accounts/user/{target.pk}/change/").status_code == 200
+
+
+def test_ledger_is_read_only_in_admin(client, operator):
+    from decimal import Decimal
+
+    from wallets.models import Asset, Journal
+    from wallets.services import ledger_adjust
+
+    asset = Asset.objects.create(symbol="BTC", name="Bitcoin", precision=8)
+    ledger_adjust(user=UserFactory(), asset=asset, amount=Decimal("1"), reason="r", idempotency_key="k")
+    journal = Journal.objects.get()
+    client.force_login(operator)
+    page = client.get(f"/en/admin/wallets/journal/{journal.pk}/change/")
+    assert page.status_code == 200 and b"Save" not in page.content
+    assert client.get("/en/admin/wallets/journal/add/").status_code == 403
+    assert client.post(f"/en/admin/wallets/journal/{journal.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Journal.objects.count() == 1
+    assert client.get(f"/en/admin/wallets/asset/{asset.pk}/change/").status_code == 200
 
 
 def test_trader_cannot_open_admin(client, user):
