@@ -51,3 +51,34 @@ def totp_code(secret: str, offset: int = 0) -> str:
 
 def on_postgres() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith("postgres")
+
+
+def run_concurrently(count: int, target, expected=()) -> list:
+    """Start `count` threads on a barrier, each calling target(i) with its own DB connection.
+    Returns each thread's result; exceptions of the `expected` types come back as "refused",
+    any other exception is returned as is so the test can assert there were none."""
+    import threading
+
+    from django.db import connection
+
+    barrier, outcomes, lock = threading.Barrier(count), [], threading.Lock()
+
+    def worker(i):
+        try:
+            barrier.wait()
+            result = target(i)
+        except expected:
+            result = "refused"
+        except Exception as exc:  # deadlocks and the unexpected surface in the caller's assertions
+            result = exc
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return outcomes

@@ -1,15 +1,13 @@
 """Races on one balance, on PostgreSQL: never overdrawn, never deadlocked."""
-import threading
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection
 
 from wallets.ledger import InsufficientFunds, hold_place, transfer, user_account
 from wallets.models import Asset, Journal
 from wallets.selectors import ledger_violations
 from wallets.services import ledger_adjust
-from tests.conftest import on_postgres
+from tests.conftest import on_postgres, run_concurrently
 from tests.factories import UserFactory
 
 pytestmark = [
@@ -20,27 +18,7 @@ pytestmark = [
 
 
 def race(count, target):
-    barrier, outcomes, lock = threading.Barrier(count), [], threading.Lock()
-
-    def worker(i):
-        try:
-            barrier.wait()
-            result = target(i)
-        except InsufficientFunds:
-            result = "refused"
-        except Exception as exc:  # deadlocks and anything else surface in the assertion below
-            result = exc
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return outcomes
+    return run_concurrently(count, target, expected=(InsufficientFunds,))
 
 
 def test_many_concurrent_holds_never_overdraw():
