@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 
 from accounts.api_secrets import secret_decrypt
-from accounts.models import AccountFreeze, ApiKey, LoginRecord, SecurityEvent, User
+from accounts.models import ApiKey, LoginRecord, SecurityEvent, User
 
 
 def security_events_for(*, user: User, limit: int = 50) -> QuerySet[SecurityEvent]:
@@ -23,10 +23,6 @@ def api_key_active(*, key: str) -> ApiKey | None:
 
 def api_key_secret(*, api_key: ApiKey) -> str:
     return secret_decrypt(api_key.secret_encrypted)
-
-
-def freeze_active(*, user: User) -> AccountFreeze | None:
-    return AccountFreeze.objects.filter(user=user, lifted_at__isnull=True).first()
 
 
 def user_has_totp(*, user: User) -> bool:

@@ -281,14 +281,6 @@ def api_key_revoke(*, api_key: ApiKey, reason: str = "revoked by user", client: 
     return api_key
 
 
-def api_key_touch(*, api_key: ApiKey, ip: str | None) -> None:
-    """Note a use of the key (at most once a minute per key, to keep the hot path cheap)."""
-    now = timezone.now()
-    if api_key.last_used_at and (now - api_key.last_used_at).total_seconds() < 60 and api_key.last_used_ip == ip:
-        return
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now, last_used_ip=ip)
-
-
 # --- Roles -------------------------------------------------------------------------------------------------
 
 ROLE_PERMISSIONS = {

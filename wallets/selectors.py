@@ -34,10 +34,6 @@ def _entry_totals() -> tuple[dict[tuple[int, str], Decimal], dict[tuple[int, str
     return journals, accounts
 
 
-def balances_for(*, user) -> list[LedgerAccount]:
-    return list(LedgerAccount.objects.filter(kind=AccountKind.USER, user=user).select_related("asset").order_by("asset__symbol"))
-
-
 def ledger_violations() -> list[str]:
     """Every broken ledger invariant, as readable lines (empty when the ledger is sound):
     journals balance per asset; cached balances equal their entries; no user balance and no

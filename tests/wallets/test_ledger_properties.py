@@ -37,53 +37,52 @@ class LedgerMachine(RuleBasedStateMachine):
         ledger_adjust(user=self.users[i], asset=self.asset, amount=amount, reason="deposit", idempotency_key=self.key())
         self.model[self.accounts[i].pk][0] += amount
 
+    def attempt(self, action, affordable: bool, changes: dict) -> None:
+        """Run `action`; it must succeed exactly when the model says it is affordable, and then the
+        model applies `changes` ({account pk: (available delta, locked delta)})."""
+        try:
+            action()
+        except InsufficientFunds:
+            assert not affordable
+            return
+        assert affordable
+        for pk, (available, locked) in changes.items():
+            self.model[pk][0] += available
+            self.model[pk][1] += locked
+
     @rule(i=st.integers(0, 2), amount=AMOUNTS)
     def withdraw(self, i, amount):
-        expected_ok = self.model[self.accounts[i].pk][0] >= amount
-        try:
-            ledger_adjust(user=self.users[i], asset=self.asset, amount=-amount, reason="withdraw", idempotency_key=self.key())
-            assert expected_ok
-            self.model[self.accounts[i].pk][0] -= amount
-        except InsufficientFunds:
-            assert not expected_ok
+        account = self.accounts[i]
+        self.attempt(
+            lambda: ledger_adjust(user=self.users[i], asset=self.asset, amount=-amount, reason="withdraw", idempotency_key=self.key()),
+            self.model[account.pk][0] >= amount, {account.pk: (-amount, 0)},
+        )
 
     @rule(i=st.integers(0, 2), j=st.integers(0, 2), amount=AMOUNTS)
     def move(self, i, j, amount):
         if i == j:
             return
         source, target = self.accounts[i], self.accounts[j]
-        expected_ok = self.model[source.pk][0] >= amount
-        try:
-            transfer(source=source, target=target, amount=amount, idempotency_key=self.key())
-            assert expected_ok
-            self.model[source.pk][0] -= amount
-            self.model[target.pk][0] += amount
-        except InsufficientFunds:
-            assert not expected_ok
+        self.attempt(
+            lambda: transfer(source=source, target=target, amount=amount, idempotency_key=self.key()),
+            self.model[source.pk][0] >= amount, {source.pk: (-amount, 0), target.pk: (amount, 0)},
+        )
 
     @rule(i=st.integers(0, 2), amount=AMOUNTS)
     def hold(self, i, amount):
         account = self.accounts[i]
-        expected_ok = self.model[account.pk][0] >= amount
-        try:
-            hold_place(account=account, amount=amount, idempotency_key=self.key())
-            assert expected_ok
-            self.model[account.pk][0] -= amount
-            self.model[account.pk][1] += amount
-        except InsufficientFunds:
-            assert not expected_ok
+        self.attempt(
+            lambda: hold_place(account=account, amount=amount, idempotency_key=self.key()),
+            self.model[account.pk][0] >= amount, {account.pk: (-amount, amount)},
+        )
 
     @rule(i=st.integers(0, 2), amount=AMOUNTS)
     def release(self, i, amount):
         account = self.accounts[i]
-        expected_ok = self.model[account.pk][1] >= amount
-        try:
-            hold_release(account=account, amount=amount, idempotency_key=self.key())
-            assert expected_ok
-            self.model[account.pk][0] += amount
-            self.model[account.pk][1] -= amount
-        except InsufficientFunds:
-            assert not expected_ok
+        self.attempt(
+            lambda: hold_release(account=account, amount=amount, idempotency_key=self.key()),
+            self.model[account.pk][1] >= amount, {account.pk: (amount, -amount)},
+        )
 
     @rule(i=st.integers(0, 2), amount=AMOUNTS)
     def retry_is_harmless(self, i, amount):

@@ -47,7 +47,6 @@ class Command(BaseCommand):
                 with path.open("rb") as fh:
                     catalog = read_po(fh, locale=locale.replace("es_419", "es"))
                 catalog.project, catalog.language_team = "Agora", f"Agora {code}"
-                catalog._num_plurals, catalog._plural_expr = int(plural.split("nplurals=")[1].split(";")[0]), plural.split("plural=")[1].rstrip(";")
                 if code == "en":
                     for message in catalog:
                         if message.id and not message.string or (isinstance(message.string, tuple) and not all(message.string)):
