@@ -22,7 +22,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def _reason_step(modeladmin, request, queryset, *, title: str, action: str):
+def reason_step(modeladmin, request, queryset, *, title: str, action: str):
     """Intermediate page asking for a reason; returns the reason once submitted, else a response."""
     if "reason" in request.POST:
         reason = request.POST["reason"].strip()
@@ -55,7 +55,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Freeze selected accounts (ends sessions, revokes API keys)", permissions=["freeze"])
     def freeze_accounts(self, request, queryset):
-        reason, response = _reason_step(self, request, queryset, title="Freeze accounts", action="freeze_accounts")
+        reason, response = reason_step(self, request, queryset, title="Freeze accounts", action="freeze_accounts")
         if response is not None:
             return response
         for user in queryset:
@@ -83,7 +83,7 @@ class AccountFreezeAdmin(admin.ModelAdmin):
 
     @admin.action(description="Request lifting the freeze (first person)", permissions=["unfreeze"])
     def request_lift(self, request, queryset):
-        reason, response = _reason_step(self, request, queryset, title="Request lifting freezes", action="request_lift")
+        reason, response = reason_step(self, request, queryset, title="Request lifting freezes", action="request_lift")
         if response is not None:
             return response
         for freeze in queryset:

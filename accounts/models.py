@@ -50,6 +50,7 @@ class User(AbstractUser):
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     anti_phishing_code = models.CharField(_("anti-phishing code"), max_length=20, blank=True)
     vip_tier = models.PositiveSmallIntegerField(_("fee tier"), choices=VipTier.choices, default=VipTier.REGULAR)
+    withdrawal_whitelist_only = models.BooleanField(_("withdraw only to my address book"), default=False)
     # Set when the account is frozen, cleared when a freeze is lifted; AccountFreeze keeps history.
     frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True)
     # Withdrawals are refused until then (password, email or MFA change); enforced by wallets.
@@ -144,12 +145,14 @@ class SecurityEvent(models.Model):
         ACCOUNT_FROZEN = "account_frozen", _("Account frozen")
         ACCOUNT_UNFROZEN = "account_unfrozen", _("Account unfrozen")
         WITHDRAWAL_LOCK = "withdrawal_lock", _("Withdrawals locked for 24 hours")
+        ADDRESS_ADDED = "address_added", _("Withdrawal address added")
+        WHITELIST_CHANGED = "whitelist_changed", _("Address-book-only withdrawals changed")
 
     # Events that send the user an email (each with the one-click freeze link).
     NOTIFY = {
         Kind.LOGIN_NEW_DEVICE, Kind.PASSWORD_CHANGED, Kind.PASSWORD_RESET, Kind.EMAIL_CHANGED,
         Kind.MFA_ENABLED, Kind.MFA_DISABLED, Kind.RECOVERY_CODES, Kind.ANTI_PHISHING_SET,
-        Kind.API_KEY_CREATED, Kind.ACCOUNT_FROZEN, Kind.ACCOUNT_UNFROZEN,
+        Kind.API_KEY_CREATED, Kind.ACCOUNT_FROZEN, Kind.ACCOUNT_UNFROZEN, Kind.ADDRESS_ADDED, Kind.WHITELIST_CHANGED,
     }
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_events")

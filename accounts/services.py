@@ -289,12 +289,14 @@ ROLE_PERMISSIONS = {
         "accounts.view_user", "accounts.view_securityevent", "accounts.view_loginrecord",
         "accounts.view_accountfreeze", "accounts.view_apikey", "accounts.freeze_account",
         "accounts.view_customer_security", "support.view_announcement",
+        "wallets.view_deposit", "wallets.view_withdrawal", "wallets.view_recoveryrequest",
     ],
     "supervisor": [
         "accounts.view_user", "accounts.view_securityevent", "accounts.view_loginrecord",
         "accounts.view_accountfreeze", "accounts.change_accountfreeze", "accounts.view_apikey",
         "accounts.freeze_account", "accounts.unfreeze_account", "accounts.view_customer_security",
         "support.view_announcement", "auditlog.view_logentry", "wallets.view_ledgeraccount", "wallets.view_journal",
+        "wallets.view_deposit", "wallets.view_withdrawal", "wallets.view_recoveryrequest",
     ],
     "operator": [
         "accounts.view_user", "accounts.change_user", "accounts.view_securityevent", "accounts.view_loginrecord",
@@ -305,7 +307,12 @@ ROLE_PERMISSIONS = {
         "django_celery_beat.view_periodictask", "django_celery_beat.change_periodictask",
         "wallets.view_asset", "wallets.add_asset", "wallets.change_asset", "wallets.view_network",
         "wallets.add_network", "wallets.change_network", "wallets.view_ledgeraccount", "wallets.view_journal",
-        "wallets.view_entry",
+        "wallets.view_entry", "wallets.view_deposit", "wallets.view_depositaddress", "wallets.view_withdrawaladdress",
+        "wallets.view_withdrawal", "wallets.review_withdrawal", "wallets.view_distribution", "wallets.add_distribution",
+        "wallets.change_distribution", "wallets.view_campaign", "wallets.add_campaign", "wallets.change_campaign",
+        "wallets.approve_payout", "wallets.view_snapshotday", "wallets.view_reconciliation", "wallets.add_reconciliation",
+        "wallets.view_reconciliationline", "wallets.change_reconciliationline", "wallets.view_recoveryrequest",
+        "wallets.approve_recovery", "wallets.view_notice",
     ],
 }
 STAFF_ROLES = {"support_agent", "supervisor", "operator"}

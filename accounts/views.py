@@ -79,7 +79,7 @@ def api_keys(request):
     form = ApiKeyCreateForm(request.POST or None)
     created = None
     if request.method == "POST" and has_totp and form.is_valid():
-        if not _totp_valid(user, form.cleaned_data["code"]):
+        if not selectors.totp_code_valid(user=user, code=form.cleaned_data["code"]):
             form.add_error("code", _("That code is not valid. Enter the current code from your authenticator app."))
         else:
             data = {k: v for k, v in form.cleaned_data.items() if k != "code"}
@@ -91,14 +91,6 @@ def api_keys(request):
                 _form_errors(form, error)
     context = {"form": form, "has_totp": has_totp, "keys": selectors.api_keys_for(user=user), "created": created}
     return render(request, "accounts/api_keys.html", context, status=400 if form.errors else 200)
-
-
-def _totp_valid(user, code: str) -> bool:
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import TOTP
-
-    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
-    return authenticator is not None and TOTP(authenticator).validate_code(code)
 
 
 @login_required

@@ -20,6 +20,7 @@ urlpatterns += i18n_patterns(
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("account/", include("accounts.urls")),
+    path("wallet/", include("wallets.urls")),
     path("auth/", include("allauth.urls")),
     prefix_default_language=True,
 )

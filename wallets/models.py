@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 AMOUNT = {"max_digits": 36, "decimal_places": 18}
 
@@ -37,6 +38,10 @@ class Asset(models.Model):
     precision = models.PositiveSmallIntegerField(help_text="decimal places amounts of this asset may have (max 18)")
     is_platform_token = models.BooleanField(default=False, help_text="the token that gives fee discounts")
     is_active = models.BooleanField(default=True)
+    reference_price = models.DecimalField(max_digits=36, decimal_places=18, default=Decimal(0),
+                                          help_text="USDT per unit for estimates; the trading engine's last price wins where a market exists")
+    withdrawal_daily_limit = AmountField(help_text="most a user may withdraw in 24 hours (0: no limit)")
+    withdrawal_review_threshold = AmountField(help_text="withdrawals above this wait for an operator's review (0: none do)")
 
     class Meta:
         ordering = ["symbol"]
@@ -166,3 +171,444 @@ class Entry(models.Model):
 
     def __str__(self):
         return f"{self.account} {self.bucket} {self.amount:+}"
+
+
+# --- Chains, deposits, withdrawals -------------------------------------------------------------------
+
+
+class DepositAddress(models.Model):
+    """A user's deposit address on a chain. Assets on one chain share it (an ERC20 address receives
+    ETH, USDT and AGR); on memo chains the address is shared and the memo names the user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deposit_addresses")
+    chain = models.CharField(max_length=32, help_text="network code, e.g. ERC20")
+    address = models.CharField(max_length=128)
+    memo = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "chain"], name="one_deposit_address_per_user_chain"),
+            models.UniqueConstraint(fields=["chain", "address", "memo"], name="deposit_address_unique"),
+        ]
+        verbose_name_plural = "deposit addresses"
+
+    def __str__(self):
+        return f"{self.chain}:{self.address}" + (f" memo {self.memo}" if self.memo else "")
+
+
+class Deposit(models.Model):
+    """An incoming chain transfer to one of our addresses, credited at most once.
+
+    Unique per (chain, tx_hash, output index): the scanner may see a transfer any number of times.
+    A transfer that cannot be credited (unlisted token, missing or unknown memo, deposits
+    suspended) is kept as UNMATCHED with its reason, for fund recovery."""
+
+    class Status(models.TextChoices):
+        SEEN = "seen", _("Seen")
+        CONFIRMING = "confirming", _("Confirming")
+        CREDITED = "credited", _("Credited")
+        UNMATCHED = "unmatched", _("Not credited")
+        RECOVERED = "recovered", _("Recovered")
+
+    class Problem(models.TextChoices):
+        NONE = "", "-"
+        UNLISTED_ASSET = "unlisted_asset", _("This token is not listed on this network")
+        MEMO_MISSING = "memo_missing", _("The memo was missing or did not match")
+        DEPOSITS_SUSPENDED = "deposits_suspended", _("Deposits on this network were suspended")
+
+    chain = models.CharField(max_length=32)
+    tx_hash = models.CharField(max_length=128)
+    tx_index = models.PositiveIntegerField(default=0)
+    token = models.CharField(max_length=32, help_text="the asset symbol the chain reported")
+    address = models.CharField(max_length=128)
+    memo = models.CharField(max_length=64, blank=True)
+    amount = AmountField()
+    block_height = models.PositiveBigIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="deposits")
+    network = models.ForeignKey(Network, null=True, blank=True, on_delete=models.PROTECT, related_name="deposits")
+    confirmations = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SEEN, db_index=True)
+    problem = models.CharField(max_length=24, choices=Problem.choices, blank=True, default="")
+    journal = models.OneToOneField(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="deposit")
+    seen_at = models.DateTimeField(default=timezone.now)
+    credited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "tx_hash", "tx_index"], name="deposit_unique_per_transfer"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_amount_positive"),
+            models.CheckConstraint(condition=~Q(status="credited") | Q(journal__isnull=False), name="credited_deposit_has_journal"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.token} {self.chain}:{self.tx_hash[:12]}#{self.tx_index}"
+
+
+class ChainCursor(models.Model):
+    """How far the deposit scanner has read each chain."""
+
+    chain = models.CharField(max_length=32, unique=True)
+    scanned_height = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.chain} @ {self.scanned_height}"
+
+
+class WithdrawalAddress(models.Model):
+    """An address-book entry. A new entry can be used after the cooling period."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="withdrawal_addresses")
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="+")
+    label = models.CharField(_("label"), max_length=64)
+    address = models.CharField(_("address"), max_length=128)
+    memo = models.CharField(_("memo"), max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    usable_from = models.DateTimeField()
+
+    class Meta:
+        ordering = ["label", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "network", "address", "memo"], name="address_book_unique")]
+        verbose_name_plural = "withdrawal addresses"
+
+    def __str__(self):
+        return f"{self.label} ({self.network} {self.address})"
+
+    @property
+    def is_cooling(self) -> bool:
+        return self.usable_from > timezone.now()
+
+
+class Withdrawal(models.Model):
+    class Status(models.TextChoices):
+        REVIEW = "review", _("Waiting for review")
+        QUEUED = "queued", _("Processing")
+        BROADCAST = "broadcast", _("Sent, confirming")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    CANCELLABLE = (Status.REVIEW, Status.QUEUED)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals")
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="withdrawals")
+    address = models.CharField(max_length=128)
+    memo = models.CharField(max_length=64, blank=True)
+    amount = AmountField(help_text="debited from the user")
+    fee = AmountField()
+    net_amount = AmountField(help_text="what the address receives")
+    status = models.CharField(max_length=12, choices=Status.choices, db_index=True)
+    idempotency_key = models.CharField(max_length=64)
+    internal_recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="internal_receipts")
+    journal = models.OneToOneField(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="withdrawal",
+                                   help_text="the settlement (broadcast) or the internal transfer")
+    tx_hash = models.CharField(max_length=128, blank=True)
+    block_height = models.PositiveBigIntegerField(null=True, blank=True)
+    confirmations = models.PositiveIntegerField(default=0)
+    review_note = models.CharField(max_length=500, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    broadcast_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "idempotency_key"], name="withdrawal_idempotent_per_user"),
+            models.CheckConstraint(condition=Q(amount__gt=0) & Q(fee__gte=0) & Q(net_amount__gt=0), name="withdrawal_amounts_positive"),
+            models.CheckConstraint(condition=Q(amount=models.F("fee") + models.F("net_amount")), name="withdrawal_amount_is_fee_plus_net"),
+        ]
+        permissions = [("review_withdrawal", "Can approve or reject withdrawals in review")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.amount} {self.network} {self.status}"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.internal_recipient_id is not None
+
+
+# --- Snapshots and payouts (distributions, forks, compensation and refund campaigns) ----------------
+
+
+class SnapshotDay(models.Model):
+    """One holdings snapshot per UTC day, taken at 00:00."""
+
+    day = models.DateField(unique=True)
+    taken_at = models.DateTimeField(default=timezone.now)
+    rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self):
+        return str(self.day)
+
+
+class HoldingSnapshot(models.Model):
+    """A user's total holding (available + locked in orders and withdrawals) of an asset at 00:00 UTC."""
+
+    day = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    total = AmountField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "user", "asset"], name="snapshot_unique_per_day_user_asset"),
+            models.CheckConstraint(condition=Q(total__gt=0), name="snapshot_total_positive"),
+        ]
+        indexes = [models.Index(fields=["asset", "day"], name="snapshot_asset_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.user_id} {self.total} {self.asset_id}"
+
+
+class Payout(models.Model):
+    """A distribution (airdrop, fork, holder reward) or a compensation / refund campaign.
+
+    Lines are computed once into a preview; a second operator approves; a background job pays each
+    line with its own idempotency key, so a rerun pays nobody twice; the rounding remainder of the
+    budget goes to the dust account."""
+
+    class Purpose(models.TextChoices):
+        AIRDROP = "airdrop", _("Airdrop")
+        FORK = "fork", _("Fork")
+        HOLDER_REWARD = "holder_reward", _("Holder reward")
+        COMPENSATION = "compensation", _("Compensation")
+        REFUND = "refund", _("Refund")
+
+    DISTRIBUTIONS = (Purpose.AIRDROP, Purpose.FORK, Purpose.HOLDER_REWARD)
+
+    class Basis(models.TextChoices):
+        POOL = "pool", "Share a pool pro rata by units held per day"
+        RATE = "rate", "A rate per unit held per day (a fork or a refund multiple over one day)"
+        CSV = "csv", "Amounts per user from an uploaded CSV"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PREVIEWED = "previewed", "Previewed, waiting for approval"
+        APPROVED = "approved", "Approved"
+        RUNNING = "running", "Paying"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    name = models.CharField(max_length=120)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    basis = models.CharField(max_length=8, choices=Basis.choices)
+    reward_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", help_text="what users receive")
+    source_asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="what users held (snapshot bases)")
+    period_start = models.DateField(null=True, blank=True, help_text="first snapshot day")
+    period_end = models.DateField(null=True, blank=True, help_text="last snapshot day (inclusive)")
+    pool_amount = AmountField(help_text="pool basis: the amount shared")
+    rate = models.DecimalField(max_digits=36, decimal_places=18, default=Decimal(0), help_text="rate basis: reward per unit held per day")
+    funding_kind = models.CharField(max_length=24, choices=[c for c in AccountKind.choices if c[0] not in ("user", "custody")],
+                                    default=AccountKind.DISTRIBUTION_POOL, help_text="the system account that pays")
+    csv_text = models.TextField(blank=True, help_text="CSV basis: email,amount rows")
+    budget = AmountField(help_text="taken from the funding account: the users' shares plus the dust")
+    paid_total = AmountField()
+    dust = AmountField()
+    lines_total = models.PositiveIntegerField(default=0)
+    lines_paid = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("created_by")), name="payout_four_eyes"),
+            models.CheckConstraint(condition=Q(pool_amount__gte=0) & Q(rate__gte=0), name="payout_pool_rate_nonnegative"),
+        ]
+        permissions = [("approve_payout", "Can approve distributions and campaigns prepared by someone else")]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_purpose_display()})"
+
+    @property
+    def is_distribution(self) -> bool:
+        return self.purpose in self.DISTRIBUTIONS
+
+
+class Distribution(Payout):
+    class Meta:
+        proxy = True
+        verbose_name = "distribution"
+
+
+class Campaign(Payout):
+    class Meta:
+        proxy = True
+        verbose_name = "compensation or refund campaign"
+
+
+class PayoutLine(models.Model):
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="lines")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_lines")
+    basis = AmountField(help_text="units held summed over the period's days (unit-days), or the CSV amount")
+    amount = AmountField()
+    journal = models.OneToOneField(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="payout_line")
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["payout", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payout", "user"], name="payout_line_unique_per_user"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_line_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.payout_id}: {self.user_id} {self.amount}"
+
+
+# --- Reconciliation and fund recovery -----------------------------------------------------------------
+
+
+class Reconciliation(models.Model):
+    """The ledger's custody against the chain adapters' holdings, and liabilities against custody."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        MANUAL = "manual", "On demand"
+
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    run_at = models.DateTimeField(default=timezone.now, db_index=True)
+    run_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    discrepancies = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-run_at", "-id"]
+
+    def __str__(self):
+        return f"reconciliation {self.run_at:%Y-%m-%d %H:%M} ({self.discrepancies} discrepancies)"
+
+
+class ReconciliationLine(models.Model):
+    """One asset on one network: chain holdings = ledger custody + in-flight deposits + unattributed
+    transfers + difference. A positive difference is a surplus, a negative one a shortfall."""
+
+    reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="lines")
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="+")
+    chain_holdings = AmountField()
+    ledger_custody = AmountField()
+    in_flight = AmountField(help_text="deposits seen but not yet credited")
+    unattributed = AmountField(help_text="transfers that could not be credited (fund recovery)")
+    difference = AmountField()
+    liabilities = AmountField(help_text="what the ledger owes for this asset on all networks (users, fees, pools, dust)")
+    asset_chain_total = AmountField(help_text="this asset's chain holdings on all networks")
+    surplus_journal = models.OneToOneField(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["network__asset__symbol", "network__code"]
+
+    def __str__(self):
+        return f"{self.network}: {self.difference:+}"
+
+
+class RecoveryRequest(models.Model):
+    """A user's request to recover funds sent the wrong way (wrong network, missing memo, unlisted token)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        QUOTED = "quoted", _("Fee quoted, waiting for you")
+        ACCEPTED = "accepted", _("Accepted, waiting for approval")
+        APPROVED_ONCE = "approved_once", _("Approved by one operator")
+        CREDITED = "credited", _("Credited")
+        REJECTED = "rejected", _("Rejected")
+        DECLINED = "declined", _("Declined by you")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recovery_requests")
+    tx_hash = models.CharField(_("transaction hash"), max_length=128)
+    chain = models.CharField(_("network"), max_length=32)
+    token = models.CharField(_("asset"), max_length=32)
+    amount = AmountField(verbose_name=_("amount"))
+    address = models.CharField(_("address you sent to"), max_length=128)
+    deposit = models.OneToOneField(Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="recovery")
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
+    check_result = models.CharField(max_length=32, blank=True)
+    fee = AmountField()
+    reject_reason = models.CharField(max_length=500, blank=True)
+    first_approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    second_approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    journal = models.OneToOneField(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(second_approver__isnull=True) | ~Q(second_approver=models.F("first_approver")),
+                                   name="recovery_two_different_approvers"),
+            models.UniqueConstraint(fields=["chain", "tx_hash"], condition=~Q(status__in=["rejected", "declined"]),
+                                    name="one_open_recovery_per_transfer"),
+        ]
+        permissions = [("approve_recovery", "Can approve fund recovery requests")]
+
+    def __str__(self):
+        return f"recovery #{self.pk} {self.amount} {self.token} {self.chain}:{self.tx_hash[:12]}"
+
+
+# --- The simulated chain (the embedded default adapter's persistent state) ----------------------------
+
+
+class SimChain(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    height = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.code} @ {self.height}"
+
+
+class SimTransfer(models.Model):
+    """A transfer on the simulated chain, included in block `height`."""
+
+    chain = models.ForeignKey(SimChain, on_delete=models.CASCADE, related_name="transfers")
+    tx_hash = models.CharField(max_length=128)
+    tx_index = models.PositiveIntegerField(default=0)
+    token = models.CharField(max_length=32)
+    from_address = models.CharField(max_length=128, blank=True)
+    to_address = models.CharField(max_length=128)
+    memo = models.CharField(max_length=64, blank=True)
+    amount = AmountField()
+    height = models.PositiveBigIntegerField()
+    outgoing_key = models.CharField(max_length=128, null=True, blank=True, unique=True, help_text="our withdrawal's key (broadcast is idempotent)")
+
+    class Meta:
+        ordering = ["chain", "height", "id"]
+        constraints = [models.UniqueConstraint(fields=["chain", "tx_hash", "tx_index"], name="sim_transfer_unique")]
+
+    def __str__(self):
+        return f"{self.chain.code}:{self.tx_hash[:12]} {self.amount} {self.token}"
+
+
+class Notice(models.Model):
+    """A money event a user is told about by email in their language, exactly once."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT_CREDITED = "deposit_credited", "Deposit credited"
+        WITHDRAWAL_SENT = "withdrawal_sent", "Withdrawal sent"
+        WITHDRAWAL_REJECTED = "withdrawal_rejected", "Withdrawal rejected"
+        TRANSFER_RECEIVED = "transfer_received", "Internal transfer received"
+        PAYOUT_CREDITED = "payout_credited", "Distribution or compensation credited"
+        RECOVERY_QUOTED = "recovery_quoted", "Fund recovery quoted"
+        RECOVERY_DONE = "recovery_done", "Fund recovery finished"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet_notices")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    object_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id", "user"], name="notice_once_per_object")]
+
+    def __str__(self):
+        return f"{self.kind} {self.object_id} -> {self.user_id}"

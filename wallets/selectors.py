@@ -1,4 +1,6 @@
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -56,3 +58,137 @@ def ledger_violations() -> list[str]:
         problems.append(f"entry #{pk} is in a different asset from its account")
     return problems
 
+
+
+def custody_violations() -> list[str]:
+    """Networks where what the chain adapter reports differs from the ledger's custody plus deposits
+    in flight plus transfers awaiting recovery."""
+    from wallets.services.reconciliation import custody_positions
+
+    problems = []
+    for p in custody_positions():
+        if p["difference"]:
+            kind = "surplus" if p["difference"] > 0 else "shortfall"
+            problems.append(
+                f"custody {p['network']}: chain reports {_plain(p['chain_holdings'])}, ledger custody {_plain(p['ledger_custody'])} "
+                f"+ in flight {_plain(p['in_flight'])} + awaiting recovery {_plain(p['unattributed'])}: {kind} of {_plain(abs(p['difference']))}")
+    return problems
+
+
+# --- Pages ----------------------------------------------------------------------------------------------
+
+@dataclass
+class BalanceRow:
+    asset: "object"
+    available: Decimal
+    locked: Decimal
+    estimate: Decimal | None  # in USDT, None when no price is known
+
+    @property
+    def total(self) -> Decimal:
+        return self.available + self.locked
+
+
+def usdt_price(asset) -> Decimal | None:
+    """USDT per unit: 1 for USDT itself, else the asset's reference price (0 = unknown)."""
+    if asset.symbol == "USDT":
+        return Decimal(1)
+    return asset.reference_price or None
+
+
+def balances_for(*, user) -> tuple[list[BalanceRow], Decimal]:
+    """Every active asset with the user's balance (zero rows included), and the USDT estimate."""
+    from wallets.models import Asset
+
+    accounts = {a.asset_id: a for a in LedgerAccount.objects.filter(kind=AccountKind.USER, user=user)}
+    rows, total = [], Decimal(0)
+    for asset in Asset.objects.filter(is_active=True).prefetch_related("networks").order_by("symbol"):
+        account = accounts.get(asset.pk)
+        available = account.available if account else Decimal(0)
+        locked = account.locked if account else Decimal(0)
+        price = usdt_price(asset)
+        estimate = ((available + locked) * price).quantize(Decimal("0.01")) if price is not None else None
+        total += estimate or 0
+        rows.append(BalanceRow(asset, available, locked, estimate))
+    return rows, total
+
+
+def deposits_pending_for(*, user, asset=None):
+    from wallets.models import Deposit
+
+    rows = Deposit.objects.filter(user=user, status__in=[Deposit.Status.SEEN, Deposit.Status.CONFIRMING]).select_related("network__asset")
+    return rows.filter(network__asset=asset) if asset is not None else rows
+
+
+HISTORY_KINDS = ["deposit", "withdrawal", "transfer", "distribution", "compensation", "recovery", "adjustment", "trade", "fee"]
+
+
+@dataclass
+class HistoryRow:
+    when: datetime
+    kind: str
+    asset: str
+    precision: int
+    amount: Decimal
+    journal: "object"
+
+    @property
+    def amount_text(self) -> str:
+        """The signed amount at the asset's precision, as a plain number (CSV)."""
+        return format(self.amount.quantize(Decimal(1).scaleb(-self.precision)), "f")
+
+
+def history_for(*, user, kind: str = "", asset: str = "", start=None, end=None):
+    """The user's money movements, newest first: one row per journal and asset, holds and releases
+    left out (they move money between the user's own buckets)."""
+    from wallets.models import Journal
+
+    entries = (Entry.objects.filter(account__user=user, account__kind=AccountKind.USER)
+               .exclude(journal__kind__in=[Journal.Kind.HOLD, Journal.Kind.RELEASE])
+               .select_related("journal", "asset").order_by("-journal__created_at", "-journal_id"))
+    if kind:
+        entries = entries.filter(journal__kind=kind)
+    if asset:
+        entries = entries.filter(asset__symbol=asset)
+    if start:
+        entries = entries.filter(journal__created_at__date__gte=start)
+    if end:
+        entries = entries.filter(journal__created_at__date__lte=end)
+    return entries
+
+
+def history_rows(entries) -> list[HistoryRow]:
+    """Entries folded into one row per (journal, asset) with the journal's explanation objects loaded."""
+    from wallets.models import Journal
+
+    rows: dict[tuple[int, int], HistoryRow] = {}
+    for entry in entries:
+        key = (entry.journal_id, entry.asset_id)
+        if key in rows:
+            rows[key].amount += entry.amount
+        else:
+            rows[key] = HistoryRow(entry.journal.created_at, entry.journal.kind, entry.asset.symbol, entry.asset.precision, entry.amount, entry.journal)
+    journals = [row.journal for row in rows.values()]
+    ids = [j.pk for j in journals]
+    details = {}
+    for journal in Journal.objects.filter(pk__in=ids).select_related(
+            "deposit__network", "withdrawal__network", "payout_line__payout__source_asset", "payout_line__payout__reward_asset"):
+        details[journal.pk] = journal
+    for row in rows.values():
+        row.journal = details.get(row.journal.pk, row.journal)
+    return list(rows.values())
+
+
+def history_reference(row: HistoryRow) -> str:
+    """A plain-text reference for a history row: a transaction hash, an address or a payout's name."""
+    journal = row.journal
+    deposit = getattr(journal, "deposit", None) if journal.kind == "deposit" else None
+    if deposit is not None:
+        return deposit.tx_hash
+    withdrawal = getattr(journal, "withdrawal", None) if journal.kind in ("withdrawal", "transfer") else None
+    if withdrawal is not None:
+        return withdrawal.tx_hash or withdrawal.address
+    line = getattr(journal, "payout_line", None) if journal.kind in ("distribution", "compensation") else None
+    if line is not None:
+        return line.payout.name
+    return ""

@@ -6,6 +6,7 @@ switches to PostgreSQL; `REDIS_URL` makes Redis the Celery broker, the channel l
 """
 from pathlib import Path
 
+from celery.schedules import crontab
 import environ
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
@@ -143,8 +144,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CHAIN_BLOCK_SECONDS = env.float("CHAIN_BLOCK_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "config.tasks.worker_heartbeat", "schedule": 15.0},
+    # The simulated chains mine a block and every chain is scanned (deposits, confirmations).
+    "chain-tick": {"task": "wallets.tasks.chain_tick", "schedule": CHAIN_BLOCK_SECONDS},
+    "withdrawals-broadcast-pending": {"task": "wallets.tasks.withdrawals_broadcast_pending", "schedule": 60.0},
+    "holdings-snapshot": {"task": "wallets.tasks.holdings_snapshot_task", "schedule": crontab(minute=0, hour=0)},
+    "reconciliation": {"task": "wallets.tasks.reconciliation_task", "schedule": crontab(minute=15, hour="*/6")},
 }
 # /healthz calls a worker dead when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=60)
@@ -202,6 +209,15 @@ API_SECRET_KEYS = env.list("API_SECRET_KEYS", default=[])
 FREEZE_LINK_MAX_AGE = 30 * 24 * 3600
 # Withdrawals are locked this long after a password, email or MFA change.
 SECURITY_WITHDRAWAL_LOCK_HOURS = 24
+
+# --- Wallets -----------------------------------------------------------------------------------------
+# Chain code -> adapter class; "*" is the default. A real node is configured per chain, e.g.
+# CHAIN_ADAPTERS='{"*": "wallets.chains.simulated.SimulatedChain", "BTC": "myorg.chains.BitcoinRpc"}'.
+CHAIN_ADAPTERS = env.json("CHAIN_ADAPTERS", default={"*": "wallets.chains.simulated.SimulatedChain"})
+# A new address-book entry can be used for withdrawals after this many hours.
+WITHDRAWAL_ADDRESS_COOLING_HOURS = env.int("WITHDRAWAL_ADDRESS_COOLING_HOURS", default=24)
+# Fund recovery costs this share of the recovered amount (rounded up to the asset's precision).
+FUND_RECOVERY_FEE_PERCENT = env("FUND_RECOVERY_FEE_PERCENT", default="5")
 
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

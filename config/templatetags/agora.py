@@ -19,3 +19,11 @@ def amount_filter(value, places=8):
 def ltr_filter(value):
     """Addresses, hashes, IPs and codes keep left-to-right order inside RTL text."""
     return format_html('<bdi dir="ltr">{}</bdi>', value)
+
+
+@register.filter(name="amount_plain")
+def amount_plain_filter(value, places=18):
+    """Plain text (emails, CSV): locale-formatted, trailing zeros dropped."""
+    if value is None or value == "":
+        return ""
+    return amount_format(value, int(places), trim=True)

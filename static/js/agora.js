@@ -5,7 +5,7 @@
   document.documentElement.classList.add("js");
 
   // The language menu switches as soon as a language is picked.
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+  document.querySelectorAll("select[data-autosubmit], input[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
 
@@ -28,6 +28,28 @@
       }, function () {
         button.textContent = gettext("Copy failed: select the text and copy it by hand");
       });
+    });
+  });
+
+  // Live fragments (pending deposits and their confirmations) reload themselves.
+  document.querySelectorAll("[data-refresh]").forEach(function (box) {
+    var seconds = parseInt(box.dataset.refreshSeconds || "10", 10);
+    setInterval(function () {
+      fetch(box.dataset.refresh, { credentials: "same-origin" }).then(function (response) {
+        return response.ok ? response.text() : null;
+      }).then(function (html) {
+        if (html !== null) { box.innerHTML = html; }
+      }).catch(function () {});
+    }, seconds * 1000);
+  });
+
+  // Address-book shortcuts fill the withdrawal form.
+  document.querySelectorAll("[data-fill-address]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var form = button.closest("form");
+      form.querySelector("[name=address]").value = button.dataset.fillAddress;
+      form.querySelector("[name=memo]").value = button.dataset.fillMemo;
+      form.querySelector("[name=network]").value = button.dataset.fillNetwork;
     });
   });
 

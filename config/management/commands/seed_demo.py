@@ -27,21 +27,22 @@ ANNOUNCEMENTS = [
 ]
 
 
-# symbol, name, precision, platform token, networks (code, name, confirmations, fee, min, max, memo)
+# symbol, name, precision, platform token, reference price (USDT), 24 h withdrawal limit, review above,
+# networks (code, name, confirmations, fee, min, max, memo). Confirmations are low so the demo moves.
 ASSETS = [
-    ("BTC", "Bitcoin", 8, False, [("BTC", "Bitcoin", 2, "0.0002", "0.001", "50", False)]),
-    ("ETH", "Ethereum", 8, False, [("ERC20", "Ethereum (ERC20)", 12, "0.002", "0.01", "1000", False)]),
-    ("USDT", "Tether USD", 6, False, [("ERC20", "Ethereum (ERC20)", 12, "5", "10", "1000000", False),
-                                      ("TRC20", "Tron (TRC20)", 20, "1", "10", "1000000", False)]),
-    ("BNB", "BNB", 8, False, [("BEP20", "BNB Smart Chain (BEP20)", 15, "0.0005", "0.01", "10000", False)]),
-    ("NEO", "NEO", 0, False, [("NEO3", "Neo N3", 1, "0", "1", "100000", False)]),
-    ("GAS", "GAS", 8, False, [("NEO3", "Neo N3", 1, "0.005", "0.1", "100000", False)]),
-    ("AGR", "Agora Token", 8, True, [("ERC20", "Ethereum (ERC20)", 12, "10", "20", "10000000", False)]),
-    ("SOL", "Solana", 8, False, [("SOL", "Solana", 32, "0.01", "0.1", "50000", False)]),
-    ("XRP", "XRP", 6, False, [("XRP", "XRP Ledger", 1, "0.25", "20", "1000000", True)]),  # destination tag
-    ("LTC", "Litecoin", 8, False, [("LTC", "Litecoin", 6, "0.001", "0.01", "10000", False)]),
-    ("TRX", "TRON", 6, False, [("TRC20", "Tron", 20, "1", "10", "10000000", False)]),
-    ("DOGE", "Dogecoin", 8, False, [("DOGE", "Dogecoin", 40, "4", "50", "10000000", False)]),
+    ("BTC", "Bitcoin", 8, False, "67000", "10", "1", [("BTC", "Bitcoin", 2, "0.0002", "0.001", "50", False)]),
+    ("ETH", "Ethereum", 8, False, "3500", "200", "20", [("ERC20", "Ethereum (ERC20)", 6, "0.002", "0.01", "1000", False)]),
+    ("USDT", "Tether USD", 6, False, "1", "500000", "50000", [("ERC20", "Ethereum (ERC20)", 6, "5", "10", "1000000", False),
+                                                         ("TRC20", "Tron (TRC20)", 3, "1", "10", "1000000", False)]),
+    ("BNB", "BNB", 8, False, "600", "1000", "100", [("BEP20", "BNB Smart Chain (BEP20)", 3, "0.0005", "0.01", "10000", False)]),
+    ("NEO", "NEO", 0, False, "12", "50000", "5000", [("NEO3", "Neo N3", 1, "0", "1", "100000", False)]),
+    ("GAS", "GAS", 8, False, "4.5", "100000", "10000", [("NEO3", "Neo N3", 1, "0.005", "0.1", "100000", False)]),
+    ("AGR", "Agora Token", 8, True, "0.8", "1000000", "100000", [("ERC20", "Ethereum (ERC20)", 6, "10", "20", "10000000", False)]),
+    ("SOL", "Solana", 8, False, "150", "3000", "300", [("SOL", "Solana", 4, "0.01", "0.1", "50000", False)]),
+    ("XRP", "XRP", 6, False, "0.6", "500000", "50000", [("XRP", "XRP Ledger", 1, "0.25", "20", "1000000", True)]),  # destination tag
+    ("LTC", "Litecoin", 8, False, "80", "5000", "500", [("LTC", "Litecoin", 3, "0.001", "0.01", "10000", False)]),
+    ("TRX", "TRON", 6, False, "0.12", "5000000", "500000", [("TRC20", "Tron", 3, "1", "10", "10000000", False)]),
+    ("DOGE", "Dogecoin", 8, False, "0.15", "5000000", "500000", [("DOGE", "Dogecoin", 4, "4", "50", "10000000", False)]),
 ]
 FUNDING = {
     "alice@demo.test": {"BTC": "2", "ETH": "25", "USDT": "50000", "NEO": "100", "GAS": "40", "AGR": "5000"},
@@ -91,9 +92,10 @@ class Command(BaseCommand):
 
         from wallets.models import Asset, Network
 
-        for symbol, name, precision, platform, networks in ASSETS:
+        for symbol, name, precision, platform, price, daily_limit, review_above, networks in ASSETS:
             asset = Asset.objects.filter(symbol=symbol).first() or Asset(symbol=symbol)
             asset.name, asset.name_en, asset.precision, asset.is_platform_token = name, name, precision, platform
+            asset.reference_price, asset.withdrawal_daily_limit, asset.withdrawal_review_threshold = D(price), D(daily_limit), D(review_above)
             asset.save()
             for code, net_name, confirmations, fee, minimum, maximum, memo in networks:
                 Network.objects.update_or_create(asset=asset, code=code, defaults={
@@ -111,6 +113,35 @@ class Command(BaseCommand):
             for symbol, amount in holdings.items():
                 ledger_adjust(user=user, asset=Asset.objects.get(symbol=symbol), amount=D(amount),
                               reason="demo funding (seed_demo)", idempotency_key=f"seed-demo-{email}-{symbol}")
+        self._custody_opening()
+
+    def _custody_opening(self) -> None:
+        """Back the demo funding with coins on the simulated chains: the hot wallet of each asset's
+        first network receives the funded total, booked custody against adjustments. Then the
+        ledger, the chains and reconciliation agree from the start."""
+        from collections import defaultdict
+        from decimal import Decimal as D
+
+        from wallets.chains import chain_adapter
+        from wallets.chains.simulated import SimulatedChain
+        from wallets.ledger import Line, journal_post, system_account
+        from wallets.models import AccountKind, Asset, Journal
+
+        totals = defaultdict(D)
+        for holdings in FUNDING.values():
+            for symbol, amount in holdings.items():
+                totals[symbol] += D(amount)
+        for symbol, total in sorted(totals.items()):
+            asset = Asset.objects.get(symbol=symbol)
+            network = asset.networks.order_by("pk").first()
+            adapter = chain_adapter(network.code)
+            key = f"seed-demo-custody-{symbol}"
+            if not isinstance(adapter, SimulatedChain) or Journal.objects.filter(idempotency_key=key).exists():
+                continue
+            adapter.mine(token=symbol, to_address=adapter.hot_wallet(), amount=total, from_address="genesis")
+            journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key=key, memo="demo custody opening balance (seed_demo)",
+                         lines=[Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), -total),
+                                Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), total)])
 
     def _announcements(self) -> None:
         from support.models import Announcement

@@ -1,0 +1,118 @@
+"""Fund recovery for transfers that reached us the wrong way (wrong network, missing memo,
+unlisted token): automatic checks, a fee quote the user accepts, two operators approve, and the
+credit goes through the ledger once."""
+from decimal import ROUND_CEILING, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from wallets.ledger import InvalidAmount, Line, journal_post, system_account, user_account
+from wallets.models import AccountKind, Asset, Deposit, Journal, Network, Notice, RecoveryRequest
+from wallets.services.notices import notice_create
+
+
+class RecoveryRefused(Exception):
+    def __init__(self, code: str, message: str):
+        self.code, self.message = code, message
+        super().__init__(f"{code}: {message}")
+
+
+def recovery_fee(*, amount: Decimal, asset: Asset) -> Decimal:
+    fee = (amount * Decimal(settings.FUND_RECOVERY_FEE_PERCENT) / 100).quantize(asset.quantum, rounding=ROUND_CEILING)
+    return min(fee, amount)
+
+
+@transaction.atomic
+def recovery_submit(*, user: User, tx_hash: str, chain: str, token: str, amount: Decimal, address: str) -> RecoveryRequest:
+    """Record the request and run the automatic checks: is there such a transfer to an address of
+    ours, was it already credited, is it the user's, do we list the asset. A request that passes
+    gets a fee quote at once."""
+    tx_hash, chain, token, address = tx_hash.strip(), chain.strip().upper(), token.strip().upper(), address.strip()
+    if amount is None or amount <= 0:
+        raise RecoveryRefused("invalid_amount", _("Enter an amount greater than zero."))
+    if RecoveryRequest.objects.filter(chain=chain, tx_hash=tx_hash).exclude(status__in=[RecoveryRequest.Status.REJECTED, RecoveryRequest.Status.DECLINED]).exists():
+        raise RecoveryRefused("duplicate", _("A recovery request for this transaction is already open."))
+    request = RecoveryRequest.objects.create(user=user, tx_hash=tx_hash, chain=chain, token=token, amount=amount, address=address)
+    deposit = Deposit.objects.select_for_update().filter(chain=chain, tx_hash=tx_hash).first()
+    asset = Asset.objects.filter(symbol=token, is_active=True).first()
+    reject = None
+    if deposit is None:
+        reject = ("not_found", _("We found no transfer with this hash to an Agora address on this network."))
+    elif deposit.status in (Deposit.Status.CREDITED, Deposit.Status.RECOVERED):
+        reject = ("already_credited", _("This transfer was already credited."))
+    elif deposit.status != Deposit.Status.UNMATCHED:
+        reject = ("still_confirming", _("This deposit is still confirming and will be credited on its own."))
+    elif deposit.user_id not in (None, user.pk):
+        reject = ("not_yours", _("This transfer went to another user's address."))
+    elif deposit.token != token or deposit.amount != amount or deposit.address != address:
+        reject = ("details_differ", _("The asset, amount or address does not match the transfer we found."))
+    elif asset is None:
+        reject = ("asset_unlisted", _("We do not list this asset, so it cannot be credited."))
+    if reject:
+        request.check_result, request.reject_reason, request.status = reject[0], reject[1], RecoveryRequest.Status.REJECTED
+    else:
+        request.deposit, request.asset, request.check_result = deposit, asset, "ok"
+        request.fee, request.status = recovery_fee(amount=amount, asset=asset), RecoveryRequest.Status.QUOTED
+        notice_create(user=user, kind=Notice.Kind.RECOVERY_QUOTED, object_id=request.pk)
+    request.save()
+    return request
+
+
+@transaction.atomic
+def recovery_answer(*, request: RecoveryRequest, user: User, accept: bool) -> RecoveryRequest:
+    request = RecoveryRequest.objects.select_for_update().get(pk=request.pk)
+    if request.user_id != user.pk or request.status != RecoveryRequest.Status.QUOTED:
+        raise RecoveryRefused("not_quoted", _("This request is not waiting for your answer."))
+    request.status = RecoveryRequest.Status.ACCEPTED if accept else RecoveryRequest.Status.DECLINED
+    request.save(update_fields=["status", "updated_at"])
+    return request
+
+
+@transaction.atomic
+def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
+    """First approval records the operator; a second, different operator's approval credits the
+    user (amount minus the fee) from custody on that network, or from the adjustments account
+    when we do not list the asset on the network it arrived on."""
+    request = RecoveryRequest.objects.select_for_update().select_related("asset", "user", "deposit").get(pk=request.pk)
+    if request.status == RecoveryRequest.Status.ACCEPTED:
+        request.first_approver, request.status = by, RecoveryRequest.Status.APPROVED_ONCE
+        request.save(update_fields=["first_approver", "status", "updated_at"])
+        return request
+    if request.status != RecoveryRequest.Status.APPROVED_ONCE:
+        raise RecoveryRefused("not_approvable", "only an accepted request can be approved")
+    if request.first_approver_id == by.pk:
+        raise RecoveryRefused("four_eyes", "a second, different operator must approve")
+    asset, amount, fee = request.asset, request.amount, request.fee
+    network = Network.objects.filter(asset=asset, code=request.chain).first()
+    source = (system_account(kind=AccountKind.CUSTODY, asset=asset, network=network) if network
+              else system_account(kind=AccountKind.ADJUSTMENTS, asset=asset))
+    lines = [Line(source, -amount)]
+    if amount - fee > 0:
+        lines.append(Line(user_account(user=request.user, asset=asset), amount - fee))
+    if fee > 0:
+        lines.append(Line(system_account(kind=AccountKind.FEES, asset=asset), fee))
+    try:
+        request.journal = journal_post(kind=Journal.Kind.RECOVERY, idempotency_key=f"recovery-{request.pk}", created_by=by,
+                                       memo=f"fund recovery #{request.pk} {request.chain}:{request.tx_hash}", lines=lines)
+    except InvalidAmount as error:
+        raise RecoveryRefused("invalid_amount", str(error))
+    request.second_approver, request.status = by, RecoveryRequest.Status.CREDITED
+    request.save(update_fields=["journal", "second_approver", "status", "updated_at"])
+    Deposit.objects.filter(pk=request.deposit_id).update(status=Deposit.Status.RECOVERED)
+    notice_create(user=request.user, kind=Notice.Kind.RECOVERY_DONE, object_id=request.pk)
+    return request
+
+
+@transaction.atomic
+def recovery_reject(*, request: RecoveryRequest, by: User, reason: str) -> RecoveryRequest:
+    request = RecoveryRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status in (RecoveryRequest.Status.CREDITED, RecoveryRequest.Status.REJECTED, RecoveryRequest.Status.DECLINED):
+        raise RecoveryRefused("finished", "this request is already finished")
+    if not reason.strip():
+        raise RecoveryRefused("reason_required", "a reason is required")
+    request.status, request.reject_reason, request.check_result = RecoveryRequest.Status.REJECTED, reason.strip()[:500], "rejected_by_operator"
+    request.save(update_fields=["status", "reject_reason", "check_result", "updated_at"])
+    notice_create(user=request.user, kind=Notice.Kind.RECOVERY_DONE, object_id=request.pk)
+    return request

@@ -1,0 +1,296 @@
+"""Withdrawals: every rule before money moves, then a hold, then broadcast through the adapter.
+
+Guarantees: a request with a used idempotency key returns the first withdrawal; the user's
+ledger row is locked before the daily limit is summed and the hold is placed, so concurrent
+requests cannot together pass the limit or overdraw; broadcast is idempotent (adapter keyed by
+the withdrawal), and the withdrawal row lock makes cancel, review and broadcast exclusive.
+"""
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import SecurityEvent, User
+from accounts.selectors import totp_code_valid, user_has_totp
+from accounts.services import ClientInfo, NO_CLIENT, security_event_record, withdrawal_lock_apply
+from wallets.chains import chain_adapter
+from config.formatting import amount_format
+from wallets.ledger import InsufficientFunds, InvalidAmount, Line, amount_parse, hold_release, journal_post, system_account, user_account
+from wallets.models import AccountKind, DepositAddress, Entry, Journal, LedgerAccount, Network, Notice, Withdrawal, WithdrawalAddress
+from wallets.services.notices import notice_create
+
+
+def amount_plain(value: Decimal) -> str:
+    """An amount in the active language's format, without trailing zeros."""
+    return amount_format(value, 18, trim=True)
+
+
+class WithdrawalRefused(Exception):
+    """A withdrawal the rules refuse; `message` is translated and says what to do."""
+
+    def __init__(self, code: str, message: str):
+        self.code, self.message = code, message
+        super().__init__(f"{code}: {message}")
+
+
+def withdrawal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Decimal]:
+    """(amount, fee, net) for an external withdrawal, or WithdrawalRefused with the reason."""
+    asset = network.asset
+    try:
+        amount = amount_parse(amount, asset)
+    except InvalidAmount:
+        raise WithdrawalRefused("invalid_amount", _("Enter an amount with at most %(places)s decimals.") % {"places": asset.precision})
+    if amount <= 0:
+        raise WithdrawalRefused("invalid_amount", _("Enter an amount greater than zero."))
+    if amount < network.withdrawal_min:
+        raise WithdrawalRefused("below_minimum", _("The minimum withdrawal on this network is %(amount)s %(asset)s.")
+                                % {"amount": amount_plain(network.withdrawal_min), "asset": asset.symbol})
+    if amount > network.withdrawal_max:
+        raise WithdrawalRefused("above_maximum", _("The maximum withdrawal on this network is %(amount)s %(asset)s.")
+                                % {"amount": amount_plain(network.withdrawal_max), "asset": asset.symbol})
+    if amount <= network.withdrawal_fee:
+        raise WithdrawalRefused("below_fee", _("The amount must be more than the network fee of %(amount)s %(asset)s.")
+                                % {"amount": amount_plain(network.withdrawal_fee), "asset": asset.symbol})
+    return amount, network.withdrawal_fee, amount - network.withdrawal_fee
+
+
+def internal_recipient(*, network: Network, address: str, memo: str) -> User | None:
+    """The Agora user whose deposit address this is, if any."""
+    adapter = chain_adapter(network.code)
+    owners = DepositAddress.objects.select_related("user").filter(chain__in=adapter.family, address=address.strip())
+    if adapter.uses_memo:
+        owners = owners.filter(memo=memo.strip())
+    found = owners.first()
+    return found.user if found else None
+
+
+def _account_checks(user: User) -> None:
+    if user.is_frozen:
+        raise WithdrawalRefused("account_frozen", _("Your account is frozen. Contact support to unfreeze it."))
+    if user.withdrawals_locked:
+        raise WithdrawalRefused("security_lock", _("Withdrawals are locked for 24 hours after a security change, until %(until)s (UTC).")
+                                % {"until": user.withdrawals_locked_until.strftime("%Y-%m-%d %H:%M")})
+
+
+def _address_checks(*, user: User, network: Network, address: str, memo: str) -> None:
+    if not address:
+        raise WithdrawalRefused("address_required", _("Enter the address to send to."))
+    if network.memo_required and not memo:
+        raise WithdrawalRefused("memo_required", _("This network needs a memo (tag). Without it the funds can be lost."))
+    if user.withdrawal_whitelist_only:
+        entry = WithdrawalAddress.objects.filter(user=user, network=network, address=address, memo=memo).first()
+        if entry is None:
+            raise WithdrawalRefused("address_not_whitelisted", _("You only allow withdrawals to your address book. Add this address first."))
+        if entry.is_cooling:
+            raise WithdrawalRefused("address_cooling", _("This address was added recently and can be used from %(when)s (UTC).")
+                                    % {"when": entry.usable_from.strftime("%Y-%m-%d %H:%M")})
+
+
+def _daily_limit_check(*, user: User, network: Network, amount: Decimal) -> None:
+    limit = network.asset.withdrawal_daily_limit
+    if not limit:
+        return
+    since = timezone.now() - timedelta(hours=24)
+    used = (Withdrawal.objects.filter(user=user, network__asset=network.asset, created_at__gte=since)
+            .exclude(status__in=[Withdrawal.Status.REJECTED, Withdrawal.Status.CANCELLED])
+            .aggregate(total=Sum("amount"))["total"]) or Decimal(0)
+    if used + amount > limit:
+        raise WithdrawalRefused("daily_limit", _("This exceeds your 24-hour withdrawal limit: %(left)s %(asset)s left of %(limit)s.")
+                                % {"left": amount_plain(max(limit - used, Decimal(0))), "asset": network.asset.symbol, "limit": amount_plain(limit)})
+
+
+def withdrawal_request(*, user: User, network: Network, address: str, amount, memo: str = "", mfa_code: str,
+                       idempotency_key: str) -> Withdrawal:
+    """Validate and reserve a withdrawal (see the module docstring). Raises WithdrawalRefused."""
+    address, memo = (address or "").strip(), (memo or "").strip()
+    existing = Withdrawal.objects.filter(user=user, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    user = User.objects.get(pk=user.pk)  # freeze and lock state as of now
+    _account_checks(user)
+    if not user_has_totp(user=user):
+        raise WithdrawalRefused("mfa_required", _("Turn on two-factor authentication before you withdraw."))
+    if not network.withdrawal_enabled:
+        raise WithdrawalRefused("network_suspended", _("Withdrawals on this network are suspended. Try another network or later."))
+    _address_checks(user=user, network=network, address=address, memo=memo)
+    recipient = internal_recipient(network=network, address=address, memo=memo)
+    if recipient is not None and recipient.pk == user.pk:
+        raise WithdrawalRefused("own_address", _("This is your own deposit address."))
+    if recipient is not None:
+        try:
+            amount = amount_parse(amount, network.asset)
+        except InvalidAmount:
+            amount = None
+        if amount is None or amount <= 0:
+            raise WithdrawalRefused("invalid_amount", _("Enter an amount with at most %(places)s decimals.") % {"places": network.asset.precision})
+        fee, net = Decimal(0), amount
+    else:
+        amount, fee, net = withdrawal_quote(network=network, amount=amount)
+    if not totp_code_valid(user=user, code=mfa_code):
+        raise WithdrawalRefused("mfa_invalid", _("The authenticator code is wrong or was already used. Enter the current code."))
+    with transaction.atomic():
+        account = user_account(user=user, asset=network.asset)
+        LedgerAccount.objects.select_for_update().get(pk=account.pk)  # serialises this user's requests in this asset
+        existing = Withdrawal.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        _daily_limit_check(user=user, network=network, amount=amount)
+        threshold = network.asset.withdrawal_review_threshold
+        status = Withdrawal.Status.REVIEW if threshold and amount > threshold and recipient is None else Withdrawal.Status.QUEUED
+        withdrawal = Withdrawal.objects.create(
+            user=user, network=network, address=address, memo=memo, amount=amount, fee=fee, net_amount=net,
+            status=status, idempotency_key=idempotency_key, internal_recipient=recipient,
+        )
+        try:
+            if recipient is not None:
+                _internal_transfer(withdrawal, account)
+            else:
+                journal_post(kind=Journal.Kind.HOLD, idempotency_key=f"withdrawal-hold-{withdrawal.pk}", memo=f"withdrawal #{withdrawal.pk}",
+                             lines=[Line(account, -amount, Entry.Bucket.AVAILABLE), Line(account, amount, Entry.Bucket.LOCKED)])
+        except InsufficientFunds:
+            raise WithdrawalRefused("insufficient_balance", _("Your available balance is too low for this amount."))
+        if withdrawal.status == Withdrawal.Status.QUEUED:
+            _broadcast_after_commit(withdrawal.pk)
+    return withdrawal
+
+
+def _internal_transfer(withdrawal: Withdrawal, account: LedgerAccount) -> None:
+    target = user_account(user=withdrawal.internal_recipient, asset=withdrawal.network.asset)
+    withdrawal.journal = journal_post(kind=Journal.Kind.TRANSFER, idempotency_key=f"withdrawal-{withdrawal.pk}",
+                                      memo=f"internal transfer #{withdrawal.pk}", lines=[Line(account, -withdrawal.amount), Line(target, withdrawal.amount)])
+    withdrawal.status, withdrawal.finished_at = Withdrawal.Status.COMPLETED, timezone.now()
+    withdrawal.save(update_fields=["status", "finished_at", "journal"])
+    notice_create(user=withdrawal.internal_recipient, kind=Notice.Kind.TRANSFER_RECEIVED, object_id=withdrawal.pk)
+
+
+def _broadcast_after_commit(withdrawal_id: int) -> None:
+    from wallets.tasks import withdrawal_broadcast_task
+
+    transaction.on_commit(lambda: withdrawal_broadcast_task.delay(withdrawal_id))
+
+
+def _locked(withdrawal_id: int) -> Withdrawal:
+    return Withdrawal.objects.select_for_update().select_related("network__asset", "user").get(pk=withdrawal_id)
+
+
+def _release(withdrawal: Withdrawal) -> None:
+    hold_release(account=user_account(user=withdrawal.user, asset=withdrawal.network.asset), amount=withdrawal.amount,
+                 idempotency_key=f"withdrawal-release-{withdrawal.pk}", memo=f"withdrawal #{withdrawal.pk} {withdrawal.status}")
+
+
+@transaction.atomic
+def withdrawal_cancel(*, withdrawal: Withdrawal, user: User) -> Withdrawal:
+    """The user cancels before broadcast; the hold is released."""
+    withdrawal = _locked(withdrawal.pk)
+    if withdrawal.user_id != user.pk:
+        raise WithdrawalRefused("not_found", _("Withdrawal not found."))
+    if withdrawal.status not in Withdrawal.CANCELLABLE:
+        raise WithdrawalRefused("not_cancellable", _("This withdrawal was already sent and cannot be cancelled."))
+    withdrawal.status, withdrawal.finished_at = Withdrawal.Status.CANCELLED, timezone.now()
+    withdrawal.save(update_fields=["status", "finished_at"])
+    _release(withdrawal)
+    return withdrawal
+
+
+@transaction.atomic
+def withdrawal_review(*, withdrawal: Withdrawal, by: User, approve: bool, note: str) -> Withdrawal:
+    """An operator approves (-> broadcast) or rejects (-> hold released, user told) a withdrawal in review."""
+    withdrawal = _locked(withdrawal.pk)
+    if withdrawal.status != Withdrawal.Status.REVIEW:
+        raise WithdrawalRefused("not_in_review", "this withdrawal is not waiting for review")
+    if not note.strip():
+        raise WithdrawalRefused("reason_required", "a reason is required")
+    if withdrawal.user_id == by.pk:
+        raise WithdrawalRefused("own_withdrawal", "nobody reviews their own withdrawal")
+    withdrawal.reviewed_by, withdrawal.reviewed_at, withdrawal.review_note = by, timezone.now(), note.strip()[:500]
+    if approve:
+        withdrawal.status = Withdrawal.Status.QUEUED
+        _broadcast_after_commit(withdrawal.pk)
+    else:
+        withdrawal.status, withdrawal.finished_at = Withdrawal.Status.REJECTED, timezone.now()
+        _release(withdrawal)
+        notice_create(user=withdrawal.user, kind=Notice.Kind.WITHDRAWAL_REJECTED, object_id=withdrawal.pk)
+    withdrawal.save()
+    return withdrawal
+
+
+@transaction.atomic
+def withdrawal_broadcast(*, withdrawal_id: int) -> Withdrawal:
+    """Send a queued withdrawal and settle it: the hold leaves the user, the net amount leaves
+    custody, the fee goes to the fee account. Safe to run twice."""
+    withdrawal = _locked(withdrawal_id)
+    if withdrawal.status != Withdrawal.Status.QUEUED:
+        return withdrawal
+    network, asset = withdrawal.network, withdrawal.network.asset
+    adapter = chain_adapter(network.code)
+    withdrawal.tx_hash = adapter.broadcast(key=f"withdrawal-{withdrawal.pk}", token=asset.symbol, to_address=withdrawal.address,
+                                           memo=withdrawal.memo, amount=withdrawal.net_amount)
+    lines = [Line(user_account(user=withdrawal.user, asset=asset), -withdrawal.amount, Entry.Bucket.LOCKED),
+             Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), withdrawal.net_amount)]
+    if withdrawal.fee:
+        lines.append(Line(system_account(kind=AccountKind.FEES, asset=asset), withdrawal.fee))
+    withdrawal.journal = journal_post(kind=Journal.Kind.WITHDRAWAL, idempotency_key=f"withdrawal-{withdrawal.pk}",
+                                      memo=f"withdrawal #{withdrawal.pk} {withdrawal.tx_hash}", lines=lines)
+    withdrawal.status, withdrawal.broadcast_at = Withdrawal.Status.BROADCAST, timezone.now()
+    withdrawal.save(update_fields=["tx_hash", "status", "broadcast_at", "journal"])
+    notice_create(user=withdrawal.user, kind=Notice.Kind.WITHDRAWAL_SENT, object_id=withdrawal.pk)
+    return withdrawal
+
+
+def withdrawals_confirm(*, chain: str, tip: int) -> int:
+    """Count confirmations of sent withdrawals; complete those with enough."""
+    adapter = chain_adapter(chain)
+    completed = 0
+    for withdrawal in Withdrawal.objects.filter(network__code=chain, status=Withdrawal.Status.BROADCAST).select_related("network"):
+        height = adapter.transaction_height(tx_hash=withdrawal.tx_hash)
+        if height is None:
+            continue
+        withdrawal.block_height, withdrawal.confirmations = height, adapter.confirmations(height=height, tip=tip)
+        if withdrawal.confirmations >= withdrawal.network.confirmations:
+            withdrawal.status, withdrawal.finished_at = Withdrawal.Status.COMPLETED, timezone.now()
+            completed += 1
+        Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.BROADCAST).update(
+            block_height=height, confirmations=withdrawal.confirmations, status=withdrawal.status, finished_at=withdrawal.finished_at)
+    return completed
+
+
+# --- Address book -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def address_book_add(*, user: User, network: Network, label: str, address: str, memo: str = "", client: ClientInfo = NO_CLIENT) -> WithdrawalAddress:
+    """Add an entry, usable after the cooling period; the user is emailed (with the freeze link)."""
+    label, address, memo = label.strip(), address.strip(), memo.strip()
+    if not label or not address:
+        raise WithdrawalRefused("address_required", _("Enter a label and an address."))
+    if network.memo_required and not memo:
+        raise WithdrawalRefused("memo_required", _("This network needs a memo (tag). Without it the funds can be lost."))
+    if WithdrawalAddress.objects.filter(user=user, network=network, address=address, memo=memo).exists():
+        raise WithdrawalRefused("address_exists", _("This address is already in your address book."))
+    now = timezone.now()
+    entry = WithdrawalAddress.objects.create(user=user, network=network, label=label[:64], address=address, memo=memo, created_at=now,
+                                             usable_from=now + timedelta(hours=settings.WITHDRAWAL_ADDRESS_COOLING_HOURS))
+    security_event_record(user=user, kind=SecurityEvent.Kind.ADDRESS_ADDED, client=client,
+                          data={"network": str(network), "address": address, "label": entry.label})
+    return entry
+
+
+def address_book_remove(*, user: User, entry_id: int) -> None:
+    WithdrawalAddress.objects.filter(user=user, pk=entry_id).delete()
+
+
+@transaction.atomic
+def whitelist_mode_set(*, user: User, enabled: bool, client: ClientInfo = NO_CLIENT) -> User:
+    """Turning address-book-only on is immediate; turning it off locks withdrawals for 24 h."""
+    if user.withdrawal_whitelist_only == enabled:
+        return user
+    User.objects.filter(pk=user.pk).update(withdrawal_whitelist_only=enabled)
+    user.withdrawal_whitelist_only = enabled
+    security_event_record(user=user, kind=SecurityEvent.Kind.WHITELIST_CHANGED, client=client, data={"enabled": enabled})
+    if not enabled:
+        withdrawal_lock_apply(user=user, reason="whitelist_disabled", client=client)
+    return user

@@ -1,0 +1,103 @@
+"""Celery interface to the wallet services: tasks take ids, re-fetch, call a service, and are safe
+to run twice."""
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from wallets import services
+from wallets.models import Deposit, Notice, PayoutLine, Reconciliation, RecoveryRequest, Withdrawal
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def chain_tick() -> None:
+    """Advance every simulated chain by one block, then scan all chains (the beat schedule)."""
+    from wallets.chains.simulated import SimulatedChain
+
+    for chain in services.chains_active():
+        adapter = _adapter(chain)
+        if isinstance(adapter, SimulatedChain):
+            adapter.mine()
+    for chain in services.chains_active():
+        chain_scan_task.delay(chain)
+
+
+def _adapter(chain):
+    from wallets.chains import chain_adapter
+
+    return chain_adapter(chain)
+
+
+@shared_task(ignore_result=True)
+def chain_scan_task(chain: str) -> dict:
+    return services.chain_scan(chain=chain)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError, ConnectionError), retry_backoff=True, max_retries=10)
+def withdrawal_broadcast_task(withdrawal_id: int) -> None:
+    services.withdrawal_broadcast(withdrawal_id=withdrawal_id)
+
+
+@shared_task(ignore_result=True)
+def withdrawals_broadcast_pending() -> None:
+    """Sweep: a queued withdrawal whose task was lost (worker crash before ack) is sent here."""
+    for pk in Withdrawal.objects.filter(status=Withdrawal.Status.QUEUED).values_list("pk", flat=True):
+        services.withdrawal_broadcast(withdrawal_id=pk)
+
+
+@shared_task(ignore_result=True)
+def holdings_snapshot_task() -> None:
+    services.holdings_snapshot_take()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def payout_execute_task(payout_id: int) -> None:
+    services.payout_execute(payout_id=payout_id)
+
+
+@shared_task(ignore_result=True)
+def reconciliation_task() -> None:
+    services.reconciliation_run(trigger=Reconciliation.Trigger.SCHEDULED)
+
+
+# --- Notices ------------------------------------------------------------------------------------------
+
+_OBJECTS = {
+    Notice.Kind.DEPOSIT_CREDITED: (Deposit, ["network__asset"]),
+    Notice.Kind.WITHDRAWAL_SENT: (Withdrawal, ["network__asset"]),
+    Notice.Kind.WITHDRAWAL_REJECTED: (Withdrawal, ["network__asset"]),
+    Notice.Kind.TRANSFER_RECEIVED: (Withdrawal, ["network__asset", "user"]),
+    Notice.Kind.PAYOUT_CREDITED: (PayoutLine, ["payout__reward_asset", "payout__source_asset"]),
+    Notice.Kind.RECOVERY_QUOTED: (RecoveryRequest, ["asset"]),
+    Notice.Kind.RECOVERY_DONE: (RecoveryRequest, ["asset"]),
+}
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notice_send(notice_id: int) -> None:
+    """Email a wallet notice in the user's language, once (a retry after success sends nothing)."""
+    from accounts.tasks import mail_context_for
+
+    with transaction.atomic():
+        notice = Notice.objects.select_for_update().select_related("user").filter(pk=notice_id).first()
+        if notice is None or notice.sent_at is not None:
+            return
+        model, related = _OBJECTS[notice.kind]
+        obj = model.objects.select_related(*related).get(pk=notice.object_id)
+        user = notice.user
+        with translation.override(user.language):
+            context = {**mail_context_for(user, user.language), "notice": notice, "object": obj, "user": user}
+            subject = " ".join(render_to_string("emails/wallet_notice_subject.txt", context).split())
+            text = render_to_string("emails/wallet_notice_message.txt", context)
+            html = render_to_string("emails/wallet_notice_message.html", context)
+        message = EmailMultiAlternatives(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+        message.attach_alternative(html, "text/html")
+        message.send()
+        notice.sent_at = timezone.now()
+        notice.save(update_fields=["sent_at"])
