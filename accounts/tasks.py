@@ -54,7 +54,7 @@ def mail_send(*, template_prefix: str, email: str, context: dict, user_id: int |
 def security_event_notify(event_id: int) -> None:
     """Email the user about a security event, once (a retry after success sends nothing)."""
     with transaction.atomic():
-        event = SecurityEvent.objects.select_for_update().select_related("user").filter(pk=event_id).first()
+        event = SecurityEvent.objects.select_for_update(of=("self",)).select_related("user").filter(pk=event_id).first()
         if event is None or event.notified_at is not None:
             return
         user = event.user

@@ -161,3 +161,65 @@ def test_passkey_register_then_sign_in_with_it(live_server, page):
     page.goto(f"{base}/en/account/security/")
     assert "/en/account/security/" in page.url
     assert page.locator(".account-menu summary").inner_text().strip().endswith(user.email)
+
+
+def test_deposit_confirmations_credit_then_withdraw_with_totp(live_server, page):
+    """Deposit on the simulated chain -> the page shows confirmations -> credited -> withdraw with a TOTP code."""
+    from decimal import Decimal
+
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from tests.factories import PASSWORD, UserFactory
+    from wallets.chains import chain_adapter
+    from wallets.models import Asset, Network, Withdrawal
+    from wallets.services import chain_scan
+
+    btc = Asset.objects.create(symbol="BTC", name="Bitcoin", precision=8, reference_price=Decimal("60000"))
+    Network.objects.create(asset=btc, code="BTC", name="Bitcoin", confirmations=2, withdrawal_fee=Decimal("0.0002"),
+                           withdrawal_min=Decimal("0.001"), withdrawal_max=Decimal("10"))
+    user = UserFactory(email="depositor@example.test")
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    base = live_server.url
+
+    page.goto(f"{base}/en/auth/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/2fa/authenticate/"))
+    page.fill("input[name=code]", totp_code(secret))
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/en/account/security/"))
+
+    page.click("header a[href='/en/wallet/']")
+    page.click("#balances tr[data-asset=BTC] a:text('Deposit')")
+    page.wait_for_url(re.compile(r"/en/wallet/deposit/BTC/"))
+    address = page.inner_text("#deposit-address").strip()
+    assert page.locator(".qr svg").count() == 1
+
+    chain = chain_adapter("BTC")
+    chain.mine(token="BTC", to_address=address, amount=Decimal("0.75"), from_address="outside")
+    chain_scan(chain="BTC")
+    # The pending list refreshes itself (every 5 s) without reloading the page.
+    page.wait_for_selector("#pending-deposits li:has-text('1 of 2 confirmations')", timeout=15_000)
+    chain.mine()
+    chain_scan(chain="BTC")
+    page.wait_for_selector("p#pending-deposits", timeout=15_000)  # nothing is pending any more
+
+    page.goto(f"{base}/en/wallet/")
+    assert page.inner_text("#balances tr[data-asset=BTC] td:nth-child(2)").strip() == "0.75000000"
+    assert page.inner_text("#estimated-total").strip() == "≈ 45,000.00 USDT"
+
+    page.click("#balances tr[data-asset=BTC] a:text('Withdraw')")
+    page.fill("input[name=address]", "bc1qexternaldestination")
+    page.fill("input[name=amount]", "0.5")
+    page.click("main form button[type=submit]")
+    assert page.inner_text("#preview-fee").strip() == "0.00020000 BTC"
+    assert page.inner_text("#preview-net").strip() == "0.49980000 BTC"
+    page.fill("input[name=code]", totp_code(secret, offset=1))
+    page.click("main form button.cta")
+    page.wait_for_selector("#withdrawals tr[data-status=broadcast]")
+    withdrawal = Withdrawal.objects.get()
+    assert (withdrawal.amount, withdrawal.net_amount, withdrawal.status) == (Decimal("0.5"), Decimal("0.4998"), "broadcast")
+    page.goto(f"{base}/en/wallet/")
+    assert page.inner_text("#balances tr[data-asset=BTC] td:nth-child(2)").strip() == "0.25000000"

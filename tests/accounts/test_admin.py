@@ -8,7 +8,9 @@ pytestmark = pytest.mark.django_db
 
 PAGES = ["accounts/user", "accounts/apikey", "accounts/accountfreeze", "accounts/securityevent",
          "accounts/loginrecord", "accounts/knowndevice", "support/announcement", "auditlog/logentry",
-         "wallets/asset", "wallets/network", "wallets/ledgeraccount", "wallets/journal"]
+         "wallets/asset", "wallets/network", "wallets/ledgeraccount", "wallets/journal", "wallets/deposit",
+         "wallets/depositaddress", "wallets/withdrawaladdress", "wallets/withdrawal", "wallets/distribution", "wallets/campaign",
+         "wallets/snapshotday", "wallets/reconciliation", "wallets/reconciliationline", "wallets/recoveryrequest", "wallets/notice"]
 
 
 @pytest.fixture

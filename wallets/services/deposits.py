@@ -67,7 +67,7 @@ def deposit_record(*, chain: str, transfer: ChainTransfer) -> Deposit | None:
 @transaction.atomic
 def deposit_credit(*, deposit_id: int, confirmations: int) -> Deposit:
     """Update a deposit's confirmation count; credit it once it has enough. Safe to repeat."""
-    deposit = Deposit.objects.select_for_update().select_related("network__asset", "user").get(pk=deposit_id)
+    deposit = Deposit.objects.select_for_update(of=("self",)).select_related("network__asset", "user").get(pk=deposit_id)
     if deposit.status not in (Deposit.Status.SEEN, Deposit.Status.CONFIRMING):
         return deposit
     network = deposit.network

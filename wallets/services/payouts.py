@@ -194,7 +194,7 @@ def _compute(payout: Payout) -> Computed:
 @transaction.atomic
 def payout_preview(*, payout: Payout) -> Payout:
     """(Re)compute the per-user table and totals. Only before approval; clears nothing paid."""
-    payout = Payout.objects.select_for_update().select_related("reward_asset").get(pk=payout.pk)
+    payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout.pk)
     if payout.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
         raise PayoutError(f"a {payout.get_status_display().lower()} payout cannot be recomputed")
     computed = _compute(payout)
@@ -246,7 +246,7 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
     """Pay every unpaid line, then the dust. Safe to run again at any point: each line's journal
     has its own key, and a paid line is skipped."""
     with transaction.atomic():
-        payout = Payout.objects.select_for_update().select_related("reward_asset").get(pk=payout_id)
+        payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout_id)
         if payout.status not in (Payout.Status.APPROVED, Payout.Status.RUNNING):
             return payout
         payout.status = Payout.Status.RUNNING
@@ -255,7 +255,7 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
     kind = _journal_kind(payout)
     while True:
         with transaction.atomic():
-            batch = list(PayoutLine.objects.select_for_update().select_related("user").filter(payout_id=payout_id, journal__isnull=True).order_by("pk")[:chunk])
+            batch = list(PayoutLine.objects.select_for_update(of=("self",)).select_related("user").filter(payout_id=payout_id, journal__isnull=True).order_by("pk")[:chunk])
             if not batch:
                 break
             for line in batch:
@@ -268,7 +268,7 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
                 notice_create(user=line.user, kind=Notice.Kind.PAYOUT_CREDITED, object_id=line.pk)
             _progress(payout_id)
     with transaction.atomic():
-        payout = Payout.objects.select_for_update().select_related("reward_asset").get(pk=payout_id)
+        payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout_id)
         if payout.dust > 0:
             dust = system_account(kind=AccountKind.DUST, asset=payout.reward_asset)
             journal_post(kind=kind, idempotency_key=f"payout-{payout_id}-dust", memo=f"rounding remainder of {payout.name}",
@@ -287,8 +287,15 @@ def _progress(payout_id: int) -> None:
 
 
 def payout_report_rows(*, payout: Payout):
+    """The downloadable report: one row per user (basis, amount at the asset's precision, journal,
+    time paid) and the dust."""
+    quantum = payout.reward_asset.quantum
+
+    def fixed(value: Decimal) -> str:
+        return format(value.quantize(quantum), "f")
+
     yield ["email", "basis", "amount", "asset", "journal", "paid_at"]
     for line in payout.lines.select_related("user").order_by("pk").iterator(chunk_size=2000):
-        yield [line.user.email, format(line.basis, "f"), format(line.amount, "f"), payout.reward_asset.symbol,
+        yield [line.user.email, format(line.basis.normalize(), "f"), fixed(line.amount), payout.reward_asset.symbol,
                line.journal_id or "", line.paid_at.isoformat() if line.paid_at else ""]
-    yield ["(dust)", "", format(payout.dust, "f"), payout.reward_asset.symbol, "", ""]
+    yield ["(dust)", "", fixed(payout.dust), payout.reward_asset.symbol, "", ""]

@@ -75,7 +75,7 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
     """First approval records the operator; a second, different operator's approval credits the
     user (amount minus the fee) from custody on that network, or from the adjustments account
     when we do not list the asset on the network it arrived on."""
-    request = RecoveryRequest.objects.select_for_update().select_related("asset", "user", "deposit").get(pk=request.pk)
+    request = RecoveryRequest.objects.select_for_update(of=("self",)).select_related("asset", "user", "deposit").get(pk=request.pk)
     if request.status == RecoveryRequest.Status.ACCEPTED:
         request.first_approver, request.status = by, RecoveryRequest.Status.APPROVED_ONCE
         request.save(update_fields=["first_approver", "status", "updated_at"])

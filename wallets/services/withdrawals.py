@@ -174,7 +174,7 @@ def _broadcast_after_commit(withdrawal_id: int) -> None:
 
 
 def _locked(withdrawal_id: int) -> Withdrawal:
-    return Withdrawal.objects.select_for_update().select_related("network__asset", "user").get(pk=withdrawal_id)
+    return Withdrawal.objects.select_for_update(of=("self",)).select_related("network__asset", "user").get(pk=withdrawal_id)
 
 
 def _release(withdrawal: Withdrawal) -> None:

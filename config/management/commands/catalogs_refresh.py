@@ -47,9 +47,18 @@ class Command(BaseCommand):
                 with path.open("rb") as fh:
                     catalog = read_po(fh, locale=locale.replace("es_419", "es"))
                 catalog.project, catalog.language_team = "Agora", f"Agora {code}"
+                for message in catalog:
+                    # "#| msgid" (the old source of a fuzzy guess) comes back from Babel as a user comment.
+                    previous = [c for c in message.user_comments if c.startswith("| ")]
+                    if previous:
+                        message.user_comments = [c for c in message.user_comments if not c.startswith("| ")]
+                        if code == "en":
+                            message.flags.add("fuzzy")
                 if code == "en":
                     for message in catalog:
-                        if message.id and not message.string or (isinstance(message.string, tuple) and not all(message.string)):
+                        # English is the source: a fuzzy entry holds makemessages' guess from a similar old string.
+                        stale = "fuzzy" in message.flags or not message.string or (isinstance(message.string, tuple) and not all(message.string))
+                        if message.id and stale:
                             message.string = message.id
                         message.flags.discard("fuzzy")
                 with path.open("wb") as fh:

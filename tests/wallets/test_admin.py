@@ -1,0 +1,102 @@
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+from accounts import services as account_services
+from tests.conftest import totp_code
+from tests.factories import UserFactory
+from tests.wallets.conftest import balance, fund
+from wallets.ledger import Line, journal_post, system_account
+from wallets.models import AccountKind, Journal, Payout, Reconciliation, Withdrawal
+from wallets.services import holdings_snapshot_take, withdrawal_request
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(role):
+    account_services.roles_sync()
+    return account_services.role_assign(user=UserFactory(), role=role)
+
+
+def test_operator_rejects_a_withdrawal_in_review_with_a_reason(client, chain, trader, django_capture_on_commit_callbacks):
+    user, secret = trader
+    fund(user, chain["BTC"].asset, "3")
+    withdrawal = withdrawal_request(user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k")
+    operator = staff("operator")
+    client.force_login(operator)
+    url = "/en/admin/wallets/withdrawal/"
+    step = client.post(url, {"action": "reject", ACTION_CHECKBOX_NAME: [withdrawal.pk]})
+    assert step.status_code == 200 and b"Reason" in step.content  # asks for the reason first
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"action": "reject", ACTION_CHECKBOX_NAME: [withdrawal.pk], "reason": "sanctioned address"})
+    withdrawal.refresh_from_db()
+    assert (withdrawal.status, withdrawal.review_note, withdrawal.reviewed_by) == ("rejected", "sanctioned address", operator)
+    assert balance(user, chain["BTC"].asset) == (D("3"), 0)
+
+
+def test_support_agent_can_view_but_not_review_withdrawals(client, chain, trader):
+    user, secret = trader
+    fund(user, chain["BTC"].asset, "3")
+    withdrawal = withdrawal_request(user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k")
+    client.force_login(staff("support_agent"))
+    assert client.get("/en/admin/wallets/withdrawal/").status_code == 200
+    client.post("/en/admin/wallets/withdrawal/", {"action": "approve", ACTION_CHECKBOX_NAME: [withdrawal.pk], "reason": "ok"})
+    assert Withdrawal.objects.get().status == "review"
+    assert client.get("/en/admin/wallets/distribution/").status_code == 403
+
+
+def test_distribution_from_admin_preview_second_operator_approves_report(client, chain, django_capture_on_commit_callbacks):
+    btc, eth = chain["BTC"].asset, chain["ETH"].asset
+    alice, bob = UserFactory(), UserFactory()
+    fund(alice, btc, "3")
+    fund(bob, btc, "1")
+    holdings_snapshot_take(day=date(2026, 11, 1))
+    journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key="pool", lines=[
+        Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=eth), D("-2")), Line(system_account(kind=AccountKind.DISTRIBUTION_POOL, asset=eth), D("2"))])
+    author, approver = staff("operator"), staff("operator")
+    client.force_login(author)
+    response = client.post("/en/admin/wallets/distribution/add/", {
+        "name": "ETH airdrop for BTC holders", "purpose": "airdrop", "basis": "pool", "reward_asset": eth.pk, "source_asset": btc.pk,
+        "period_start": "2026-11-01", "period_end": "2026-11-01", "pool_amount": "2", "rate": "0", "funding_kind": "distribution_pool",
+        "csv_text": "", "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    payout = Payout.objects.get()
+    client.post("/en/admin/wallets/distribution/", {"action": "preview", ACTION_CHECKBOX_NAME: [payout.pk]})
+    payout.refresh_from_db()
+    assert (payout.status, payout.budget, payout.lines_total) == ("previewed", D("2"), 2)
+    client.post("/en/admin/wallets/distribution/", {"action": "approve", ACTION_CHECKBOX_NAME: [payout.pk]})
+    assert Payout.objects.get().status == "previewed"  # the author cannot approve
+    client.force_login(approver)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/en/admin/wallets/distribution/", {"action": "approve", ACTION_CHECKBOX_NAME: [payout.pk]})
+    assert Payout.objects.get().status == "completed"
+    assert balance(alice, eth) == (D("1.5"), 0) and balance(bob, eth) == (D("0.5"), 0)
+    page = client.get(f"/en/admin/wallets/distribution/{payout.pk}/change/").content.decode()
+    assert "2 / 2 paid" in page
+    report = client.get(f"/en/admin/wallets/distribution/{payout.pk}/report.csv")
+    assert report.status_code == 200 and report["Content-Type"].startswith("text/csv")
+    assert f"{alice.email},3,1.50000000,ETH" in report.content.decode()
+
+
+def test_campaign_csv_upload_errors_are_shown_row_by_row(client, chain):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(staff("operator"))
+    upload = SimpleUploadedFile("c.csv", b"email,amount\nghost@x.test,5\n", content_type="text/csv")
+    response = client.post("/en/admin/wallets/campaign/add/", {
+        "name": "outage", "purpose": "compensation", "basis": "csv", "reward_asset": chain["USDT"].asset.pk, "pool_amount": "0", "rate": "0",
+        "funding_kind": "compensation_pool", "csv_text": "", "csv_file": upload, "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0"})
+    assert response.status_code == 200 and "line 2: no user with the email ghost@x.test" in response.content.decode()
+    assert Payout.objects.count() == 0
+
+
+def test_reconciliation_runs_on_demand_from_admin(client, chain):
+    client.force_login(staff("operator"))
+    response = client.post("/en/admin/wallets/reconciliation/run/")
+    report = Reconciliation.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/wallets/reconciliation/{report.pk}/change/")
+    assert report.trigger == "manual" and report.lines.count() == 6
+    client.force_login(staff("support_agent"))
+    assert client.post("/en/admin/wallets/reconciliation/run/").status_code == 403

@@ -1,0 +1,156 @@
+import csv
+import io
+from decimal import Decimal as D
+
+import pytest
+from django.core.cache import cache
+
+from tests.conftest import totp_code
+from tests.factories import UserFactory
+from tests.wallets.conftest import balance, deposit, fund, send
+from wallets.models import Asset, RecoveryRequest, Withdrawal, WithdrawalAddress
+from wallets.services import chain_scan, deposit_address_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_need_a_login(client, chain):
+    for path in ["/en/wallet/", "/en/wallet/deposit/BTC/", "/en/wallet/withdraw/BTC/", "/en/wallet/history/", "/en/wallet/address-book/",
+                 "/en/wallet/recovery/"]:
+        response = client.get(path)
+        assert response.status_code == 302 and "/auth/login/" in response["Location"], path
+
+
+def test_overview_shows_balances_and_usdt_estimate(client, chain):
+    user = UserFactory()
+    Asset.objects.filter(symbol="BTC").update(reference_price=D("60000"))
+    fund(user, chain["BTC"].asset, "0.5")
+    fund(user, chain["USDT"].asset, "1234.5")
+    client.force_login(user)
+    html = client.get("/en/wallet/").content.decode()
+    assert "≈ <bdi class=\"num\" dir=\"ltr\">31,234.50</bdi> USDT" in html  # 0.5 x 60000 + 1234.5
+    assert '<td class="num"><bdi class="num" dir="ltr">0.50000000</bdi></td>' in html
+    german = client.get("/de/wallet/").content.decode()
+    assert "31.234,50" in german
+    hidden = client.get("/en/wallet/?hide_zero=1").content.decode()
+    assert 'data-asset="BNB"' not in hidden and 'data-asset="BTC"' in hidden
+
+
+def test_deposit_page_shows_address_memo_qr_and_pending_confirmations(client, chain):
+    user = UserFactory()
+    client.force_login(user)
+    html = client.get("/en/wallet/deposit/XRP/").content.decode()
+    address = deposit_address_for(user=user, network=chain["XRP"])
+    assert address.address in html and address.memo in html and "<svg" in html
+    assert "Include the memo (tag)" in html
+    btc = deposit_address_for(user=user, network=chain["BTC"])
+    send("BTC", btc.address, "0.7", "BTC")
+    chain_scan(chain="BTC")
+    fragment = client.get("/en/wallet/deposit/BTC/?fragment=pending").content.decode()
+    assert "Deposit of 0.70 BTC: 1 of 2 confirmations" in fragment and "<html" not in fragment
+    chain["BTC"].deposit_enabled = False
+    chain["BTC"].save()
+    assert "Deposits on Bitcoin are suspended" in client.get("/en/wallet/deposit/BTC/").content.decode()
+    assert client.get("/en/wallet/deposit/NOPE/").status_code == 404
+
+
+def test_withdraw_preview_then_confirm_with_totp(client, chain, trader, django_capture_on_commit_callbacks):
+    user, secret = trader
+    deposit(user, chain["BTC"], "1")
+    client.force_login(user)
+    form = {"network": "BTC", "address": "bc1qdestination", "memo": "", "amount": "0.25"}
+    preview = client.post("/en/wallet/withdraw/BTC/", form)
+    html = preview.content.decode()
+    assert preview.status_code == 200 and 'id="withdraw-preview"' in html
+    assert '<dd id="preview-net"><strong><bdi class="num" dir="ltr">0.24980000</bdi> BTC</strong></dd>' in html
+    key = preview.context["form"].initial["key"]
+    assert Withdrawal.objects.count() == 0  # nothing happens before the code
+    wrong = client.post("/en/wallet/withdraw/BTC/", {**form, "key": key, "code": "000000"})
+    assert wrong.status_code == 400 and "The authenticator code is wrong" in wrong.content.decode()
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post("/en/wallet/withdraw/BTC/", {**form, "key": key, "code": totp_code(secret)})
+    assert done.status_code == 302
+    withdrawal = Withdrawal.objects.get()
+    assert (withdrawal.amount, withdrawal.net_amount, withdrawal.status) == (D("0.25"), D("0.2498"), "broadcast")
+    page = client.get("/en/wallet/withdraw/BTC/").content.decode()
+    assert 'data-status="broadcast"' in page
+
+
+def test_withdraw_errors_are_translated(client, chain, trader):
+    user, secret = trader
+    fund(user, chain["BTC"].asset, "1")
+    client.force_login(user)
+    response = client.post("/de/wallet/withdraw/BTC/", {"network": "BTC", "address": "bc1q", "memo": "", "amount": "0.0001"})
+    assert response.status_code == 400
+    errors = response.context["form"].non_field_errors()
+    assert errors == ["Die Mindestauszahlung in diesem Netzwerk beträgt 0,001 BTC."]
+
+
+def test_cancel_only_own_withdrawal(client, chain, trader, django_capture_on_commit_callbacks):
+    user, secret = trader
+    fund(user, chain["BTC"].asset, "3")
+    from wallets.services import withdrawal_request
+
+    withdrawal = withdrawal_request(user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k")
+    client.force_login(UserFactory())
+    assert client.post(f"/en/wallet/withdrawals/{withdrawal.pk}/cancel/").status_code == 404
+    client.force_login(user)
+    assert client.post(f"/en/wallet/withdrawals/{withdrawal.pk}/cancel/").status_code == 302
+    assert Withdrawal.objects.get().status == "cancelled" and balance(user, chain["BTC"].asset) == (D("3"), 0)
+
+
+def test_address_book_page(client, chain):
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post("/en/wallet/address-book/", {"action": "add", "network": chain["XRP"].pk, "label": "ledger", "address": "rAbc", "memo": ""})
+    assert response.status_code == 400 and "needs a memo" in response.content.decode()
+    client.post("/en/wallet/address-book/", {"action": "add", "network": chain["BTC"].pk, "label": "cold", "address": "bc1qcold", "memo": ""})
+    entry = WithdrawalAddress.objects.get(user=user)
+    assert entry.is_cooling and "Usable from" in client.get("/en/wallet/address-book/").content.decode()
+    client.post("/en/wallet/address-book/", {"action": "whitelist", "enabled": "1"})
+    user.refresh_from_db()
+    assert user.withdrawal_whitelist_only
+    other = UserFactory()
+    client.force_login(other)
+    client.post("/en/wallet/address-book/", {"action": "remove", "entry": entry.pk})  # not theirs: nothing happens
+    assert WithdrawalAddress.objects.filter(pk=entry.pk).exists()
+
+
+def test_history_filters_csv_and_only_own_rows(client, chain):
+    alice, bob = UserFactory(), UserFactory()
+    deposit(alice, chain["BTC"], "0.5")
+    fund(alice, chain["USDT"].asset, "10")
+    deposit(bob, chain["BTC"], "9")
+    client.force_login(alice)
+    html = client.get("/en/wallet/history/").content.decode()
+    assert html.count('data-kind="deposit"') == 1 and html.count('data-kind="adjustment"') == 1
+    assert "+<bdi class=\"num\" dir=\"ltr\">0.50000000</bdi>" in html
+    only = client.get("/en/wallet/history/?kind=adjustment").content.decode()
+    assert 'data-kind="deposit"' not in only and 'data-kind="adjustment"' in only
+    response = client.get("/en/wallet/history/?asset=BTC&format=csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["time_utc", "type", "asset", "amount", "reference"]
+    assert [row[1:4] for row in rows[1:]] == [["deposit", "BTC", "0.50000000"]]
+    assert rows[1][4].startswith("") and len(rows[1][4]) == 64  # the transaction hash
+    bad = client.get("/en/wallet/history/?start=yesterday")
+    assert bad.status_code == 200 and "Enter a valid date" in bad.content.decode()
+
+
+def test_recovery_page_submit_accept(client, chain):
+    from wallets.chains import chain_adapter
+
+    user = UserFactory()
+    client.force_login(user)
+    transfer = send("XRP", chain_adapter("XRP").hot_wallet(), "40", "XRP")
+    chain_scan(chain="XRP")
+    form = {"tx_hash": transfer.tx_hash, "chain": "XRP", "token": "XRP", "amount": "40", "address": transfer.to_address}
+    assert client.post("/en/wallet/recovery/", form).status_code == 302
+    request = RecoveryRequest.objects.get()
+    assert request.status == "quoted" and "Accept the fee" in client.get("/en/wallet/recovery/").content.decode()
+    other = UserFactory()
+    client.force_login(other)
+    assert client.post("/en/wallet/recovery/", {"answer": "accept", "request": request.pk}).status_code == 404
+    client.force_login(user)
+    client.post("/en/wallet/recovery/", {"answer": "accept", "request": request.pk})
+    assert RecoveryRequest.objects.get().status == "accepted"
