@@ -50,6 +50,19 @@ def mail_send(*, template_prefix: str, email: str, context: dict, user_id: int |
     message.send()
 
 
+def mail_to_user(*, user: User, template: str, context: dict) -> None:
+    """Render emails/<template>_subject.txt, _message.txt and _message.html in the user's language,
+    with the anti-phishing code and freeze link, and send it."""
+    with translation.override(user.language):
+        full = {**mail_context_for(user, user.language), **context, "user": user}
+        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", full).split())
+        text = render_to_string(f"emails/{template}_message.txt", full)
+        html = render_to_string(f"emails/{template}_message.html", full)
+    message = EmailMultiAlternatives(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def security_event_notify(event_id: int) -> None:
     """Email the user about a security event, once (a retry after success sends nothing)."""
@@ -57,14 +70,6 @@ def security_event_notify(event_id: int) -> None:
         event = SecurityEvent.objects.select_for_update(of=("self",)).select_related("user").filter(pk=event_id).first()
         if event is None or event.notified_at is not None:
             return
-        user = event.user
-        with translation.override(user.language):
-            context = {**mail_context_for(user, user.language), "event": event, "user": user}
-            subject = " ".join(render_to_string("emails/security_event_subject.txt", context).split())
-            text = render_to_string("emails/security_event_message.txt", context)
-            html = render_to_string("emails/security_event_message.html", context)
-        message = EmailMultiAlternatives(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
-        message.attach_alternative(html, "text/html")
-        message.send()
+        mail_to_user(user=event.user, template="security_event", context={"event": event})
         event.notified_at = timezone.now()
         event.save(update_fields=["notified_at"])

@@ -11,7 +11,7 @@ from accounts.admin import reason_step
 from wallets import services
 from wallets.models import (
     Asset, Campaign, Entry, Journal, LedgerAccount, Network, Deposit, DepositAddress, Distribution, Notice, Payout, PayoutLine, Reconciliation, ReconciliationLine,
-    RecoveryRequest, SnapshotDay, Withdrawal, WithdrawalAddress,
+    RecoveryRequest, SnapshotDay, Withdrawal, WithdrawalAddress, ChainCursor, HoldingSnapshot, SimTransfer,
 )
 
 
@@ -399,6 +399,30 @@ class NoticeAdmin(ReadOnly):
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__email"]
     list_select_related = ["user"]
+
+
+@admin.register(HoldingSnapshot)
+class HoldingSnapshotAdmin(ReadOnly):
+    list_display = ["day", "user", "asset", "total"]
+    list_filter = ["asset"]
+    search_fields = ["user__email"]
+    date_hierarchy = "day"
+    list_select_related = ["user", "asset"]
+
+
+@admin.register(ChainCursor)
+class ChainCursorAdmin(ReadOnly):
+    list_display = ["chain", "scanned_height", "updated_at"]
+
+
+@admin.register(SimTransfer)
+class SimTransferAdmin(ReadOnly):
+    """The simulated chain's transfers (embedded mode): what `chain_send` and withdrawals put on it."""
+
+    list_display = ["chain", "height", "tx_hash", "token", "from_address", "to_address", "memo", "amount", "outgoing_key"]
+    list_filter = ["chain", "token"]
+    search_fields = ["tx_hash", "to_address", "from_address"]
+    list_select_related = ["chain"]
 
 
 auditlog.register(Withdrawal)

@@ -3,11 +3,8 @@ to run twice."""
 import logging
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from wallets import services
 from wallets.models import Deposit, Notice, PayoutLine, Reconciliation, RecoveryRequest, Withdrawal
@@ -82,7 +79,7 @@ _OBJECTS = {
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def notice_send(notice_id: int) -> None:
     """Email a wallet notice in the user's language, once (a retry after success sends nothing)."""
-    from accounts.tasks import mail_context_for
+    from accounts.tasks import mail_to_user
 
     with transaction.atomic():
         notice = Notice.objects.select_for_update(of=("self",)).select_related("user").filter(pk=notice_id).first()
@@ -90,14 +87,6 @@ def notice_send(notice_id: int) -> None:
             return
         model, related = _OBJECTS[notice.kind]
         obj = model.objects.select_related(*related).get(pk=notice.object_id)
-        user = notice.user
-        with translation.override(user.language):
-            context = {**mail_context_for(user, user.language), "notice": notice, "object": obj, "user": user}
-            subject = " ".join(render_to_string("emails/wallet_notice_subject.txt", context).split())
-            text = render_to_string("emails/wallet_notice_message.txt", context)
-            html = render_to_string("emails/wallet_notice_message.html", context)
-        message = EmailMultiAlternatives(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
-        message.attach_alternative(html, "text/html")
-        message.send()
+        mail_to_user(user=notice.user, template="wallet_notice", context={"notice": notice, "object": obj})
         notice.sent_at = timezone.now()
         notice.save(update_fields=["sent_at"])

@@ -154,3 +154,27 @@ def test_recovery_page_submit_accept(client, chain):
     client.force_login(user)
     client.post("/en/wallet/recovery/", {"answer": "accept", "request": request.pk})
     assert RecoveryRequest.objects.get().status == "accepted"
+
+
+def test_history_explains_a_distribution_credit(client, chain, django_capture_on_commit_callbacks):
+    from datetime import date
+
+    from wallets.ledger import Line, journal_post, system_account
+    from wallets.models import AccountKind, Journal, Payout
+    from wallets.services import holdings_snapshot_take, payout_approve, payout_preview
+
+    holder = UserFactory()
+    btc, eth = chain["BTC"].asset, chain["ETH"].asset
+    fund(holder, btc, "2")
+    holdings_snapshot_take(day=date(2026, 11, 1))
+    journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key="pool", lines=[
+        Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=eth), D("-1")), Line(system_account(kind=AccountKind.DISTRIBUTION_POOL, asset=eth), D("1"))])
+    payout = payout_preview(payout=Payout.objects.create(
+        name="ETH for BTC holders", purpose="airdrop", basis="pool", reward_asset=eth, source_asset=btc, period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 1), pool_amount=D("1"), created_by=UserFactory()))
+    with django_capture_on_commit_callbacks(execute=True):
+        payout_approve(payout=payout, by=UserFactory())
+    client.force_login(holder)
+    html = client.get("/en/wallet/history/?kind=distribution").content.decode()
+    assert 'data-kind="distribution"' in html and "+<bdi class=\"num\" dir=\"ltr\">1.00000000</bdi>" in html
+    assert "Airdrop: ETH for BTC holders · for holding BTC from 11/01/2026 to 11/01/2026" in html
