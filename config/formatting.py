@@ -43,3 +43,9 @@ def amount_format(value, places: int = 8, *, language: str | None = None, trim: 
     return format_decimal(
         amount, format=pattern, locale=babel_locale(language), decimal_quantization=False, numbering_system="latn"
     )
+
+
+def csv_cell(value) -> str:
+    """A text cell a spreadsheet will not run as a formula (=, +, -, @ and control starts get a ')."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

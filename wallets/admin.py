@@ -4,7 +4,9 @@ from django.contrib import admin, messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.core.exceptions import PermissionDenied
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from modeltranslation.admin import TranslationAdmin
 
 from accounts.admin import reason_step
@@ -64,6 +66,10 @@ class LedgerAccountAdmin(ReadOnly):
 
 class EntryInline(admin.TabularInline):
     model = Entry
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account__user", "account__asset", "account__network", "asset")
+
     fields = ["account", "asset", "bucket", "amount"]
     readonly_fields = fields
     extra = 0
@@ -160,18 +166,6 @@ class SnapshotDayAdmin(ReadOnly):
     date_hierarchy = "day"
 
 
-class PayoutLineInline(admin.TabularInline):
-    model = PayoutLine
-    fields = ["user", "basis", "amount", "journal", "paid_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    max_num = 0
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user", "journal")
-
-
 class PayoutForm(forms.ModelForm):
     csv_file = forms.FileField(required=False, help_text="CSV basis: rows of email,amount (a header row is allowed); replaces the text below")
 
@@ -209,10 +203,10 @@ class PayoutAdmin(admin.ModelAdmin):
     list_filter = ["status", "purpose", "reward_asset"]
     search_fields = ["name"]
     list_select_related = ["reward_asset", "created_by", "approved_by"]
-    readonly_fields = ["status", "budget", "paid_total", "dust", "lines_total", "lines_paid", "progress", "report",
-                       "created_by", "approved_by", "created_at", "approved_at", "finished_at"]
-    inlines = [PayoutLineInline]
+    readonly_fields = ["status", "budget", "paid_total", "dust", "lines_total", "lines_paid", "progress", "report", "lines_table",
+                       "created_by", "prepared_by", "approved_by", "created_at", "approved_at", "finished_at"]
     actions = ["preview", "approve", "cancel"]
+    PREVIEW_ROWS = 100
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(purpose__in=self.purposes)
@@ -230,9 +224,25 @@ class PayoutAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
-        if change and obj.status == Payout.Status.PREVIEWED:
-            obj.status = Payout.Status.DRAFT  # edited after the preview: preview again before approval
+        else:
+            # Edits race approvals: lock the row and edit only what is still a draft or a preview.
+            current = Payout.objects.select_for_update().get(pk=obj.pk)
+            if current.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
+                raise PermissionDenied("this payout is approved or paying and can no longer be edited")
+            obj.status = Payout.Status.DRAFT  # edited: preview again before approval
+        obj.prepared_by = request.user  # whoever edits it may not approve it
         super().save_model(request, obj, form, change)
+
+    @admin.display(description="per-user table")
+    def lines_table(self, obj):
+        if obj.pk is None:
+            return "-"
+        lines = list(obj.lines.select_related("user").order_by("-amount", "pk")[: self.PREVIEW_ROWS])
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                                ((line.user.email, line.basis.normalize(), line.amount, "✓" if line.journal_id else "") for line in lines))
+        more = f"<p>The {self.PREVIEW_ROWS} largest of {obj.lines_total} lines; the CSV report has all.</p>" if obj.lines_total > self.PREVIEW_ROWS else ""
+        return format_html("<table><thead><tr><th>user</th><th>basis (unit-days or CSV)</th><th>amount</th><th>paid</th></tr></thead>"
+                           "<tbody>{}</tbody></table>{}", rows, mark_safe(more))
 
     @admin.display(description="progress")
     def progress(self, obj):
@@ -262,11 +272,11 @@ class PayoutAdmin(admin.ModelAdmin):
             writer.writerow(row)
         return response
 
-    @admin.action(description="Preview: compute the per-user table and totals")
+    @admin.action(description="Preview: compute the per-user table and totals", permissions=["change"])
     def preview(self, request, queryset):
         for payout in queryset:
             try:
-                payout = services.payout_preview(payout=payout)
+                payout = services.payout_preview(payout=payout, by=request.user)
                 self.message_user(request, f"{payout}: {payout.lines_total} users, budget {payout.budget}, dust {payout.dust}.", messages.SUCCESS)
             except services.PayoutError as error:
                 for problem in error.errors[:50]:
@@ -281,7 +291,7 @@ class PayoutAdmin(admin.ModelAdmin):
             except services.PayoutError as error:
                 self.message_user(request, f"{payout}: {error}", messages.ERROR)
 
-    @admin.action(description="Cancel (before paying starts)")
+    @admin.action(description="Cancel (before paying starts; a reserved budget goes back)", permissions=["change"])
     def cancel(self, request, queryset):
         for payout in queryset:
             try:
@@ -314,6 +324,10 @@ class CampaignAdmin(PayoutAdmin):
 
 class ReconciliationLineInline(admin.TabularInline):
     model = ReconciliationLine
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("network__asset", "surplus_journal")
+
     fields = ["network", "chain_holdings", "ledger_custody", "in_flight", "unattributed", "difference", "liabilities", "asset_chain_total", "surplus_journal"]
     readonly_fields = fields
     extra = 0
@@ -325,6 +339,7 @@ class ReconciliationLineInline(admin.TabularInline):
 class ReconciliationAdmin(ReadOnly):
     list_display = ["run_at", "trigger", "run_by", "discrepancies"]
     list_filter = ["trigger"]
+    list_select_related = ["run_by"]
     inlines = [ReconciliationLineInline]
     change_list_template = "admin/wallets/reconciliation/change_list.html"
 
@@ -362,11 +377,24 @@ class ReconciliationLineAdmin(ReadOnly):
 
 @admin.register(RecoveryRequest)
 class RecoveryRequestAdmin(ReadOnly):
-    list_display = ["pk", "created_at", "user", "chain", "token", "amount", "fee", "status", "check_result", "first_approver", "second_approver"]
+    list_display = ["pk", "created_at", "user", "chain", "token", "amount", "fee", "status", "check_result", "sender", "verified_by",
+                    "first_approver", "second_approver"]
     list_filter = ["status", "check_result", "chain"]
     search_fields = ["tx_hash", "user__email", "address"]
-    list_select_related = ["user", "first_approver", "second_approver"]
-    actions = ["approve", "reject"]
+    list_select_related = ["user", "deposit", "verified_by", "first_approver", "second_approver"]
+    actions = ["verify", "approve", "reject"]
+
+    @admin.display(description="sent from")
+    def sender(self, obj):
+        return obj.deposit.from_address if obj.deposit_id else ""
+
+    @admin.action(description="Ownership proven (signed message or statement checked): quote the fee", permissions=["approve"])
+    def verify(self, request, queryset):
+        for item in queryset:
+            try:
+                services.recovery_ownership_verify(request=item, by=request.user)
+            except services.RecoveryRefused as refused:
+                self.message_user(request, f"#{item.pk}: {refused.message}", messages.ERROR)
 
     @admin.action(description="Approve (the second approval by another operator credits the user)", permissions=["approve"])
     def approve(self, request, queryset):

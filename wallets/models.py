@@ -215,6 +215,7 @@ class Deposit(models.Model):
         NONE = "", "-"
         UNLISTED_ASSET = "unlisted_asset", _("This token is not listed on this network")
         MEMO_MISSING = "memo_missing", _("The memo was missing or did not match")
+        TOO_PRECISE = "too_precise", _("The amount has more decimals than this asset allows")
 
     chain = models.CharField(max_length=32)
     tx_hash = models.CharField(max_length=128)
@@ -222,6 +223,7 @@ class Deposit(models.Model):
     token = models.CharField(max_length=32, help_text="the asset symbol the chain reported")
     address = models.CharField(max_length=128)
     memo = models.CharField(max_length=64, blank=True)
+    from_address = models.CharField(max_length=128, blank=True, help_text="the sender, as the chain reported it")
     amount = AmountField()
     block_height = models.PositiveBigIntegerField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="deposits")
@@ -284,6 +286,7 @@ class Withdrawal(models.Model):
     class Status(models.TextChoices):
         REVIEW = "review", _("Waiting for review")
         QUEUED = "queued", _("Processing")
+        SENDING = "sending", _("Sending")
         BROADCAST = "broadcast", _("Sent, confirming")
         COMPLETED = "completed", _("Completed")
         REJECTED = "rejected", _("Rejected")
@@ -413,6 +416,8 @@ class Payout(models.Model):
     lines_paid = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    help_text="who last edited or previewed it; the approver must be someone else")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -422,6 +427,8 @@ class Payout(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("created_by")), name="payout_four_eyes"),
+            models.CheckConstraint(condition=Q(approved_by__isnull=True) | Q(prepared_by__isnull=True) | ~Q(approved_by=models.F("prepared_by")),
+                                   name="payout_four_eyes_preparer"),
             models.CheckConstraint(condition=Q(pool_amount__gte=0) & Q(rate__gte=0), name="payout_pool_rate_nonnegative"),
         ]
         permissions = [("approve_payout", "Can approve distributions and campaigns prepared by someone else")]
@@ -527,7 +534,9 @@ class RecoveryRequest(models.Model):
     token = models.CharField(max_length=32)
     amount = AmountField()
     address = models.CharField(max_length=128)
-    deposit = models.OneToOneField(Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="recovery")
+    deposit = models.ForeignKey(Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="recovery_requests")
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    help_text="the operator who checked the sender's proof (transfers no user's address or memo names)")
     asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=14, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
     check_result = models.CharField(max_length=32, blank=True)
@@ -544,8 +553,6 @@ class RecoveryRequest(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(second_approver__isnull=True) | ~Q(second_approver=models.F("first_approver")),
                                    name="recovery_two_different_approvers"),
-            models.UniqueConstraint(fields=["chain", "tx_hash"], condition=~Q(status__in=["rejected", "declined"]),
-                                    name="one_open_recovery_per_transfer"),
         ]
         permissions = [("approve_recovery", "Can approve fund recovery requests")]
 

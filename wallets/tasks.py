@@ -43,8 +43,9 @@ def withdrawal_broadcast_task(withdrawal_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def withdrawals_broadcast_pending() -> None:
-    """Sweep: a queued withdrawal whose task was lost (worker crash before ack) is sent here."""
-    for pk in Withdrawal.objects.filter(status=Withdrawal.Status.QUEUED).values_list("pk", flat=True):
+    """Sweep: a withdrawal whose task was lost (a worker crash before the ack, or between the chain
+    accepting it and our commit) is sent or settled here; the adapter returns the same transaction."""
+    for pk in Withdrawal.objects.filter(status__in=[Withdrawal.Status.QUEUED, Withdrawal.Status.SENDING]).values_list("pk", flat=True):
         services.withdrawal_broadcast(withdrawal_id=pk)
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.client import client_info
 from accounts.selectors import user_has_totp
-from config.formatting import amount_format
+from config.formatting import csv_cell
 from wallets import selectors, services
 from wallets.forms import AddressBookForm, HistoryFilterForm, RecoveryForm, WithdrawConfirmForm, WithdrawForm
 from wallets.models import Asset, Network, RecoveryRequest, Withdrawal, WithdrawalAddress
@@ -45,7 +45,7 @@ def overview(request):
         rows = [row for row in rows if row.total]
     context = {"rows": rows, "total": total, "hide_zero": hide_zero,
                "pending": selectors.deposits_pending_for(user=request.user),
-               "withdrawals": Withdrawal.objects.filter(user=request.user, status__in=[*Withdrawal.CANCELLABLE, Withdrawal.Status.BROADCAST])
+               "withdrawals": Withdrawal.objects.filter(user=request.user, status__in=[*Withdrawal.CANCELLABLE, Withdrawal.Status.SENDING, Withdrawal.Status.BROADCAST])
                .select_related("network__asset")}
     return render(request, "wallets/overview.html", context)
 
@@ -103,11 +103,10 @@ def withdraw(request, symbol):
 
 def _withdraw_preview(*, user, network: Network, data) -> dict:
     recipient = services.internal_recipient(network=network, address=data["address"], memo=data["memo"])
-    if recipient is not None and recipient.pk != user.pk:
-        amount = data["amount"]
-        return {"network": network, "address": data["address"], "memo": data["memo"], "amount": amount, "fee": 0, "net": amount, "internal": True}
-    amount, fee, net = services.withdrawal_quote(network=network, amount=data["amount"])
-    return {"network": network, "address": data["address"], "memo": data["memo"], "amount": amount, "fee": fee, "net": net, "internal": False}
+    internal = recipient is not None and recipient.pk != user.pk
+    quote = services.internal_quote if internal else services.withdrawal_quote
+    amount, fee, net = quote(network=network, amount=data["amount"])
+    return {"network": network, "address": data["address"], "memo": data["memo"], "amount": amount, "fee": fee, "net": net, "internal": internal}
 
 
 @login_required
@@ -178,7 +177,7 @@ def _history_csv(request, entries) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["time_utc", "type", "asset", "amount", "reference"])
     for row in selectors.history_rows(entries.iterator(chunk_size=2000)):
-        writer.writerow([row.when.isoformat(), row.kind, row.asset, row.amount_text, selectors.history_reference(row)])
+        writer.writerow([row.when.isoformat(), row.kind, row.asset, row.amount_text, csv_cell(selectors.history_reference(row))])
     return response
 
 
@@ -204,6 +203,9 @@ def recovery(request):
                 item = services.recovery_submit(user=user, **form.cleaned_data)
                 if item.status == RecoveryRequest.Status.QUOTED:
                     messages.success(request, _("We found your transfer. Review the fee quote below."))
+                elif item.status == RecoveryRequest.Status.SUBMITTED:
+                    messages.info(request, _("We found the transfer, but nothing on the chain shows it is yours. "
+                                             "Our team will ask you for proof that you sent it."))
                 else:
                     messages.error(request, item.reject_reason)
                 return redirect("wallets:recovery")

@@ -100,3 +100,39 @@ def test_reconciliation_runs_on_demand_from_admin(client, chain):
     assert report.trigger == "manual" and report.lines.count() == 6
     client.force_login(staff("support_agent"))
     assert client.post("/en/admin/wallets/reconciliation/run/").status_code == 403
+
+
+def test_view_only_staff_cannot_preview_or_cancel_payouts(client, chain):
+    from django.contrib.auth.models import Permission
+
+    payout = Payout.objects.create(name="x", purpose="airdrop", basis="csv", reward_asset=chain["BTC"].asset, csv_text="a@b.test,1",
+                                   created_by=UserFactory())
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_distribution"))
+    client.force_login(viewer)
+    assert client.get("/en/admin/wallets/distribution/").status_code == 200
+    for action in ("preview", "cancel", "approve"):
+        client.post("/en/admin/wallets/distribution/", {"action": action, ACTION_CHECKBOX_NAME: [payout.pk]})
+        assert Payout.objects.get().status == "draft", action
+
+
+def test_editing_a_previewed_payout_makes_the_editor_its_preparer(client, chain):
+    btc, eth = chain["BTC"].asset, chain["ETH"].asset
+    fund(UserFactory(), btc, "1")
+    holdings_snapshot_take(day=date(2026, 11, 1))
+    author, editor = staff("operator"), staff("operator")
+    payout = Payout.objects.create(name="x", purpose="airdrop", basis="pool", reward_asset=eth, source_asset=btc, pool_amount=D("1"),
+                                   period_start=date(2026, 11, 1), period_end=date(2026, 11, 1), created_by=author)
+    from wallets.services import payout_preview
+
+    payout_preview(payout=payout, by=author)
+    client.force_login(editor)
+    response = client.post(f"/en/admin/wallets/distribution/{payout.pk}/change/", {
+        "name": "x", "purpose": "airdrop", "basis": "pool", "reward_asset": eth.pk, "source_asset": btc.pk, "period_start": "2026-11-01",
+        "period_end": "2026-11-01", "pool_amount": "2", "rate": "0", "funding_kind": "distribution_pool", "csv_text": ""})
+    assert response.status_code == 302
+    payout.refresh_from_db()
+    assert (payout.status, payout.prepared_by, payout.pool_amount) == ("draft", editor, D("2"))
+    client.post("/en/admin/wallets/distribution/", {"action": "preview", ACTION_CHECKBOX_NAME: [payout.pk]})
+    client.post("/en/admin/wallets/distribution/", {"action": "approve", ACTION_CHECKBOX_NAME: [payout.pk]})
+    assert Payout.objects.get().status == "previewed"  # the editor cannot approve what they prepared

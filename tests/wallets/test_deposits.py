@@ -144,8 +144,25 @@ def test_chain_send_command(chain):
 
 def test_ledger_check_fails_on_a_custody_difference(chain):
     send("BTC", chain_adapter("BTC").hot_wallet(), "0.25", "BTC")
+    call_command("ledger_check", stdout=StringIO())  # not scanned yet: measured at the scanner's height
+    chain_scan(chain="BTC")
     with pytest.raises(CommandError, match="1 problem"):
         call_command("ledger_check", stdout=StringIO(), stderr=StringIO())
     out = StringIO()
     call_command("ledger_check", "--skip-custody", stdout=out)
     assert "passed" in out.getvalue()
+
+
+def test_zero_and_over_precise_transfers_do_not_stop_the_chain(chain, django_capture_on_commit_callbacks):
+    alice = UserFactory()
+    address = deposit_address_for(user=alice, network=chain["ETH"])
+    send("ERC20", address.address, "0", "ETH")  # a zero-value transfer (address poisoning)
+    send("ERC20", address.address, "0.000000000000000001", "ETH")  # 1 wei: finer than the 8 decimals we keep
+    send("ERC20", address.address.upper().replace("0X", "0x"), "1.5", "ETH")  # a checksummed (mixed-case) address
+    mine("ERC20", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        chain_scan(chain="ERC20")
+    rows = sorted(Deposit.objects.values_list("amount", "status", "problem"))
+    assert rows == [(D("0.000000000000000001"), "unmatched", "too_precise"), (D("1.5"), "credited", "")]
+    assert balance(alice, chain["ETH"].asset) == (D("1.5"), 0)
+    assert ledger_violations() == [] and custody_violations() == []

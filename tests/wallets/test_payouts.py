@@ -99,7 +99,7 @@ def test_pool_is_shared_by_days_held_with_the_remainder_to_dust(neo_gas, django_
     # Running it again pays nobody twice.
     Payout.objects.filter(pk=payout.pk).update(status="running")
     payout_execute(payout_id=payout.pk)
-    assert Journal.objects.filter(kind="distribution").count() == 4  # 3 users + dust
+    assert Journal.objects.filter(kind="distribution").count() == 5  # the reserve, 3 users, the dust
     assert balance(alice, gas) == (D("0.69767441"), 0)
     japanese = next(m for m in mailoutbox if m.to == [bob.email])
     assert japanese.subject == "[Agora] アカウントに反映：0.23255813 GAS"
@@ -177,7 +177,7 @@ def test_csv_campaign_validates_row_by_row_then_pays_from_the_named_account(neo_
         payout_approve(payout=good, by=UserFactory())
     assert balance(alice, usdt) == (D("12.5"), 0)
     assert system_account(kind=AccountKind.COMPENSATION_POOL, asset=usdt).available == D("80.25")
-    assert Journal.objects.filter(kind="compensation").count() == 2
+    assert Journal.objects.filter(kind="compensation").count() == 3  # the reserve and 2 users
     report = list(payout_report_rows(payout=good))
     assert report[0] == ["email", "basis", "amount", "asset", "journal", "paid_at"]
     assert [row[:4] for row in report[1:]] == [["alice@x.test", "12.5", "12.500000", "USDT"],
@@ -202,3 +202,44 @@ def test_refund_formula_six_times_the_subscription_over_a_snapshot(neo_gas, djan
         payout_approve(payout=refund, by=UserFactory())
     assert PayoutLine.objects.filter(payout=refund, journal__isnull=False).count() == 2
     assert ledger_violations() == []
+
+
+def test_two_payouts_cannot_spend_the_same_pool_and_cancel_gives_the_reserve_back(neo_gas):
+    neo, gas = neo_gas
+    fund(UserFactory(), neo, "5")
+    holdings_snapshot_take(day=DAY1)
+    pool_fund(gas, "1")
+    author, approver = UserFactory(), UserFactory()
+
+    def prepared():
+        return payout_preview(payout=Payout.objects.create(name="x", purpose="airdrop", basis="pool", reward_asset=gas, source_asset=neo,
+                                                           period_start=DAY1, period_end=DAY1, pool_amount=D("1"), created_by=author))
+
+    first, second = prepared(), prepared()
+    payout_approve(payout=first, by=approver)  # its task would run after commit; the budget is reserved now
+    pool = system_account(kind=AccountKind.DISTRIBUTION_POOL, asset=gas)
+    assert (pool.available, pool.locked) == (0, D("1"))
+    with pytest.raises(PayoutError, match="less than the budget"):
+        payout_approve(payout=second, by=approver)
+    from wallets.services import payout_cancel
+
+    payout_cancel(payout=first)
+    pool.refresh_from_db()
+    assert (pool.available, pool.locked) == (D("1"), 0)
+    payout_approve(payout=second, by=approver)
+    assert ledger_violations() == []
+
+
+def test_whoever_prepared_a_payout_cannot_approve_it(neo_gas):
+    neo, gas = neo_gas
+    fund(UserFactory(), neo, "5")
+    holdings_snapshot_take(day=DAY1)
+    pool_fund(gas, "1")
+    author, editor = UserFactory(), UserFactory()
+    payout = Payout.objects.create(name="x", purpose="airdrop", basis="pool", reward_asset=gas, source_asset=neo,
+                                   period_start=DAY1, period_end=DAY1, pool_amount=D("1"), created_by=author)
+    payout = payout_preview(payout=payout, by=editor)
+    with pytest.raises(PayoutError, match="prepared"):
+        payout_approve(payout=payout, by=editor)
+    with pytest.raises(IntegrityError):
+        Payout.objects.filter(pk=payout.pk).update(approved_by=editor)

@@ -10,7 +10,7 @@ from wallets.models import AccountKind, Deposit, Payout, Reconciliation, Recover
 from wallets.selectors import custody_violations, ledger_violations
 from wallets.services import (
     RecoveryRefused, chain_scan, deposit_address_for, ledger_adjust, reconciliation_run, reconciliation_surplus_book, recovery_answer,
-    recovery_approve, recovery_reject, recovery_submit,
+    recovery_approve, recovery_ownership_verify, recovery_reject, recovery_submit,
 )
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +33,8 @@ def test_surplus_and_shortfall_are_reported_and_operators_alerted(chain, django_
     alice = UserFactory()
     deposit(alice, chain["BTC"], "1")
     send("BTC", chain_adapter("BTC").hot_wallet(), "0.3", "BTC")  # accrued on its own
+    assert reconciliation_run(trigger="manual").discrepancies == 0  # the scanner has not read that block yet
+    chain_scan(chain="BTC")
     ledger_adjust(user=alice, asset=chain["ETH"].asset, amount=D("5"), reason="goodwill", idempotency_key="gw")  # owed, not held
     with django_capture_on_commit_callbacks(execute=True):
         report = reconciliation_run(trigger="scheduled")
@@ -66,9 +68,16 @@ def test_recovery_of_a_missing_memo_deposit_needs_acceptance_and_two_operators(c
     alice = UserFactory()
     deposit_address_for(user=alice, network=chain["XRP"])
     transfer = missing_memo_deposit(chain)
+    request = recovery_submit(user=alice, tx_hash=transfer.tx_hash, chain="xrp", token="xrp", amount=D("50"), address=transfer.to_address)
+    # No memo: nothing on chain says whose it is, so nothing is quoted before an operator checks proof.
+    assert (request.status, request.check_result, request.fee, request.deposit.status) == ("submitted", "ownership_unverified", D("2.5"), "unmatched")
+    with pytest.raises(RecoveryRefused):
+        recovery_answer(request=request, user=alice, accept=True)
+    with pytest.raises(RecoveryRefused, match="own"):
+        recovery_ownership_verify(request=request, by=alice)
     with django_capture_on_commit_callbacks(execute=True):
-        request = recovery_submit(user=alice, tx_hash=transfer.tx_hash, chain="xrp", token="xrp", amount=D("50"), address=transfer.to_address)
-    assert (request.status, request.check_result, request.fee, request.deposit.status) == ("quoted", "ok", D("2.5"), "unmatched")
+        request = recovery_ownership_verify(request=request, by=UserFactory())
+    assert (request.status, request.check_result) == ("quoted", "ok")
     assert "2.50 XRP" in mailoutbox[-1].body or "2.5 XRP" in mailoutbox[-1].body
     with pytest.raises(RecoveryRefused):
         recovery_approve(request=request, by=UserFactory())  # not accepted yet
@@ -83,8 +92,9 @@ def test_recovery_of_a_missing_memo_deposit_needs_acceptance_and_two_operators(c
     assert system_account(kind=AccountKind.FEES, asset=chain["XRP"].asset).available == D("2.5")
     assert Deposit.objects.get().status == "recovered"
     assert custody_violations() == [] and ledger_violations() == []
-    with pytest.raises(RecoveryRefused, match="already open"):
-        recovery_submit(user=alice, tx_hash=transfer.tx_hash, chain="XRP", token="XRP", amount=D("50"), address=transfer.to_address)
+    # Someone else's claim on the same transfer can be filed (operators judge the proof) but never credited twice.
+    squatter = recovery_submit(user=UserFactory(), tx_hash=transfer.tx_hash, chain="XRP", token="XRP", amount=D("50"), address=transfer.to_address)
+    assert (squatter.status, squatter.check_result) == ("rejected", "already_credited")
 
 
 def test_recovery_checks_refuse_what_is_not_ours_credited_or_unlisted(chain):
@@ -130,3 +140,36 @@ def test_wrong_network_recovery_is_credited_from_adjustments_and_can_be_rejected
         recovery_reject(request=request, by=UserFactory(), reason="the memo belongs to a different exchange customer")
     assert RecoveryRequest.objects.get(pk=request.pk).status == "rejected"
     assert Reconciliation.objects.count() == 0 and Payout.objects.count() == 0
+
+
+def test_a_surplus_is_booked_once_even_from_two_reports(chain):
+    operator = UserFactory()
+    send("BTC", chain_adapter("BTC").hot_wallet(), "0.3", "BTC")
+    chain_scan(chain="BTC")
+    older = reconciliation_run(trigger="manual").lines.get(network=chain["BTC"])
+    newer = reconciliation_run(trigger="manual").lines.get(network=chain["BTC"])
+    with pytest.raises(ValueError, match="newer reconciliation"):
+        reconciliation_surplus_book(line=older, by=operator)
+    reconciliation_surplus_book(line=newer, by=operator)
+    again = reconciliation_run(trigger="manual").lines.get(network=chain["BTC"])
+    assert again.difference == 0
+    assert system_account(kind=AccountKind.DISTRIBUTION_POOL, asset=chain["BTC"].asset).available == D("0.3")
+    # A surplus that changed since the report (coins left, or arrived) must be measured again.
+    send("BTC", chain_adapter("BTC").hot_wallet(), "0.1", "BTC")
+    chain_scan(chain="BTC")
+    line = reconciliation_run(trigger="manual").lines.get(network=chain["BTC"])
+    send("BTC", chain_adapter("BTC").hot_wallet(), "0.05", "BTC")
+    chain_scan(chain="BTC")
+    with pytest.raises(ValueError, match="run reconciliation again"):
+        reconciliation_surplus_book(line=line, by=operator)
+
+
+def test_operators_cannot_approve_their_own_recovery(chain):
+    operator = UserFactory()
+    eth = deposit_address_for(user=operator, network=chain["ETH"])
+    wrong = send("BEP20", eth.address, "30", "USDT")
+    chain_scan(chain="BEP20")
+    request = recovery_submit(user=operator, tx_hash=wrong.tx_hash, chain="BEP20", token="USDT", amount=D("30"), address=eth.address)
+    recovery_answer(request=request, user=operator, accept=True)
+    with pytest.raises(RecoveryRefused, match="own"):
+        recovery_approve(request=request, by=operator)

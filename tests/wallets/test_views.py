@@ -8,7 +8,7 @@ from django.core.cache import cache
 from tests.conftest import totp_code
 from tests.factories import UserFactory
 from tests.wallets.conftest import balance, deposit, fund, send
-from wallets.models import Asset, RecoveryRequest, Withdrawal, WithdrawalAddress
+from wallets.models import Asset, Deposit, RecoveryRequest, Withdrawal, WithdrawalAddress
 from wallets.services import chain_scan, deposit_address_for
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +132,7 @@ def test_history_filters_csv_and_only_own_rows(client, chain):
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["time_utc", "type", "asset", "amount", "reference"]
     assert [row[1:4] for row in rows[1:]] == [["deposit", "BTC", "0.50000000"]]
-    assert rows[1][4].startswith("") and len(rows[1][4]) == 64  # the transaction hash
+    assert rows[1][4] == Deposit.objects.get(user=alice).tx_hash
     bad = client.get("/en/wallet/history/?start=yesterday")
     assert bad.status_code == 200 and "Enter a valid date" in bad.content.decode()
 
@@ -142,9 +142,11 @@ def test_recovery_page_submit_accept(client, chain):
 
     user = UserFactory()
     client.force_login(user)
-    transfer = send("XRP", chain_adapter("XRP").hot_wallet(), "40", "XRP")
-    chain_scan(chain="XRP")
-    form = {"tx_hash": transfer.tx_hash, "chain": "XRP", "token": "XRP", "amount": "40", "address": transfer.to_address}
+    eth = deposit_address_for(user=user, network=chain["ETH"])
+    transfer = send("ERC20", eth.address, "40", "SHIB")
+    Asset.objects.create(symbol="SHIB", name="Shiba", precision=2)  # listed since (not on ERC20 here)
+    chain_scan(chain="ERC20")
+    form = {"tx_hash": transfer.tx_hash, "chain": "ERC20", "token": "SHIB", "amount": "40", "address": transfer.to_address}
     assert client.post("/en/wallet/recovery/", form).status_code == 302
     request = RecoveryRequest.objects.get()
     assert request.status == "quoted" and "Accept the fee" in client.get("/en/wallet/recovery/").content.decode()
@@ -178,3 +180,23 @@ def test_history_explains_a_distribution_credit(client, chain, django_capture_on
     html = client.get("/en/wallet/history/?kind=distribution").content.decode()
     assert 'data-kind="distribution"' in html and "+<bdi class=\"num\" dir=\"ltr\">1.00000000</bdi>" in html
     assert "Airdrop: ETH for BTC holders · for holding BTC from 11/01/2026 to 11/01/2026" in html
+
+
+def test_internal_preview_refuses_bad_amounts_with_a_message(client, chain, trader):
+    user, secret = trader
+    fund(user, chain["ETH"].asset, "5")
+    friend = deposit_address_for(user=UserFactory(), network=chain["ETH"])
+    client.force_login(user)
+    for amount, message in [("abc", "at most 8 decimals"), ("NaN", "at most 8 decimals"), ("-5", "at most 8 decimals"),
+                            ("0.123456789", "at most 8 decimals")]:
+        response = client.post("/en/wallet/withdraw/ETH/", {"network": "ERC20", "address": friend.address, "memo": "", "amount": amount})
+        assert response.status_code == 400 and message in response.content.decode(), amount
+    ok = client.post("/en/wallet/withdraw/ETH/", {"network": "ERC20", "address": friend.address, "memo": "", "amount": "0.001"})
+    assert ok.status_code == 200 and "no network fee" in ok.content.decode()
+
+
+def test_history_csv_cells_cannot_be_spreadsheet_formulas():
+    from config.formatting import csv_cell
+
+    assert [csv_cell(v) for v in ["=HYPERLINK(1)", "+1", "-2", "@x", "0xabc", "", None]] == [
+        "'=HYPERLINK(1)", "'+1", "'-2", "'@x", "0xabc", "", ""]

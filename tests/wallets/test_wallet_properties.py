@@ -120,6 +120,7 @@ class WalletMachine(RuleBasedStateMachine):
         if not any(holdings):
             return
         self.chain.mine(token="PWB", to_address=self.chain.hot_wallet(), amount=pool, from_address="staking")
+        chain_scan(chain="PWBNET")  # reconciliation measures the chain at the scanner's height
         line = reconciliation_run(trigger="manual").lines.get(network=self.network)
         assert line.difference == pool
         operator, approver = UserFactory(), UserFactory()

@@ -72,3 +72,28 @@ def test_same_withdrawal_key_from_two_tabs_creates_one(setup):
     assert Withdrawal.objects.count() == 1
     assert user_account(user=user, asset=asset).available == D("8")
     assert all(isinstance(o, Withdrawal) or o == "refused" for o in outcomes)
+
+
+def test_crossing_internal_transfers_do_not_deadlock(setup):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from wallets.services import deposit_address_for
+
+    asset, network, alice = setup
+    bob = UserFactory()
+    TOTP.activate(bob, generate_totp_secret())
+    users = [alice, bob]
+    addresses = [deposit_address_for(user=u, network=network).address for u in users]
+    for user in users:
+        ledger_adjust(user=user, asset=asset, amount=D("10"), reason="fund", idempotency_key=f"fund-{user.pk}")
+
+    def act(i):
+        sender, receiver = i % 2, 1 - i % 2
+        return withdrawal_request(user=users[sender], network=network, address=addresses[receiver], amount="0.5", mfa_code="ok",
+                                  idempotency_key=f"x-{i}")
+
+    outcomes = run_concurrently(20, act, expected=(WithdrawalRefused,))
+    assert [o for o in outcomes if not isinstance(o, Withdrawal)] == []  # no deadlock, no refusal
+    assert all(o.status == "completed" and o.is_internal for o in outcomes)
+    assert [user_account(user=u, asset=asset).available for u in users] == [D("10"), D("10")]
+    assert ledger_violations() == []

@@ -249,3 +249,65 @@ def test_broadcast_is_idempotent_when_the_task_runs_twice(chain, trader, django_
     assert Journal.objects.filter(kind="withdrawal").count() == 1
     assert balance(user, chain["BTC"].asset) == (D("0.5"), 0)
     assert ledger_violations() == [] and custody_violations() == []
+
+
+def test_a_freeze_holds_a_queued_withdrawal_and_blocks_its_approval(chain, trader):
+    from wallets.services import withdrawal_broadcast
+
+    user, secret = trader
+    fund(user, chain["BTC"].asset, "3")
+    queued = request(user, secret, chain["BTC"], "0.5", key="small")  # its task has not run yet
+    in_review = request(user, secret, chain["BTC"], "2.2", key="big")
+    account_freeze(user=user, source=AccountFreeze.Source.SELF, reason="phone stolen")
+    held = withdrawal_broadcast(withdrawal_id=queued.pk)
+    assert held.status == "review" and "frozen" in held.review_note and not SimTransfer.objects.exists()
+    with pytest.raises(WithdrawalRefused, match="frozen"):
+        withdrawal_review(withdrawal=in_review, by=UserFactory(), approve=True, note="looks fine")
+    withdrawal_review(withdrawal=in_review, by=UserFactory(), approve=False, note="account frozen by its owner")
+    assert balance(user, chain["BTC"].asset) == (D("2.5"), D("0.5"))  # the rejected 2.2 is back; the held 0.5 waits for review
+
+
+def test_a_crash_after_the_chain_accepted_leaves_it_sending_not_cancellable_and_the_retry_settles_once(chain, trader):
+    from wallets.services import withdrawal_broadcast
+    from wallets.tasks import withdrawals_broadcast_pending
+
+    user, secret = trader
+    deposit(user, chain["BTC"], "1")
+    withdrawal = request(user, secret, chain["BTC"], "0.5")  # queued: the task runs after commit, not here
+    # Simulate step 1 and the chain call, then a crash before step 3's commit.
+    Withdrawal.objects.filter(pk=withdrawal.pk).update(status="sending")
+    tx = chain_adapter("BTC").broadcast(key=f"withdrawal-{withdrawal.pk}", token="BTC", to_address=withdrawal.address, memo="",
+                                        amount=withdrawal.net_amount)
+    with pytest.raises(WithdrawalRefused) as info:
+        withdrawal_cancel(withdrawal=withdrawal, user=user)
+    assert info.value.code == "not_cancellable"
+    withdrawals_broadcast_pending()  # the sweep
+    withdrawal_broadcast(withdrawal_id=withdrawal.pk)  # and a late original task
+    withdrawal.refresh_from_db()
+    assert (withdrawal.status, withdrawal.tx_hash) == ("broadcast", tx)
+    assert SimTransfer.objects.filter(outgoing_key__isnull=False).count() == 1
+    assert Journal.objects.filter(kind="withdrawal").count() == 1
+    assert balance(user, chain["BTC"].asset) == (D("0.5"), 0)
+    chain_scan(chain="BTC")
+    assert ledger_violations() == [] and custody_violations() == []
+
+
+def test_large_internal_transfer_waits_for_review_and_checksummed_addresses_are_recognised(chain, trader, django_capture_on_commit_callbacks):
+    user, secret = trader
+    friend = UserFactory()
+    eth = chain["ETH"]
+    eth.asset.withdrawal_review_threshold = D("10")
+    eth.asset.save()
+    fund(user, eth.asset, "50")
+    target = deposit_address_for(user=friend, network=eth)
+    checksummed = "0x" + target.address[2:].upper()
+    with django_capture_on_commit_callbacks(execute=True):
+        withdrawal = request(user, secret, eth, "20", address=checksummed)
+    assert withdrawal.is_internal and withdrawal.status == "review" and balance(user, eth.asset) == (D("30"), D("20"))
+    with django_capture_on_commit_callbacks(execute=True):
+        withdrawal_review(withdrawal=withdrawal, by=UserFactory(), approve=True, note="customer confirmed by phone")
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "completed" and withdrawal.fee == 0
+    assert balance(user, eth.asset) == (D("30"), 0) and balance(friend, eth.asset) == (D("20"), 0)
+    error = refused("above_maximum", user, secret, eth, "1000.5", address=target.address, key="max")
+    assert "1,000" in error.message

@@ -22,6 +22,7 @@ class ChainTransfer:
     memo: str
     amount: Decimal
     height: int
+    from_address: str = ""
 
 
 class ChainAdapter(ABC):
@@ -62,8 +63,14 @@ class ChainAdapter(ABC):
         """Send from the hot wallet; returns the transaction hash. Idempotent by `key`."""
 
     @abstractmethod
-    def holdings(self) -> dict[str, Decimal]:
-        """What the exchange controls on this chain, per token symbol (all our addresses)."""
+    def holdings(self, *, up_to_height: int | None = None) -> dict[str, Decimal]:
+        """What the exchange controls on this chain, per token symbol (all our addresses), as of
+        block `up_to_height` (default: the tip). Reconciliation asks at the scanner's height, so
+        transfers the scanner has not read yet are not mistaken for a surplus."""
+
+    def normalize(self, address: str) -> str:
+        """The canonical form of an address for comparisons (EVM addresses are case-insensitive)."""
+        return address.strip()
 
     def confirmations(self, *, height: int, tip: int | None = None) -> int:
         tip = self.height() if tip is None else tip

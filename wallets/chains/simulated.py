@@ -90,7 +90,7 @@ class SimulatedChain(ChainAdapter):
 
         rows = SimTransfer.objects.filter(chain__code=self.chain, height__gt=after_height, height__lte=up_to_height,
                                           outgoing_key__isnull=True).order_by("height", "id")
-        return [ChainTransfer(r.tx_hash, r.tx_index, r.token, r.to_address, r.memo, r.amount, r.height) for r in rows]
+        return [ChainTransfer(r.tx_hash, r.tx_index, r.token, r.to_address, r.memo, r.amount, r.height, r.from_address) for r in rows]
 
     def transaction_height(self, *, tx_hash: str) -> int | None:
         from wallets.models import SimTransfer
@@ -108,12 +108,18 @@ class SimulatedChain(ChainAdapter):
         return self.mine(token=token, to_address=to_address, memo=memo, amount=amount,
                          from_address=self.hot_wallet(), outgoing_key=key).tx_hash
 
-    def holdings(self) -> dict[str, Decimal]:
+    def normalize(self, address: str) -> str:
+        address = address.strip()
+        return address.lower() if self.chain in EVM else address
+
+    def holdings(self, *, up_to_height: int | None = None) -> dict[str, Decimal]:
         from wallets.models import DepositAddress, SimTransfer
 
         ours = set(DepositAddress.objects.filter(chain__in=self.family).values_list("address", flat=True)) | {self.hot_wallet()}
         totals: dict[str, Decimal] = {}
         rows = SimTransfer.objects.filter(chain__code=self.chain).filter(Q(to_address__in=ours) | Q(from_address__in=ours))
+        if up_to_height is not None:
+            rows = rows.filter(height__lte=up_to_height)
         for row in rows.values_list("token", "amount", "to_address", "from_address").iterator():
             token, amount, to_address, from_address = row
             change = (amount if to_address in ours else 0) - (amount if from_address in ours else 0)
@@ -129,6 +135,7 @@ class SimulatedChain(ChainAdapter):
         from wallets.models import SimTransfer
 
         state = self._state(lock=True)
+        to_address = self.normalize(to_address)
         state.height += blocks
         state.save(update_fields=["height"])
         if amount is None:

@@ -4,13 +4,17 @@ seen -> confirming (count shown) -> credited after the network's confirmations. 
 read a block any number of times (unique chain+tx+index); crediting locks the deposit row and
 posts a journal keyed by the deposit, so a retried task or a second worker credits nothing twice.
 """
+import logging
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from wallets.chains import ChainTransfer, chain_adapter
-from wallets.ledger import Line, journal_post, system_account, user_account
+from wallets.ledger import LedgerError, Line, journal_post, system_account, user_account
 from wallets.models import AccountKind, ChainCursor, Deposit, DepositAddress, Journal, Network, Notice
 from wallets.services.notices import notice_create
+
+log = logging.getLogger(__name__)
 
 
 def deposit_address_for(*, user, network: Network) -> DepositAddress:
@@ -32,7 +36,7 @@ def deposit_address_for(*, user, network: Network) -> DepositAddress:
 
 
 def _owner(adapter, transfer: ChainTransfer) -> DepositAddress | None:
-    candidates = DepositAddress.objects.select_related("user").filter(chain__in=adapter.family, address=transfer.to_address)
+    candidates = DepositAddress.objects.select_related("user").filter(chain__in=adapter.family, address=adapter.normalize(transfer.to_address))
     if adapter.uses_memo:
         return candidates.filter(memo=transfer.memo.strip()).first() if transfer.memo.strip() else None
     return candidates.first()
@@ -42,8 +46,10 @@ def deposit_record(*, chain: str, transfer: ChainTransfer) -> Deposit | None:
     """Record an incoming transfer once. Transfers to our hot wallet on an address chain are
     custody top-ups, not deposits (reconciliation sees them). Returns the deposit or None."""
     adapter = chain_adapter(chain)
+    if not transfer.amount > 0:  # zero-value transfers (address poisoning, spam) are not deposits
+        return None
     owner = _owner(adapter, transfer)
-    if owner is None and not (adapter.uses_memo and transfer.to_address == adapter.hot_wallet()):
+    if owner is None and not (adapter.uses_memo and adapter.normalize(transfer.to_address) == adapter.hot_wallet()):
         return None
     network = Network.objects.filter(code=chain, asset__symbol=transfer.token, asset__is_active=True).select_related("asset").first()
     problem = ""
@@ -51,8 +57,11 @@ def deposit_record(*, chain: str, transfer: ChainTransfer) -> Deposit | None:
         problem = Deposit.Problem.UNLISTED_ASSET
     elif owner is None:
         problem = Deposit.Problem.MEMO_MISSING
+    elif transfer.amount != transfer.amount.quantize(network.asset.quantum):
+        problem = Deposit.Problem.TOO_PRECISE  # the ledger is exact: never rounded away, kept for recovery
     defaults = {
-        "token": transfer.token, "address": transfer.to_address, "memo": transfer.memo, "amount": transfer.amount,
+        "token": transfer.token, "address": adapter.normalize(transfer.to_address), "memo": transfer.memo, "amount": transfer.amount,
+        "from_address": transfer.from_address,
         "block_height": transfer.height, "user": owner.user if owner else None, "network": network,
         "status": Deposit.Status.UNMATCHED if problem else Deposit.Status.SEEN, "problem": problem,
     }
@@ -106,7 +115,10 @@ def chain_scan(*, chain: str) -> dict:
     credited = 0
     pending = Deposit.objects.filter(chain=chain, status__in=[Deposit.Status.SEEN, Deposit.Status.CONFIRMING]).values_list("pk", "block_height")
     for pk, height in list(pending):
-        credited += deposit_credit(deposit_id=pk, confirmations=adapter.confirmations(height=height, tip=tip)).status == Deposit.Status.CREDITED
+        try:
+            credited += deposit_credit(deposit_id=pk, confirmations=adapter.confirmations(height=height, tip=tip)).status == Deposit.Status.CREDITED
+        except LedgerError:  # one bad deposit must not stop the chain: it is logged and retried next scan
+            log.exception("deposit %s could not be credited", pk)
     from wallets.services.withdrawals import withdrawals_confirm
 
     confirmed = withdrawals_confirm(chain=chain, tip=tip)

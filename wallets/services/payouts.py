@@ -19,8 +19,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from config.formatting import csv_cell
 from wallets.ledger import InvalidAmount, Line, amount_parse, journal_post, system_account, user_account
-from wallets.models import AccountKind, HoldingSnapshot, Journal, LedgerAccount, Notice, Payout, PayoutLine, SnapshotDay
+from wallets.models import AccountKind, Entry, HoldingSnapshot, Journal, LedgerAccount, Notice, Payout, PayoutLine, SnapshotDay
 from wallets.services.notices import notice_create
 
 SCALE = 10 ** 18  # amounts are NUMERIC(36,18): integers of 1e-18 are exact
@@ -143,10 +144,16 @@ def csv_lines_parse(text: str, reward_asset) -> dict[int, tuple[Decimal, Decimal
     """`email,amount` rows (a header row is allowed), validated row by row; PayoutError lists
     every bad row with its line number."""
     errors, lines, seen = [], {}, {}
-    users = {}
     rows = list(csv.reader(io.StringIO(text.strip())))
     if rows and rows[0] and rows[0][0].strip().lower() in ("email", "e-mail"):
         rows = [None] + rows[1:]
+    emails = {row[0].strip().lower() for row in rows if row and row[0].strip()}
+    users = {email.lower(): pk for email, pk in User.objects.filter(email__in=emails).values_list("email", "pk")}
+    if len(users) < len(emails):  # addresses stored with capitals
+        for email in emails - set(users):
+            found = User.objects.filter(email__iexact=email).values_list("pk", flat=True).first()
+            if found:
+                users[email] = found
     for number, row in enumerate(rows, start=1):
         if row is None or not any(cell.strip() for cell in row):
             continue
@@ -158,9 +165,7 @@ def csv_lines_parse(text: str, reward_asset) -> dict[int, tuple[Decimal, Decimal
             errors.append(f"line {number}: {email} already appears on line {seen[email]}")
             continue
         seen[email] = number
-        if email not in users:
-            users[email] = User.objects.filter(email__iexact=email).values_list("pk", flat=True).first()
-        if users[email] is None:
+        if users.get(email) is None:
             errors.append(f"line {number}: no user with the email {email}")
             continue
         try:
@@ -192,8 +197,9 @@ def _compute(payout: Payout) -> Computed:
 
 
 @transaction.atomic
-def payout_preview(*, payout: Payout) -> Payout:
-    """(Re)compute the per-user table and totals. Only before approval; clears nothing paid."""
+def payout_preview(*, payout: Payout, by: User | None = None) -> Payout:
+    """(Re)compute the per-user table and totals. Only before approval; clears nothing paid.
+    `by` becomes the preparer, who may not approve it."""
     payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout.pk)
     if payout.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
         raise PayoutError(f"a {payout.get_status_display().lower()} payout cannot be recomputed")
@@ -205,21 +211,28 @@ def payout_preview(*, payout: Payout) -> Payout:
     )
     payout.budget, payout.dust, payout.lines_total = computed.budget, computed.dust, len(computed.lines)
     payout.status = Payout.Status.PREVIEWED
-    payout.save(update_fields=["budget", "dust", "lines_total", "status"])
+    payout.prepared_by = by or payout.prepared_by or payout.created_by
+    payout.save(update_fields=["budget", "dust", "lines_total", "status", "prepared_by"])
     return payout
 
 
 @transaction.atomic
 def payout_approve(*, payout: Payout, by: User) -> Payout:
-    """A second operator approves a previewed payout; the job starts after commit."""
-    payout = Payout.objects.select_for_update().get(pk=payout.pk)
+    """A second operator (neither its author nor whoever last edited or previewed it) approves a
+    previewed payout. The budget is reserved at once (the funding account's available -> locked,
+    under its row lock), so two payouts can never spend the same pool. The job starts after commit."""
+    payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout.pk)
     if payout.status != Payout.Status.PREVIEWED:
         raise PayoutError("only a previewed payout can be approved")
-    if payout.created_by_id == by.pk:
-        raise PayoutError("a payout must be approved by someone other than its author")
+    if by.pk in (payout.created_by_id, payout.prepared_by_id):
+        raise PayoutError("a payout must be approved by someone other than whoever prepared it")
     funding = system_account(kind=payout.funding_kind, asset=payout.reward_asset)
+    funding = LedgerAccount.objects.select_for_update().get(pk=funding.pk)
     if funding.available < payout.budget:
         raise PayoutError(f"the {funding} account holds {funding.available}, less than the budget {payout.budget}")
+    if payout.budget > 0:
+        journal_post(kind=_journal_kind(payout), idempotency_key=f"payout-{payout.pk}-reserve", memo=f"budget of {payout.name}",
+                     lines=[Line(funding, -payout.budget, Entry.Bucket.AVAILABLE), Line(funding, payout.budget, Entry.Bucket.LOCKED)])
     payout.status, payout.approved_by, payout.approved_at = Payout.Status.APPROVED, by, timezone.now()
     payout.save(update_fields=["status", "approved_by", "approved_at"])
     from wallets.tasks import payout_execute_task
@@ -230,9 +243,14 @@ def payout_approve(*, payout: Payout, by: User) -> Payout:
 
 @transaction.atomic
 def payout_cancel(*, payout: Payout) -> Payout:
-    payout = Payout.objects.select_for_update().get(pk=payout.pk)
+    """Cancel before paying starts; an approved payout's reserved budget goes back."""
+    payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout.pk)
     if payout.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED, Payout.Status.APPROVED):
         raise PayoutError("a payout that started paying cannot be cancelled")
+    if payout.status == Payout.Status.APPROVED and payout.budget > 0:
+        funding = system_account(kind=payout.funding_kind, asset=payout.reward_asset)
+        journal_post(kind=_journal_kind(payout), idempotency_key=f"payout-{payout.pk}-unreserve", memo=f"{payout.name} cancelled",
+                     lines=[Line(funding, -payout.budget, Entry.Bucket.LOCKED), Line(funding, payout.budget, Entry.Bucket.AVAILABLE)])
     payout.status = Payout.Status.CANCELLED
     payout.save(update_fields=["status"])
     return payout
@@ -262,7 +280,7 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
                 account = user_account(user=line.user, asset=payout.reward_asset)
                 line.journal = journal_post(kind=kind, idempotency_key=f"payout-{payout_id}-user-{line.user_id}",
                                             memo=f"{payout.get_purpose_display()}: {payout.name}",
-                                            lines=[Line(funding, -line.amount), Line(account, line.amount)])
+                                            lines=[Line(funding, -line.amount, Entry.Bucket.LOCKED), Line(account, line.amount)])
                 line.paid_at = timezone.now()
                 line.save(update_fields=["journal", "paid_at"])
                 notice_create(user=line.user, kind=Notice.Kind.PAYOUT_CREDITED, object_id=line.pk)
@@ -272,7 +290,7 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
         if payout.dust > 0:
             dust = system_account(kind=AccountKind.DUST, asset=payout.reward_asset)
             journal_post(kind=kind, idempotency_key=f"payout-{payout_id}-dust", memo=f"rounding remainder of {payout.name}",
-                         lines=[Line(funding, -payout.dust), Line(dust, payout.dust)])
+                         lines=[Line(funding, -payout.dust, Entry.Bucket.LOCKED), Line(dust, payout.dust)])
         _progress(payout_id)
         payout.refresh_from_db()
         payout.status, payout.finished_at = Payout.Status.COMPLETED, timezone.now()
@@ -296,6 +314,6 @@ def payout_report_rows(*, payout: Payout):
 
     yield ["email", "basis", "amount", "asset", "journal", "paid_at"]
     for line in payout.lines.select_related("user").order_by("pk").iterator(chunk_size=2000):
-        yield [line.user.email, format(line.basis.normalize(), "f"), fixed(line.amount), payout.reward_asset.symbol,
+        yield [csv_cell(line.user.email), format(line.basis.normalize(), "f"), fixed(line.amount), payout.reward_asset.symbol,
                line.journal_id or "", line.paid_at.isoformat() if line.paid_at else ""]
     yield ["(dust)", "", fixed(payout.dust), payout.reward_asset.symbol, "", ""]

@@ -16,7 +16,9 @@ from django.db import transaction
 from accounts.models import User
 from wallets.chains import chain_adapter
 from wallets.ledger import Line, journal_post, system_account
-from wallets.models import AccountKind, Deposit, Journal, LedgerAccount, Network, Payout, Reconciliation, ReconciliationLine
+from wallets.models import (
+    AccountKind, ChainCursor, Deposit, Journal, LedgerAccount, Network, Payout, Reconciliation, ReconciliationLine, Withdrawal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,21 +29,27 @@ def _sum(values) -> Decimal:
     return sum(values, Decimal(0))  # exact (SQLite's SUM() is a float)
 
 
-def custody_positions() -> list[dict]:
-    """Per network: chain holdings, ledger custody, in-flight, unattributed and the difference."""
+def custody_positions(*, networks=None) -> list[dict]:
+    """Per network, as of the deposit scanner's height on its chain: chain holdings, less our sent
+    withdrawals the scanner has not seen in a block yet, against ledger custody + deposits in
+    flight + unattributed transfers; the rest is the difference (surplus > 0, shortfall < 0)."""
     holdings_by_chain: dict[str, dict[str, Decimal]] = {}
+    cursors = dict(ChainCursor.objects.values_list("chain", "scanned_height"))
     positions = []
-    for network in Network.objects.select_related("asset").order_by("asset__symbol", "code"):
+    networks = networks if networks is not None else Network.objects.select_related("asset").order_by("asset__symbol", "code")
+    for network in networks:
         if network.code not in holdings_by_chain:
-            holdings_by_chain[network.code] = chain_adapter(network.code).holdings()
+            holdings_by_chain[network.code] = chain_adapter(network.code).holdings(up_to_height=cursors.get(network.code, 0))
         symbol = network.asset.symbol
         chain_holdings = holdings_by_chain[network.code].get(symbol, Decimal(0))
         custody_account = LedgerAccount.objects.filter(kind=AccountKind.CUSTODY, network=network).first()
         custody = -custody_account.available if custody_account else Decimal(0)
         in_flight = _sum(Deposit.objects.filter(network=network, status__in=[Deposit.Status.SEEN, Deposit.Status.CONFIRMING]).values_list("amount", flat=True))
         unattributed = _sum(Deposit.objects.filter(chain=network.code, token=symbol, status=Deposit.Status.UNMATCHED).values_list("amount", flat=True))
-        positions.append({"network": network, "chain_holdings": chain_holdings, "ledger_custody": custody, "in_flight": in_flight,
-                          "unattributed": unattributed, "difference": chain_holdings - custody - in_flight - unattributed})
+        sending = _sum(Withdrawal.objects.filter(network=network, status=Withdrawal.Status.BROADCAST, block_height__isnull=True)
+                       .values_list("net_amount", flat=True))
+        positions.append({"network": network, "chain_holdings": chain_holdings - sending, "ledger_custody": custody, "in_flight": in_flight,
+                          "unattributed": unattributed, "difference": chain_holdings - sending - custody - in_flight - unattributed})
     return positions
 
 
@@ -97,6 +105,14 @@ def reconciliation_surplus_book(*, line: ReconciliationLine, by: User) -> Payout
         raise ValueError("only a surplus can seed a distribution")
     if line.surplus_journal_id:
         raise ValueError("this surplus was already booked")
+    if Reconciliation.objects.order_by("-run_at", "-id").values_list("pk", flat=True).first() != line.reconciliation_id:
+        raise ValueError("a newer reconciliation exists: book from the latest one")
+    # Lock custody, then measure again: a surplus booked since (or coins that left) must not be booked twice.
+    custody = system_account(kind=AccountKind.CUSTODY, asset=line.network.asset, network=line.network)
+    LedgerAccount.objects.select_for_update().get(pk=custody.pk)
+    live = custody_positions(networks=[line.network])[0]["difference"]
+    if live != line.difference:
+        raise ValueError(f"the surplus is now {live}, not {line.difference}: run reconciliation again")
     asset = line.network.asset
     line.surplus_journal = journal_post(
         kind=Journal.Kind.DISTRIBUTION, idempotency_key=f"recon-surplus-{line.pk}", created_by=by,

@@ -32,7 +32,7 @@ def recovery_submit(*, user: User, tx_hash: str, chain: str, token: str, amount:
     tx_hash, chain, token, address = tx_hash.strip(), chain.strip().upper(), token.strip().upper(), address.strip()
     if amount is None or amount <= 0:
         raise RecoveryRefused("invalid_amount", _("Enter an amount greater than zero."))
-    if RecoveryRequest.objects.filter(chain=chain, tx_hash=tx_hash).exclude(status__in=[RecoveryRequest.Status.REJECTED, RecoveryRequest.Status.DECLINED]).exists():
+    if RecoveryRequest.objects.filter(user=user, chain=chain, tx_hash=tx_hash).exclude(status__in=[RecoveryRequest.Status.REJECTED, RecoveryRequest.Status.DECLINED]).exists():
         raise RecoveryRefused("duplicate", _("A recovery request for this transaction is already open."))
     request = RecoveryRequest.objects.create(user=user, tx_hash=tx_hash, chain=chain, token=token, amount=amount, address=address)
     deposit = Deposit.objects.select_for_update().filter(chain=chain, tx_hash=tx_hash).first()
@@ -52,10 +52,34 @@ def recovery_submit(*, user: User, tx_hash: str, chain: str, token: str, amount:
         reject = ("asset_unlisted", _("We do not list this asset, so it cannot be credited."))
     if reject:
         request.check_result, request.reject_reason, request.status = reject[0], reject[1], RecoveryRequest.Status.REJECTED
+    elif deposit.user_id is None:
+        # Nothing on chain says whose it is (hash, amount and address are public): an operator
+        # checks the sender's proof before anything is quoted.
+        request.deposit, request.asset, request.check_result = deposit, asset, "ownership_unverified"
+        request.fee = recovery_fee(amount=amount, asset=asset)
     else:
         request.deposit, request.asset, request.check_result = deposit, asset, "ok"
-        request.fee, request.status = recovery_fee(amount=amount, asset=asset), RecoveryRequest.Status.QUOTED
-        notice_create(user=user, kind=Notice.Kind.RECOVERY_QUOTED, object_id=request.pk)
+        _quote(request)
+    request.save()
+    return request
+
+
+def _quote(request: RecoveryRequest) -> None:
+    request.fee, request.status = recovery_fee(amount=request.amount, asset=request.asset), RecoveryRequest.Status.QUOTED
+    notice_create(user=request.user, kind=Notice.Kind.RECOVERY_QUOTED, object_id=request.pk)
+
+
+@transaction.atomic
+def recovery_ownership_verify(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
+    """An operator has checked the sender's proof (a signed message from the sending address, an
+    exchange statement): the request is quoted to the user."""
+    request = RecoveryRequest.objects.select_for_update(of=("self",)).select_related("asset").get(pk=request.pk)
+    if request.status != RecoveryRequest.Status.SUBMITTED or request.check_result != "ownership_unverified":
+        raise RecoveryRefused("not_unverified", "only a request waiting for ownership proof can be verified")
+    if by.pk == request.user_id:
+        raise RecoveryRefused("own_request", "nobody verifies their own request")
+    request.verified_by, request.check_result = by, "ok"
+    _quote(request)
     request.save()
     return request
 
@@ -75,7 +99,9 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
     """First approval records the operator; a second, different operator's approval credits the
     user (amount minus the fee) from custody on that network, or from the adjustments account
     when we do not list the asset on the network it arrived on."""
-    request = RecoveryRequest.objects.select_for_update(of=("self",)).select_related("asset", "user", "deposit").get(pk=request.pk)
+    request = RecoveryRequest.objects.select_for_update(of=("self",)).select_related("asset", "user").get(pk=request.pk)
+    if by.pk == request.user_id:
+        raise RecoveryRefused("own_request", "nobody approves their own request")
     if request.status == RecoveryRequest.Status.ACCEPTED:
         request.first_approver, request.status = by, RecoveryRequest.Status.APPROVED_ONCE
         request.save(update_fields=["first_approver", "status", "updated_at"])
@@ -84,6 +110,9 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
         raise RecoveryRefused("not_approvable", "only an accepted request can be approved")
     if request.first_approver_id == by.pk:
         raise RecoveryRefused("four_eyes", "a second, different operator must approve")
+    deposit = Deposit.objects.select_for_update().get(pk=request.deposit_id)
+    if deposit.status != Deposit.Status.UNMATCHED:  # another claim on the same transfer was credited first
+        raise RecoveryRefused("already_recovered", "this transfer was already recovered")
     asset, amount, fee = request.asset, request.amount, request.fee
     network = Network.objects.filter(asset=asset, code=request.chain).first()
     source = (system_account(kind=AccountKind.CUSTODY, asset=asset, network=network) if network
@@ -100,7 +129,8 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
         raise RecoveryRefused("invalid_amount", str(error))
     request.second_approver, request.status = by, RecoveryRequest.Status.CREDITED
     request.save(update_fields=["journal", "second_approver", "status", "updated_at"])
-    Deposit.objects.filter(pk=request.deposit_id).update(status=Deposit.Status.RECOVERED)
+    deposit.status = Deposit.Status.RECOVERED
+    deposit.save(update_fields=["status"])
     notice_create(user=request.user, kind=Notice.Kind.RECOVERY_DONE, object_id=request.pk)
     return request
 

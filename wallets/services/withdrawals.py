@@ -61,7 +61,7 @@ def withdrawal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Dec
 def internal_recipient(*, network: Network, address: str, memo: str) -> User | None:
     """The Agora user whose deposit address this is, if any."""
     adapter = chain_adapter(network.code)
-    owners = DepositAddress.objects.select_related("user").filter(chain__in=adapter.family, address=address.strip())
+    owners = DepositAddress.objects.select_related("user").filter(chain__in=adapter.family, address=adapter.normalize(address))
     if adapter.uses_memo:
         owners = owners.filter(memo=memo.strip())
     found = owners.first()
@@ -103,10 +103,25 @@ def _daily_limit_check(*, user: User, network: Network, amount: Decimal) -> None
                                 % {"left": amount_plain(max(limit - used, Decimal(0))), "asset": network.asset.symbol, "limit": amount_plain(limit)})
 
 
+def internal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Decimal]:
+    """(amount, 0, amount) for a transfer to another Agora user: no fee and no on-chain minimum,
+    but the network's maximum still applies."""
+    try:
+        amount = amount_parse(amount, network.asset)
+    except InvalidAmount:
+        amount = None
+    if amount is None or amount <= 0:
+        raise WithdrawalRefused("invalid_amount", _("Enter an amount with at most %(places)s decimals.") % {"places": network.asset.precision})
+    if amount > network.withdrawal_max:
+        raise WithdrawalRefused("above_maximum", _("The maximum withdrawal on this network is %(amount)s %(asset)s.")
+                                % {"amount": amount_plain(network.withdrawal_max), "asset": network.asset.symbol})
+    return amount, Decimal(0), amount
+
+
 def withdrawal_request(*, user: User, network: Network, address: str, amount, memo: str = "", mfa_code: str,
                        idempotency_key: str) -> Withdrawal:
     """Validate and reserve a withdrawal (see the module docstring). Raises WithdrawalRefused."""
-    address, memo = (address or "").strip(), (memo or "").strip()
+    address, memo = chain_adapter(network.code).normalize(address or ""), (memo or "").strip()
     existing = Withdrawal.objects.filter(user=user, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -120,37 +135,32 @@ def withdrawal_request(*, user: User, network: Network, address: str, amount, me
     recipient = internal_recipient(network=network, address=address, memo=memo)
     if recipient is not None and recipient.pk == user.pk:
         raise WithdrawalRefused("own_address", _("This is your own deposit address."))
-    if recipient is not None:
-        try:
-            amount = amount_parse(amount, network.asset)
-        except InvalidAmount:
-            amount = None
-        if amount is None or amount <= 0:
-            raise WithdrawalRefused("invalid_amount", _("Enter an amount with at most %(places)s decimals.") % {"places": network.asset.precision})
-        fee, net = Decimal(0), amount
-    else:
-        amount, fee, net = withdrawal_quote(network=network, amount=amount)
+    quote = internal_quote if recipient is not None else withdrawal_quote
+    amount, fee, net = quote(network=network, amount=amount)
     if not totp_code_valid(user=user, code=mfa_code):
         raise WithdrawalRefused("mfa_invalid", _("The authenticator code is wrong or was already used. Enter the current code."))
     with transaction.atomic():
         account = user_account(user=user, asset=network.asset)
-        LedgerAccount.objects.select_for_update().get(pk=account.pk)  # serialises this user's requests in this asset
+        target = user_account(user=recipient, asset=network.asset) if recipient is not None else None
+        # Both sides locked up front in id order: A->B and B->A at once cannot deadlock. This also
+        # serialises the user's requests in this asset, so the daily limit is summed under the lock.
+        list(LedgerAccount.objects.select_for_update().filter(pk__in=[a.pk for a in (account, target) if a]).order_by("pk"))
         existing = Withdrawal.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
         _daily_limit_check(user=user, network=network, amount=amount)
         threshold = network.asset.withdrawal_review_threshold
-        status = Withdrawal.Status.REVIEW if threshold and amount > threshold and recipient is None else Withdrawal.Status.QUEUED
+        status = Withdrawal.Status.REVIEW if threshold and amount > threshold else Withdrawal.Status.QUEUED
         withdrawal = Withdrawal.objects.create(
             user=user, network=network, address=address, memo=memo, amount=amount, fee=fee, net_amount=net,
             status=status, idempotency_key=idempotency_key, internal_recipient=recipient,
         )
         try:
-            if recipient is not None:
-                _internal_transfer(withdrawal, account)
-            else:
-                journal_post(kind=Journal.Kind.HOLD, idempotency_key=f"withdrawal-hold-{withdrawal.pk}", memo=f"withdrawal #{withdrawal.pk}",
-                             lines=[Line(account, -amount, Entry.Bucket.AVAILABLE), Line(account, amount, Entry.Bucket.LOCKED)])
+            if recipient is not None and status == Withdrawal.Status.QUEUED:
+                _internal_settle(withdrawal, Entry.Bucket.AVAILABLE)  # instant: no hold needed
+                return withdrawal
+            journal_post(kind=Journal.Kind.HOLD, idempotency_key=f"withdrawal-hold-{withdrawal.pk}", memo=f"withdrawal #{withdrawal.pk}",
+                         lines=[Line(account, -amount, Entry.Bucket.AVAILABLE), Line(account, amount, Entry.Bucket.LOCKED)])
         except InsufficientFunds:
             raise WithdrawalRefused("insufficient_balance", _("Your available balance is too low for this amount."))
         if withdrawal.status == Withdrawal.Status.QUEUED:
@@ -158,10 +168,13 @@ def withdrawal_request(*, user: User, network: Network, address: str, amount, me
     return withdrawal
 
 
-def _internal_transfer(withdrawal: Withdrawal, account: LedgerAccount) -> None:
-    target = user_account(user=withdrawal.internal_recipient, asset=withdrawal.network.asset)
+def _internal_settle(withdrawal: Withdrawal, bucket: str) -> None:
+    """Move the amount to the recipient (from available when instant, from the hold after review)."""
+    asset = withdrawal.network.asset
+    source, target = user_account(user=withdrawal.user, asset=asset), user_account(user=withdrawal.internal_recipient, asset=asset)
     withdrawal.journal = journal_post(kind=Journal.Kind.TRANSFER, idempotency_key=f"withdrawal-{withdrawal.pk}",
-                                      memo=f"internal transfer #{withdrawal.pk}", lines=[Line(account, -withdrawal.amount), Line(target, withdrawal.amount)])
+                                      memo=f"internal transfer #{withdrawal.pk}",
+                                      lines=[Line(source, -withdrawal.amount, bucket), Line(target, withdrawal.amount)])
     withdrawal.status, withdrawal.finished_at = Withdrawal.Status.COMPLETED, timezone.now()
     withdrawal.save(update_fields=["status", "finished_at", "journal"])
     notice_create(user=withdrawal.internal_recipient, kind=Notice.Kind.TRANSFER_RECEIVED, object_id=withdrawal.pk)
@@ -198,7 +211,8 @@ def withdrawal_cancel(*, withdrawal: Withdrawal, user: User) -> Withdrawal:
 
 @transaction.atomic
 def withdrawal_review(*, withdrawal: Withdrawal, by: User, approve: bool, note: str) -> Withdrawal:
-    """An operator approves (-> broadcast) or rejects (-> hold released, user told) a withdrawal in review."""
+    """An operator approves (-> sent) or rejects (-> hold released, user told) a withdrawal in review.
+    A frozen or security-locked account's withdrawal can only be rejected."""
     withdrawal = _locked(withdrawal.pk)
     if withdrawal.status != Withdrawal.Status.REVIEW:
         raise WithdrawalRefused("not_in_review", "this withdrawal is not waiting for review")
@@ -206,6 +220,9 @@ def withdrawal_review(*, withdrawal: Withdrawal, by: User, approve: bool, note: 
         raise WithdrawalRefused("reason_required", "a reason is required")
     if withdrawal.user_id == by.pk:
         raise WithdrawalRefused("own_withdrawal", "nobody reviews their own withdrawal")
+    owner = User.objects.get(pk=withdrawal.user_id)
+    if approve and (owner.is_frozen or owner.withdrawals_locked):
+        raise WithdrawalRefused("account_frozen", "the account is frozen or security-locked: reject it, or wait for the lift")
     withdrawal.reviewed_by, withdrawal.reviewed_at, withdrawal.review_note = by, timezone.now(), note.strip()[:500]
     if approve:
         withdrawal.status = Withdrawal.Status.QUEUED
@@ -218,26 +235,46 @@ def withdrawal_review(*, withdrawal: Withdrawal, by: User, approve: bool, note: 
     return withdrawal
 
 
-@transaction.atomic
 def withdrawal_broadcast(*, withdrawal_id: int) -> Withdrawal:
-    """Send a queued withdrawal and settle it: the hold leaves the user, the net amount leaves
-    custody, the fee goes to the fee account. Safe to run twice."""
-    withdrawal = _locked(withdrawal_id)
-    if withdrawal.status != Withdrawal.Status.QUEUED:
-        return withdrawal
+    """Send a queued withdrawal and settle it. Safe to run again at any point:
+    1. under the row lock: a frozen or locked account's withdrawal goes back to review; an internal
+       one settles from the hold; otherwise it becomes SENDING (no longer cancellable) and commits;
+    2. the chain call, outside any transaction (a node can be slow), idempotent by the key;
+    3. under the row lock: the hold leaves the user, the net amount leaves custody, the fee goes to
+       the fee account (journal keyed by the withdrawal), and it becomes BROADCAST.
+    A crash between 2 and 3 leaves it SENDING; the retry gets the same transaction back."""
+    with transaction.atomic():
+        withdrawal = _locked(withdrawal_id)
+        if withdrawal.status == Withdrawal.Status.QUEUED:
+            owner = User.objects.get(pk=withdrawal.user_id)
+            if owner.is_frozen or owner.withdrawals_locked:
+                withdrawal.status = Withdrawal.Status.REVIEW
+                withdrawal.review_note = "held: the account was frozen or security-locked before it was sent"
+                withdrawal.save(update_fields=["status", "review_note"])
+                return withdrawal
+            if withdrawal.is_internal:
+                _internal_settle(withdrawal, Entry.Bucket.LOCKED)
+                return withdrawal
+            withdrawal.status = Withdrawal.Status.SENDING
+            withdrawal.save(update_fields=["status"])
+        elif withdrawal.status != Withdrawal.Status.SENDING:
+            return withdrawal
     network, asset = withdrawal.network, withdrawal.network.asset
-    adapter = chain_adapter(network.code)
-    withdrawal.tx_hash = adapter.broadcast(key=f"withdrawal-{withdrawal.pk}", token=asset.symbol, to_address=withdrawal.address,
-                                           memo=withdrawal.memo, amount=withdrawal.net_amount)
-    lines = [Line(user_account(user=withdrawal.user, asset=asset), -withdrawal.amount, Entry.Bucket.LOCKED),
-             Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), withdrawal.net_amount)]
-    if withdrawal.fee:
-        lines.append(Line(system_account(kind=AccountKind.FEES, asset=asset), withdrawal.fee))
-    withdrawal.journal = journal_post(kind=Journal.Kind.WITHDRAWAL, idempotency_key=f"withdrawal-{withdrawal.pk}",
-                                      memo=f"withdrawal #{withdrawal.pk} {withdrawal.tx_hash}", lines=lines)
-    withdrawal.status, withdrawal.broadcast_at = Withdrawal.Status.BROADCAST, timezone.now()
-    withdrawal.save(update_fields=["tx_hash", "status", "broadcast_at", "journal"])
-    notice_create(user=withdrawal.user, kind=Notice.Kind.WITHDRAWAL_SENT, object_id=withdrawal.pk)
+    tx_hash = chain_adapter(network.code).broadcast(key=f"withdrawal-{withdrawal.pk}", token=asset.symbol, to_address=withdrawal.address,
+                                                    memo=withdrawal.memo, amount=withdrawal.net_amount)
+    with transaction.atomic():
+        withdrawal = _locked(withdrawal_id)
+        if withdrawal.status != Withdrawal.Status.SENDING:
+            return withdrawal
+        lines = [Line(user_account(user=withdrawal.user, asset=asset), -withdrawal.amount, Entry.Bucket.LOCKED),
+                 Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), withdrawal.net_amount)]
+        if withdrawal.fee:
+            lines.append(Line(system_account(kind=AccountKind.FEES, asset=asset), withdrawal.fee))
+        withdrawal.journal = journal_post(kind=Journal.Kind.WITHDRAWAL, idempotency_key=f"withdrawal-{withdrawal.pk}",
+                                          memo=f"withdrawal #{withdrawal.pk} {tx_hash}", lines=lines)
+        withdrawal.tx_hash, withdrawal.status, withdrawal.broadcast_at = tx_hash, Withdrawal.Status.BROADCAST, timezone.now()
+        withdrawal.save(update_fields=["tx_hash", "status", "broadcast_at", "journal"])
+        notice_create(user=withdrawal.user, kind=Notice.Kind.WITHDRAWAL_SENT, object_id=withdrawal.pk)
     return withdrawal
 
 
@@ -264,7 +301,7 @@ def withdrawals_confirm(*, chain: str, tip: int) -> int:
 @transaction.atomic
 def address_book_add(*, user: User, network: Network, label: str, address: str, memo: str = "", client: ClientInfo = NO_CLIENT) -> WithdrawalAddress:
     """Add an entry, usable after the cooling period; the user is emailed (with the freeze link)."""
-    label, address, memo = label.strip(), address.strip(), memo.strip()
+    label, address, memo = label.strip(), chain_adapter(network.code).normalize(address), memo.strip()
     if not label or not address:
         raise WithdrawalRefused("address_required", _("Enter a label and an address."))
     if network.memo_required and not memo:

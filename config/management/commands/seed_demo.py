@@ -142,6 +142,10 @@ class Command(BaseCommand):
             journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key=key, memo="demo custody opening balance (seed_demo)",
                          lines=[Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), -total),
                                 Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), total)])
+        from wallets.services import chain_scan, chains_active
+
+        for chain in chains_active():  # the scanner reads the genesis blocks, so custody checks agree at once
+            chain_scan(chain=chain)
 
     def _announcements(self) -> None:
         from support.models import Announcement
