@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test messages compilemessages install migrate seed check-deploy clean
+.PHONY: run test bench messages compilemessages install migrate seed check-deploy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ run: compilemessages seed
 
 test: compilemessages
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks print figures and side-by-side ratios (never asserted in tests); see docs/performance.md.
+bench: install
+	$(PY) -m exchange.engine.bench
 
 messages: install
 	$(PY) manage.py catalogs_refresh
