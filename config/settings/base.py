@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "config",
     "accounts",
     "wallets",
+    "exchange",
     "support",
 ]
 
@@ -209,6 +210,11 @@ API_SECRET_KEYS = env.list("API_SECRET_KEYS", default=[])
 FREEZE_LINK_MAX_AGE = 30 * 24 * 3600
 # Withdrawals are locked this long after a password, email or MFA change.
 SECURITY_WITHDRAWAL_LOCK_HOURS = 24
+
+# --- Exchange ----------------------------------------------------------------------------------------
+# True: an accepted order is matched in the process that accepted it (tests). False: the engine
+# process (`manage.py run_engine`, started by `make run`) applies it.
+ENGINE_INLINE = env.bool("ENGINE_INLINE", default=False)
 
 # --- Wallets -----------------------------------------------------------------------------------------
 # Chain code -> adapter class; "*" is the default. A real node is configured per chain, e.g.

@@ -24,3 +24,6 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 SITE_URL = env("SITE_URL", default="http://testserver")
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 MFA_TOTP_TOLERANCE = 1  # the browser test signs in with the next code after activating with the current one
+# Orders are matched in the test's own process right after they commit (the engine's embedded
+# mode); the engine process and its failover are tested on their own.
+ENGINE_INLINE = True

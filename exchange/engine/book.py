@@ -178,6 +178,21 @@ class OrderBook:
             del levels[order.price]
         return remaining
 
+    def restore(self, order_id, side, price, qty, owner=None) -> None:
+        """Put back a resting order when rebuilding a book from storage (in its original time
+        order; no matching: a stored book is never crossed)."""
+        if order_id in self.orders or order_id in self.stops:
+            raise ValueError(f"order id {order_id!r} is live already")
+        self._rest(Order(order_id, side, price, qty, owner))
+
+    def restore_stop(self, order_id, side, kind, stop_price, price, qty, tif=GTC, owner=None, stp=STP_NONE) -> None:
+        """Put back a stop order waiting for its trigger (set `last_price` after restoring)."""
+        last, self.last_price = self.last_price, None
+        try:
+            self.place_stop(order_id, side, kind, stop_price, price, qty, tif, owner, stp)
+        finally:
+            self.last_price = last
+
     # --- internals -----------------------------------------------------------------------------
 
     def _rest(self, order: Order) -> None:

@@ -44,6 +44,25 @@ ASSETS = [
     ("TRX", "TRON", 6, False, "0.12", "5000000", "500000", [("TRC20", "Tron", 3, "1", "10", "10000000", False)]),
     ("DOGE", "Dogecoin", 8, False, "0.15", "5000000", "500000", [("DOGE", "Dogecoin", 4, "4", "50", "10000000", False)]),
 ]
+# symbol, base, quote, tick, step, min qty, max qty, min notional
+MARKETS = [
+    ("BTCUSDT", "BTC", "USDT", "0.01", "0.0001", "0.0001", "100", "5"),
+    ("ETHUSDT", "ETH", "USDT", "0.01", "0.0001", "0.0001", "1000", "5"),
+    ("BNBUSDT", "BNB", "USDT", "0.01", "0.001", "0.001", "10000", "5"),
+    ("NEOUSDT", "NEO", "USDT", "0.001", "1", "1", "100000", "5"),
+    ("GASUSDT", "GAS", "USDT", "0.001", "0.01", "0.01", "100000", "5"),
+    ("SOLUSDT", "SOL", "USDT", "0.01", "0.001", "0.001", "10000", "5"),
+    ("XRPUSDT", "XRP", "USDT", "0.0001", "0.1", "0.1", "1000000", "5"),
+    ("AGRUSDT", "AGR", "USDT", "0.0001", "0.1", "0.1", "10000000", "5"),
+    ("ETHBTC", "ETH", "BTC", "0.00001", "0.001", "0.001", "1000", "0.0001"),
+    ("BNBBTC", "BNB", "BTC", "0.000001", "0.01", "0.01", "10000", "0.0001"),
+    ("NEOBTC", "NEO", "BTC", "0.000001", "1", "1", "100000", "0.0001"),
+    ("LTCBTC", "LTC", "BTC", "0.000001", "0.01", "0.01", "10000", "0.0001"),
+]
+# tier, 30-day volume (USDT), maker, taker
+FEE_TIERS = [(0, "0", "0.001", "0.001"), (1, "1000000", "0.0009", "0.001"), (2, "5000000", "0.0008", "0.001"),
+             (3, "20000000", "0.0007", "0.0009"), (4, "100000000", "0.0005", "0.0008"), (5, "500000000", "0.0003", "0.0006")]
+
 FUNDING = {
     "alice@demo.test": {"BTC": "2", "ETH": "25", "USDT": "50000", "NEO": "100", "GAS": "40", "AGR": "5000"},
     "bob@demo.test": {"BTC": "1.5", "ETH": "10", "USDT": "30000", "BNB": "20", "NEO": "250"},
@@ -61,6 +80,7 @@ class Command(BaseCommand):
             self._announcements()
             self._assets()
             self._funding()
+            self._markets()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Every demo login uses the password: " + DEMO_PASSWORD))
         width = max(len(email) for email, _role in people)
         for email, role in people:
@@ -101,6 +121,19 @@ class Command(BaseCommand):
                 Network.objects.update_or_create(asset=asset, code=code, defaults={
                     "name": net_name, "confirmations": confirmations, "withdrawal_fee": D(fee),
                     "withdrawal_min": D(minimum), "withdrawal_max": D(maximum), "memo_required": memo})
+
+    def _markets(self) -> None:
+        from decimal import Decimal as D
+
+        from exchange.models import FeeTier, Market
+        from wallets.models import Asset
+
+        for symbol, base, quote, tick, step, min_qty, max_qty, min_notional in MARKETS:
+            Market.objects.update_or_create(symbol=symbol, defaults={
+                "base": Asset.objects.get(symbol=base), "quote": Asset.objects.get(symbol=quote), "tick_size": D(tick), "step_size": D(step),
+                "min_qty": D(min_qty), "max_qty": D(max_qty), "min_notional": D(min_notional)})
+        for tier, volume, maker, taker in FEE_TIERS:
+            FeeTier.objects.update_or_create(tier=tier, defaults={"min_volume_30d": D(volume), "maker_rate": D(maker), "taker_rate": D(taker)})
 
     def _funding(self) -> None:
         from decimal import Decimal as D

@@ -1,0 +1,55 @@
+from auditlog.registry import auditlog
+from django.contrib import admin, messages
+
+from exchange.models import EngineCommand, FeeTier, Market, Order, Trade
+from wallets.admin import ReadOnly
+
+
+@admin.register(Market)
+class MarketAdmin(admin.ModelAdmin):
+    list_display = ["symbol", "base", "quote", "tick_size", "step_size", "min_qty", "max_qty", "min_notional", "status"]
+    list_filter = ["status", "quote"]
+    search_fields = ["symbol"]
+    list_select_related = ["base", "quote"]
+    actions = ["halt", "resume"]
+
+    @admin.action(description="Halt trading in the selected markets", permissions=["change"])
+    def halt(self, request, queryset):
+        count = queryset.update(status=Market.Status.HALT)
+        self.message_user(request, f"Halted {count} market(s).", messages.WARNING)
+
+    @admin.action(description="Resume trading in the selected markets", permissions=["change"])
+    def resume(self, request, queryset):
+        count = queryset.update(status=Market.Status.TRADING)
+        self.message_user(request, f"Resumed {count} market(s).", messages.SUCCESS)
+
+
+@admin.register(FeeTier)
+class FeeTierAdmin(admin.ModelAdmin):
+    list_display = ["tier", "min_volume_30d", "maker_rate", "taker_rate"]
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnly):
+    list_display = ["pk", "created_at", "user", "market", "side", "type", "price", "quantity", "executed_qty", "status"]
+    list_filter = ["status", "type", "side", "market"]
+    search_fields = ["user__email", "client_order_id"]
+    list_select_related = ["user", "market"]
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnly):
+    list_display = ["pk", "created_at", "market", "price", "quantity", "taker_side", "buyer_fee", "seller_fee"]
+    list_filter = ["market"]
+    list_select_related = ["market"]
+
+
+@admin.register(EngineCommand)
+class EngineCommandAdmin(ReadOnly):
+    list_display = ["pk", "market", "kind", "order", "created_at", "applied_at"]
+    list_filter = ["market", "kind", ("applied_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["market"]
+
+
+auditlog.register(Market)
+auditlog.register(FeeTier)

@@ -1,0 +1,72 @@
+"""The engine process: owns markets (advisory locks on PostgreSQL), applies their commands in
+sequence with group commit, takes over markets whose owner died."""
+import logging
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from exchange import ownership
+from exchange.models import Market
+from exchange.runner import MarketEngine
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Run the matching engine: own markets, apply their orders and cancels in sequence, commit each batch at once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch", type=int, default=1000, help="most commands per transaction")
+        parser.add_argument("--idle-sleep", type=float, default=0.002, help="first wait when there is nothing to do (doubles up to 0.1 s)")
+        parser.add_argument("--claim-every", type=float, default=1.0, help="seconds between attempts to take over markets")
+        parser.add_argument("--max-seconds", type=float, default=0, help="stop after this long (tests)")
+
+    def handle(self, *args, batch, idle_sleep, claim_every, max_seconds, **options):
+        self.running = True
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "running", False))
+        engines: dict[int, MarketEngine] = {}
+        started = last_claim = time.monotonic()
+        wait = idle_sleep
+        self._claim(engines)
+        while self.running and not (max_seconds and time.monotonic() - started > max_seconds):
+            if time.monotonic() - last_claim >= claim_every:
+                self._verify(engines)
+                self._claim(engines)
+                last_claim = time.monotonic()
+            applied = 0
+            for engine in list(engines.values()):
+                try:
+                    applied += engine.apply_batch(limit=batch)
+                except Exception:  # the book was rebuilt from the database; the batch is retried
+                    log.exception("engine batch failed for %s", engine.market)
+                    time.sleep(0.5)
+            if applied:
+                wait = idle_sleep
+            else:  # back off while idle so an embedded SQLite engine does not spin
+                time.sleep(wait)
+                wait = min(wait * 2, 0.1)
+        for market_id in list(engines):
+            ownership.market_release(market_id)
+        self.stdout.write(f"engine stopped; owned {sorted(engines)}")
+
+    def _claim(self, engines: dict) -> None:
+        for market in Market.objects.exclude(pk__in=list(engines)).order_by("pk"):
+            if ownership.market_claim(market.pk):
+                engines[market.pk] = MarketEngine(market)  # rebuilt from the database as of now
+                self.stdout.write(f"engine owns {market.symbol}")
+                self.stdout.flush()
+
+    def _verify(self, engines: dict) -> None:
+        """Drop markets whose lock this connection no longer holds (the connection was lost)."""
+        if not ownership.shared_locks():
+            return
+        try:
+            held = ownership.markets_held()
+        except Exception:
+            connection.close()
+            held = set()
+        for market_id in set(engines) - held:
+            log.warning("engine lost market %s", market_id)
+            engines.pop(market_id)

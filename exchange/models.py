@@ -1,0 +1,189 @@
+"""Markets, orders, the engine's command log, trades and fee tiers.
+
+Money stays in the ledger (wallets): an order reserves funds with a hold when it is accepted and
+the engine's settlement journals move them. Prices and quantities are Decimals here and integer
+ticks and lots inside the engine (exchange/engine)."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from wallets.models import AmountField, Asset, Journal
+
+PRICE = {"max_digits": 36, "decimal_places": 18}
+
+
+class Market(models.Model):
+    class Status(models.TextChoices):
+        TRADING = "TRADING", _("Trading")
+        HALT = "HALT", _("Halted")
+        BREAK = "BREAK", _("Break")
+
+    symbol = models.CharField(max_length=20, unique=True)
+    base = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="base_markets")
+    quote = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="quote_markets")
+    tick_size = models.DecimalField(**PRICE, help_text="price step")
+    step_size = models.DecimalField(**PRICE, help_text="quantity step")
+    min_qty = models.DecimalField(**PRICE)
+    max_qty = models.DecimalField(**PRICE)
+    min_notional = models.DecimalField(**PRICE, help_text="minimum price x quantity, in the quote asset")
+    market_protection = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.05"),
+                                            help_text="a market order fills at most this fraction away from the best price")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.TRADING)
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [
+            models.CheckConstraint(condition=Q(tick_size__gt=0) & Q(step_size__gt=0) & Q(min_qty__gt=0), name="market_steps_positive"),
+            models.CheckConstraint(condition=Q(max_qty__gte=models.F("min_qty")), name="market_max_at_least_min"),
+            models.CheckConstraint(condition=~Q(base=models.F("quote")), name="market_two_assets"),
+        ]
+
+    def __str__(self):
+        return self.symbol
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.base_id and self.quote_id and self.tick_size and self.step_size:
+            if (self.tick_size * self.step_size).normalize().as_tuple().exponent < -self.quote.precision:
+                raise ValidationError("tick size x step size needs more decimals than the quote asset has: every trade's amount must be exact")
+            if self.step_size.normalize().as_tuple().exponent < -self.base.precision:
+                raise ValidationError("the step size needs more decimals than the base asset has")
+
+
+class FeeTier(models.Model):
+    """Maker and taker fee rates per VIP tier (accounts.VipTier)."""
+
+    tier = models.PositiveSmallIntegerField(unique=True)
+    min_volume_30d = AmountField(help_text="30-day trading volume in USDT to reach this tier")
+    maker_rate = models.DecimalField(max_digits=8, decimal_places=6)
+    taker_rate = models.DecimalField(max_digits=8, decimal_places=6)
+
+    class Meta:
+        ordering = ["tier"]
+        constraints = [models.CheckConstraint(condition=Q(maker_rate__gte=0) & Q(taker_rate__gte=0) & Q(taker_rate__lt=Decimal("0.1")),
+                                              name="fee_rates_sane")]
+
+    def __str__(self):
+        return f"tier {self.tier}: maker {self.maker_rate}, taker {self.taker_rate}"
+
+
+class Order(models.Model):
+    class Side(models.TextChoices):
+        BUY = "BUY", _("Buy")
+        SELL = "SELL", _("Sell")
+
+    class Type(models.TextChoices):
+        LIMIT = "LIMIT", _("Limit")
+        MARKET = "MARKET", _("Market")
+        LIMIT_MAKER = "LIMIT_MAKER", _("Limit maker")
+        STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT", _("Stop-loss limit")
+        TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT", _("Take-profit limit")
+
+    class TimeInForce(models.TextChoices):
+        GTC = "GTC", "GTC"
+        IOC = "IOC", "IOC"
+        FOK = "FOK", "FOK"
+
+    class Status(models.TextChoices):
+        PENDING_NEW = "PENDING_NEW", _("Accepted")
+        NEW = "NEW", _("Open")
+        PARTIALLY_FILLED = "PARTIALLY_FILLED", _("Partially filled")
+        FILLED = "FILLED", _("Filled")
+        CANCELED = "CANCELED", _("Cancelled")
+        REJECTED = "REJECTED", _("Rejected")
+        EXPIRED = "EXPIRED", _("Expired")
+        EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH", _("Expired (self-trade prevention)")
+
+    OPEN = (Status.PENDING_NEW, Status.NEW, Status.PARTIALLY_FILLED)
+
+    class Stp(models.TextChoices):
+        NONE = "NONE", "NONE"
+        EXPIRE_TAKER = "EXPIRE_TAKER", "EXPIRE_TAKER"
+        EXPIRE_MAKER = "EXPIRE_MAKER", "EXPIRE_MAKER"
+        EXPIRE_BOTH = "EXPIRE_BOTH", "EXPIRE_BOTH"
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    client_order_id = models.CharField(max_length=36)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    type = models.CharField(max_length=18, choices=Type.choices)
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC)
+    price = models.DecimalField(**PRICE, null=True, blank=True)
+    stop_price = models.DecimalField(**PRICE, null=True, blank=True)
+    quantity = models.DecimalField(**PRICE, null=True, blank=True)
+    quote_quantity = models.DecimalField(**PRICE, null=True, blank=True, help_text="MARKET by quote amount")
+    executed_qty = models.DecimalField(**PRICE, default=Decimal(0))
+    cumulative_quote_qty = models.DecimalField(**PRICE, default=Decimal(0))
+    status = models.CharField(max_length=18, choices=Status.choices, default=Status.PENDING_NEW, db_index=True)
+    stp_mode = models.CharField(max_length=14, choices=Stp.choices, default=Stp.EXPIRE_MAKER)
+    reserved_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    reserved = AmountField(help_text="still held for this order; released when it ends")
+    book_seq = models.BigIntegerField(null=True, blank=True, help_text="when it started resting (command id): its time priority")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "client_order_id"], condition=Q(status__in=["PENDING_NEW", "NEW", "PARTIALLY_FILLED"]),
+                                    name="client_order_id_unique_among_open"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="order_reserved_nonnegative"),
+        ]
+        indexes = [models.Index(fields=["market", "status"], name="order_market_status"),
+                   models.Index(fields=["user", "status"], name="order_user_status")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.market} {self.side} {self.type} {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class EngineCommand(models.Model):
+    """The engine's input log: an order to place or cancel, accepted in one transaction with the
+    funds it reserves. The id is the sequence; `applied_at` is set in the transaction that commits
+    the command's results, so a command is applied exactly once."""
+
+    class Kind(models.TextChoices):
+        PLACE = "place", "Place"
+        CANCEL = "cancel", "Cancel"
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="commands")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="commands")
+    created_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["market", "id"], condition=Q(applied_at__isnull=True), name="command_pending")]
+
+    def __str__(self):
+        return f"{self.kind} #{self.order_id} ({'applied' if self.applied_at else 'pending'})"
+
+
+class Trade(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="trades")
+    price = models.DecimalField(**PRICE)
+    quantity = models.DecimalField(**PRICE)
+    quote_quantity = models.DecimalField(**PRICE)
+    buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    taker_side = models.CharField(max_length=4, choices=Order.Side.choices)
+    buyer_fee = AmountField(help_text="in the base asset")
+    seller_fee = AmountField(help_text="in the quote asset")
+    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="trade")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["market", "-id"], name="trade_market_recent")]
+
+    def __str__(self):
+        return f"{self.market} {self.quantity} @ {self.price}"

@@ -1,0 +1,244 @@
+"""The engine: the single writer of a market.
+
+`MarketEngine` owns one market's in-memory book (exchange/engine). `apply_batch` reads the next
+accepted commands in sequence, applies them to the book and commits everything they caused —
+trades, settlement journals with fees, order states, released reservations and the commands'
+`applied_at` — in ONE transaction (group commit). If that transaction fails, the book is rebuilt
+from the database, so memory never runs ahead of what is committed: an acknowledged command is
+applied exactly once. `run_engine` (management command) owns markets through PostgreSQL
+advisory locks; embedded mode (SQLite) runs one engine for all markets.
+"""
+import logging
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from exchange.engine import (
+    BUY, FOK, GTC, IOC, SELL, STOP_LOSS, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER, STP_NONE, TAKE_PROFIT, OrderBook, Status,
+)
+from exchange.models import EngineCommand, FeeTier, Market, Order, Trade
+from wallets.ledger import Line, hold_release, journal_post, system_account, user_account
+from wallets.models import AccountKind, Entry, Journal
+
+log = logging.getLogger(__name__)
+
+SIDES = {Order.Side.BUY: BUY, Order.Side.SELL: SELL}
+TIFS = {Order.TimeInForce.GTC: GTC, Order.TimeInForce.IOC: IOC, Order.TimeInForce.FOK: FOK}
+STPS = {Order.Stp.NONE: STP_NONE, Order.Stp.EXPIRE_TAKER: STP_EXPIRE_TAKER, Order.Stp.EXPIRE_MAKER: STP_EXPIRE_MAKER,
+        Order.Stp.EXPIRE_BOTH: STP_EXPIRE_BOTH}
+STOPS = {Order.Type.STOP_LOSS_LIMIT: STOP_LOSS, Order.Type.TAKE_PROFIT_LIMIT: TAKE_PROFIT}
+ENDED = {Status.FILLED: Order.Status.FILLED, Status.EXPIRED: Order.Status.EXPIRED, Status.REJECTED: Order.Status.REJECTED,
+         Status.EXPIRED_IN_MATCH: Order.Status.EXPIRED_IN_MATCH}
+
+
+def fee_rates() -> dict[int, tuple[Decimal, Decimal]]:
+    return {t.tier: (t.maker_rate, t.taker_rate) for t in FeeTier.objects.all()}
+
+
+class MarketEngine:
+    def __init__(self, market: Market):
+        self.market = Market.objects.select_related("base", "quote").get(pk=market.pk)
+        self.rebuild()
+
+    # --- conversions ---------------------------------------------------------------------------
+
+    def ticks(self, price: Decimal) -> int:
+        return int(price / self.market.tick_size)
+
+    def lots(self, qty: Decimal) -> int:
+        return int(qty / self.market.step_size)
+
+    def price(self, ticks: int) -> Decimal:
+        return ticks * self.market.tick_size
+
+    def qty(self, lots: int) -> Decimal:
+        return lots * self.market.step_size
+
+    # --- rebuilding ----------------------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        """The book as the database says: resting orders in their time order, then waiting stops."""
+        self.book = OrderBook()
+        self.open: dict[int, Order] = {}
+        orders = (Order.objects.select_related("user").filter(market=self.market, status__in=[Order.Status.NEW, Order.Status.PARTIALLY_FILLED])
+                  .order_by("book_seq", "id"))
+        stops = []
+        for order in orders:
+            self.open[order.pk] = order
+            remaining = self.lots(order.quantity - order.executed_qty)
+            if order.book_seq is None and order.type in STOPS:
+                stops.append(order)
+            else:
+                self.book.restore(order.pk, SIDES[order.side], self.ticks(order.price), remaining, order.user_id)
+        for order in sorted(stops, key=lambda o: o.pk):
+            self.book.restore_stop(order.pk, SIDES[order.side], STOPS[order.type], self.ticks(order.stop_price), self.ticks(order.price),
+                                   self.lots(order.quantity), TIFS[order.time_in_force], order.user_id, STPS[order.stp_mode])
+        last = self.market.trades.order_by("-id").values_list("price", flat=True).first()
+        self.book.last_price = self.ticks(last) if last is not None else None
+        self.fees = fee_rates()
+
+    # --- applying commands ---------------------------------------------------------------------
+
+    def apply_batch(self, limit: int = 1000) -> int:
+        """Apply up to `limit` pending commands and commit their results together. Returns how
+        many were applied."""
+        try:
+            with transaction.atomic():
+                commands = list(EngineCommand.objects.filter(market=self.market, applied_at__isnull=True)
+                                .select_related("order__user").order_by("id")[:limit])
+                if not commands:
+                    return 0
+                self.changed: dict[int, Order] = {}
+                self.trade_count = 0
+                for command in commands:
+                    self.command = command
+                    if command.kind == EngineCommand.Kind.PLACE:
+                        self._place(command.order)
+                    else:
+                        self._cancel(command.order)
+                Order.objects.bulk_update(self.changed.values(), ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "updated_at"])
+                EngineCommand.objects.filter(pk__in=[c.pk for c in commands]).update(applied_at=timezone.now())
+        except Exception:
+            log.exception("batch failed on %s; rebuilding the book from the database", self.market)
+            self.rebuild()
+            raise
+        return len(commands)
+
+    def apply_all(self) -> int:
+        total = 0
+        while applied := self.apply_batch():
+            total += applied
+        return total
+
+    def _touch(self, order: Order) -> Order:
+        order.updated_at = timezone.now()
+        self.changed[order.pk] = order
+        return order
+
+    def _place(self, order: Order) -> None:
+        if order.status != Order.Status.PENDING_NEW:
+            return
+        self._touch(order)
+        side, owner, stp = SIDES[order.side], order.user_id, STPS[order.stp_mode]
+        book = self.book
+        if order.type in STOPS:
+            result = book.place_stop(order.pk, side, STOPS[order.type], self.ticks(order.stop_price), self.ticks(order.price),
+                                     self.lots(order.quantity), TIFS[order.time_in_force], owner, stp)
+            if result.status == Status.REJECTED:
+                self._end(order, Order.Status.REJECTED)
+            else:
+                order.status = Order.Status.NEW
+                self.open[order.pk] = order
+            return
+        if order.type == Order.Type.MARKET:
+            if order.quote_quantity is not None:
+                quote_units = int(order.quote_quantity / (self.market.tick_size * self.market.step_size))
+                result = book.place_market(order.pk, side, quote_qty=quote_units, limit=self.ticks(order.price), owner=owner, stp=stp)
+            else:
+                result = book.place_market(order.pk, side, qty=self.lots(order.quantity), limit=self.ticks(order.price), owner=owner, stp=stp)
+        else:
+            result = book.place_limit(order.pk, side, self.ticks(order.price), self.lots(order.quantity), TIFS[order.time_in_force],
+                                      order.type == Order.Type.LIMIT_MAKER, owner, stp)
+        self._result(order, result)
+
+    def _result(self, order: Order, result) -> None:
+        for n, (maker_id, price_ticks, lots) in enumerate(result.fills):
+            self._fill(order, self.open[maker_id], self.price(price_ticks), self.qty(lots))
+        for maker_id in result.expired_makers:
+            self._end(self._touch(self.open[maker_id]), Order.Status.EXPIRED_IN_MATCH)
+        if result.status in ENDED:
+            self._end(order, ENDED[result.status])
+        else:  # resting
+            order.status = Order.Status.PARTIALLY_FILLED if result.filled else Order.Status.NEW
+            if order.book_seq is None:
+                order.book_seq = self.command.pk
+            self.open[order.pk] = order
+            if order.side == Order.Side.BUY:  # a price improvement frees quote now, not when the order ends
+                excess = order.reserved - (order.quantity - order.executed_qty) * order.price
+                if excess > 0:
+                    hold_release(account=user_account(user=order.user, asset=order.reserved_asset), amount=excess,
+                                 idempotency_key=f"order-{order.pk}-improved-{self.command.pk}", memo=f"order #{order.pk} price improvement")
+                    order.reserved -= excess
+        for triggered in result.triggered:
+            stop_order = self._touch(self.open[triggered.order_id])
+            stop_order.book_seq = self.command.pk
+            self._result(stop_order, triggered)
+
+    def _cancel(self, order: Order) -> None:
+        live = self.open.get(order.pk)
+        if live is None or self.book.cancel(order.pk) is None:
+            return  # already ended: nothing to cancel
+        self._end(self._touch(live), Order.Status.CANCELED)
+
+    def _end(self, order: Order, status: str) -> None:
+        order.status = status
+        self.open.pop(order.pk, None)
+        if order.reserved > 0:
+            hold_release(account=user_account(user=order.user, asset=order.reserved_asset), amount=order.reserved,
+                         idempotency_key=f"order-{order.pk}-release", memo=f"order #{order.pk} {status.lower()}")
+            order.reserved = Decimal(0)
+
+    def _fill(self, taker: Order, maker: Order, price: Decimal, qty: Decimal) -> None:
+        """Settle one fill: a balanced journal moves base and quote out of the two reservations,
+        fees (rounded down: never more than the published rate) go to the fee account."""
+        market = self.market
+        base, quote = market.base, market.quote
+        buyer, seller = (taker, maker) if taker.side == Order.Side.BUY else (maker, taker)
+        notional = price * qty
+        buyer_rate = self._rate(buyer, maker=buyer is maker)
+        seller_rate = self._rate(seller, maker=seller is maker)
+        buyer_fee = (qty * buyer_rate).quantize(base.quantum, rounding=ROUND_DOWN)
+        seller_fee = (notional * seller_rate).quantize(quote.quantum, rounding=ROUND_DOWN)
+        lines = [
+            Line(user_account(user=buyer.user, asset=quote), -notional, Entry.Bucket.LOCKED),
+            Line(user_account(user=buyer.user, asset=base), qty - buyer_fee),
+            Line(user_account(user=seller.user, asset=base), -qty, Entry.Bucket.LOCKED),
+            Line(user_account(user=seller.user, asset=quote), notional - seller_fee),
+        ]
+        if buyer_fee:
+            lines.append(Line(system_account(kind=AccountKind.FEES, asset=base), buyer_fee))
+        if seller_fee:
+            lines.append(Line(system_account(kind=AccountKind.FEES, asset=quote), seller_fee))
+        self.trade_count += 1
+        journal = journal_post(kind=Journal.Kind.TRADE, idempotency_key=f"trade-{self.command.pk}-{self.trade_count}",
+                               memo=f"{market.symbol} {qty} @ {price}", lines=[line for line in lines if line.amount])
+        Trade.objects.create(market=market, price=price, quantity=qty, quote_quantity=notional, buy_order=buyer, sell_order=seller,
+                             taker_side=taker.side, buyer_fee=buyer_fee, seller_fee=seller_fee, journal=journal)
+        for order, consumed in ((buyer, notional), (seller, qty)):
+            self._touch(order)
+            order.executed_qty += qty
+            order.cumulative_quote_qty += notional
+            order.reserved -= consumed
+        if maker.executed_qty == maker.quantity:
+            self._end(maker, Order.Status.FILLED)
+        else:
+            maker.status = Order.Status.PARTIALLY_FILLED
+
+    def _rate(self, order: Order, maker: bool) -> Decimal:
+        maker_rate, taker_rate = self.fees.get(order.user.vip_tier, self.fees.get(0, (Decimal(0), Decimal(0))))
+        return maker_rate if maker else taker_rate
+
+
+# --- in-process (embedded and test) engines --------------------------------------------------------
+
+_ENGINES: dict[int, MarketEngine] = {}
+
+
+def engine_for(market_id: int) -> MarketEngine:
+    engine = _ENGINES.get(market_id)
+    if engine is None:
+        engine = _ENGINES[market_id] = MarketEngine(Market.objects.get(pk=market_id))
+    return engine
+
+
+def engines_reset() -> None:
+    _ENGINES.clear()
+
+
+def engine_wake(market_id: int) -> None:
+    """Called after an order or cancel commits. With ENGINE_INLINE (tests, and embedded single-process
+    use) the command is applied here and now; otherwise the engine process picks it up."""
+    if getattr(settings, "ENGINE_INLINE", False):
+        engine_for(market_id).apply_all()

@@ -1,0 +1,137 @@
+"""The engine process on PostgreSQL: SIGKILL mid-batch loses and repeats nothing; two engine
+processes share the markets and one takes over the other's within seconds."""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal as D
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from exchange.engine import BUY, SELL, OrderBook
+from exchange.models import EngineCommand, Market, Order, Trade
+from exchange.ownership import ENGINE_LOCK_SPACE
+from exchange.runner import MarketEngine
+from exchange.services import order_place
+from tests.conftest import on_postgres
+from tests.exchange.conftest import funded
+from wallets.selectors import ledger_violations
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not on_postgres(), reason="engine ownership uses PostgreSQL advisory locks"),
+]
+
+
+def engine_process(*args) -> subprocess.Popen:
+    db = connection.settings_dict
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "ENGINE_INLINE": "false",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    return subprocess.Popen([sys.executable, "manage.py", "run_engine", "--claim-every", "0.3", *args], cwd=django_settings.BASE_DIR,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(condition, timeout=20.0, step=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return time.monotonic()
+        time.sleep(step)
+    raise AssertionError("timed out")
+
+
+def pending() -> int:
+    return EngineCommand.objects.filter(applied_at__isnull=True).count()
+
+
+def owners() -> dict[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND granted", [ENGINE_LOCK_SPACE])
+        return dict(cursor.fetchall())
+
+
+def stop(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(autouse=True)
+def _no_inline_engine(settings):
+    settings.ENGINE_INLINE = False  # the engine processes under test apply the commands
+
+
+def test_sigkill_mid_batch_then_restart_applies_every_command_exactly_once(market):
+    rng = random.Random(5)
+    traders = [funded(btc="50", usdt="5000000") for _ in range(4)]
+    placed = []
+    for _ in range(600):
+        side = rng.choice(["BUY", "SELL"])
+        price = D(50000 + rng.randint(-30, 30))
+        qty = D(rng.randint(2, 50)) / 10000
+        placed.append(order_place(user=rng.choice(traders), market=market, side=side, type="LIMIT", quantity=qty, price=price,
+                                  stp_mode="NONE"))
+    process = engine_process("--batch", "10")
+    wait_for(lambda: pending() < 590, step=0.001)
+    process.send_signal(signal.SIGKILL)  # wherever it is: most of its time is spent inside a batch's transaction
+    process.wait()
+    applied_before_restart = 600 - pending()
+    assert 0 < applied_before_restart < 600
+    restarted = engine_process("--batch", "40")
+    try:
+        wait_for(lambda: pending() == 0)
+    finally:
+        stop(restarted)
+    # The same commands, replayed once in order by the pure matcher, give the same trades.
+    book, expected = OrderBook(), []
+    for order in placed:
+        result = book.place_limit(order.pk, BUY if order.side == "BUY" else SELL, int(order.price / market.tick_size),
+                                  int(order.quantity / market.step_size))
+        expected += [(maker, order.pk, q) for maker, _p, q in result.fills]
+    trades = [(t.sell_order_id if t.taker_side == "BUY" else t.buy_order_id, t.buy_order_id if t.taker_side == "BUY" else t.sell_order_id,
+               int(t.quantity / market.step_size)) for t in Trade.objects.order_by("id")]
+    assert trades == expected and len(trades) > 50
+    assert MarketEngine(market).book.depth(1000) == book.depth(1000)  # the database's book is the replayed book
+    assert ledger_violations() == []
+    for order in Order.objects.filter(status__in=["FILLED", "CANCELED", "EXPIRED"]):
+        assert order.reserved == 0
+
+
+def test_two_engines_share_markets_and_take_over_a_dead_ones(market):
+    from wallets.models import Asset
+
+    second = Market.objects.create(symbol="ETHUSDT", base=Asset.objects.create(symbol="ETH", name="Ether", precision=8), quote=market.quote,
+                                   tick_size=D("0.01"), step_size=D("0.0001"), min_qty=D("0.0001"), max_qty=D("1000"), min_notional=D("5"))
+    first_engine = engine_process()
+    second_engine = None
+    try:
+        wait_for(lambda: set(owners()) == {market.pk, second.pk})
+        first_backend = set(owners().values())
+        assert len(first_backend) == 1  # the first engine owns both markets
+        second_engine = engine_process()  # starts, finds both markets owned, waits
+        time.sleep(1.5)
+        assert set(owners().values()) == first_backend  # a lock has exactly one owner
+        first_engine.send_signal(signal.SIGKILL)
+        first_engine.wait()
+        killed_at = time.monotonic()
+        user = funded(usdt="100000")
+        order = order_place(user=user, market=market, side="BUY", type="LIMIT", quantity="0.1", price="50000")
+        taken_at = wait_for(lambda: pending() == 0, timeout=15)
+        assert taken_at - killed_at < 5
+        order.refresh_from_db()
+        assert order.status == "NEW"
+        wait_for(lambda: set(owners()) == {market.pk, second.pk} and len(set(owners().values())) == 1
+                 and set(owners().values()) != first_backend)
+    finally:
+        stop(first_engine)
+        if second_engine is not None:
+            stop(second_engine)
