@@ -40,6 +40,7 @@ test: compilemessages
 # Benchmarks print figures and side-by-side ratios (never asserted in tests); see docs/performance.md.
 bench: install
 	$(PY) -m exchange.engine.bench
+	$(PY) manage.py bench_engine
 
 messages: install
 	$(PY) manage.py catalogs_refresh

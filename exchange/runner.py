@@ -12,15 +12,17 @@ import logging
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from exchange.engine import (
     BUY, FOK, GTC, IOC, SELL, STOP_LOSS, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER, STP_NONE, TAKE_PROFIT, OrderBook, Status,
 )
 from exchange.models import EngineCommand, FeeTier, Market, Order, Trade
-from wallets.ledger import Line, hold_release, journal_post, system_account, user_account
-from wallets.models import AccountKind, Entry, Journal
+from accounts.models import User
+from config.db import rows_copy, rows_insert, rows_update
+from wallets.ledger import PendingJournal, journals_post_many, system_account, user_account
+from wallets.models import AccountKind, Entry, Journal, LedgerAccount
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,12 @@ class MarketEngine:
         last = self.market.trades.order_by("-id").values_list("price", flat=True).first()
         self.book.last_price = self.ticks(last) if last is not None else None
         self.fees = fee_rates()
+        base, quote = self.market.base, self.market.quote
+        self.assets = {base.pk: base, quote.pk: quote}
+        self.fee_accounts = {a.pk: system_account(kind=AccountKind.FEES, asset=a).pk for a in (base, quote)}
+        self.account_ids: dict[tuple[int, int], int] = dict(
+            ((user_id, asset_id), pk) for pk, user_id, asset_id in
+            LedgerAccount.objects.filter(kind=AccountKind.USER, asset__in=[base, quote]).values_list("pk", "user_id", "asset_id"))
 
     # --- applying commands ---------------------------------------------------------------------
 
@@ -90,7 +98,10 @@ class MarketEngine:
                                 .select_related("order__user").order_by("id")[:limit])
                 if not commands:
                     return 0
+                self.now = timezone.now()
                 self.changed: dict[int, Order] = {}
+                self.journals: list[PendingJournal] = []
+                self.trades: list[tuple[str, Trade]] = []
                 self.trade_count = 0
                 for command in commands:
                     self.command = command
@@ -98,7 +109,13 @@ class MarketEngine:
                         self._place(command.order)
                     else:
                         self._cancel(command.order)
-                Order.objects.bulk_update(self.changed.values(), ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "updated_at"])
+                # Group commit: every journal of the batch in a few statements, then its trades.
+                journal_ids = journals_post_many(self.journals, assets=self.assets)
+                trade_fields = ["market", "price", "quantity", "quote_quantity", "buy_order", "sell_order", "taker_side", "buyer_fee",
+                                "seller_fee", "journal", "created_at"]
+                trade_rows = [[*trade[:9], journal_ids[key], trade[9]] for key, trade in self.trades]
+                (rows_copy if connection.vendor == "postgresql" else rows_insert)(Trade, trade_fields, trade_rows)
+                rows_update(Order, self.changed.values(), ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "updated_at"])
                 EngineCommand.objects.filter(pk__in=[c.pk for c in commands]).update(applied_at=timezone.now())
         except Exception:
             log.exception("batch failed on %s; rebuilding the book from the database", self.market)
@@ -158,9 +175,7 @@ class MarketEngine:
             if order.side == Order.Side.BUY:  # a price improvement frees quote now, not when the order ends
                 excess = order.reserved - (order.quantity - order.executed_qty) * order.price
                 if excess > 0:
-                    hold_release(account=user_account(user=order.user, asset=order.reserved_asset), amount=excess,
-                                 idempotency_key=f"order-{order.pk}-improved-{self.command.pk}", memo=f"order #{order.pk} price improvement")
-                    order.reserved -= excess
+                    self._release(order, excess, f"order-{order.pk}-improved-{self.command.pk}", f"order #{order.pk} price improvement")
         for triggered in result.triggered:
             stop_order = self._touch(self.open[triggered.order_id])
             stop_order.book_seq = self.command.pk
@@ -176,9 +191,7 @@ class MarketEngine:
         order.status = status
         self.open.pop(order.pk, None)
         if order.reserved > 0:
-            hold_release(account=user_account(user=order.user, asset=order.reserved_asset), amount=order.reserved,
-                         idempotency_key=f"order-{order.pk}-release", memo=f"order #{order.pk} {status.lower()}")
-            order.reserved = Decimal(0)
+            self._release(order, order.reserved, f"order-{order.pk}-release", f"order #{order.pk} {status.lower()}")
 
     def _fill(self, taker: Order, maker: Order, price: Decimal, qty: Decimal) -> None:
         """Settle one fill: a balanced journal moves base and quote out of the two reservations,
@@ -192,20 +205,19 @@ class MarketEngine:
         buyer_fee = (qty * buyer_rate).quantize(base.quantum, rounding=ROUND_DOWN)
         seller_fee = (notional * seller_rate).quantize(quote.quantum, rounding=ROUND_DOWN)
         lines = [
-            Line(user_account(user=buyer.user, asset=quote), -notional, Entry.Bucket.LOCKED),
-            Line(user_account(user=buyer.user, asset=base), qty - buyer_fee),
-            Line(user_account(user=seller.user, asset=base), -qty, Entry.Bucket.LOCKED),
-            Line(user_account(user=seller.user, asset=quote), notional - seller_fee),
+            (self._account(buyer.user_id, quote), Entry.Bucket.LOCKED, -notional),
+            (self._account(buyer.user_id, base), Entry.Bucket.AVAILABLE, qty - buyer_fee),
+            (self._account(seller.user_id, base), Entry.Bucket.LOCKED, -qty),
+            (self._account(seller.user_id, quote), Entry.Bucket.AVAILABLE, notional - seller_fee),
         ]
         if buyer_fee:
-            lines.append(Line(system_account(kind=AccountKind.FEES, asset=base), buyer_fee))
+            lines.append((self.fee_accounts[base.pk], Entry.Bucket.AVAILABLE, buyer_fee))
         if seller_fee:
-            lines.append(Line(system_account(kind=AccountKind.FEES, asset=quote), seller_fee))
+            lines.append((self.fee_accounts[quote.pk], Entry.Bucket.AVAILABLE, seller_fee))
         self.trade_count += 1
-        journal = journal_post(kind=Journal.Kind.TRADE, idempotency_key=f"trade-{self.command.pk}-{self.trade_count}",
-                               memo=f"{market.symbol} {qty} @ {price}", lines=[line for line in lines if line.amount])
-        Trade.objects.create(market=market, price=price, quantity=qty, quote_quantity=notional, buy_order=buyer, sell_order=seller,
-                             taker_side=taker.side, buyer_fee=buyer_fee, seller_fee=seller_fee, journal=journal)
+        key = f"trade-{self.command.pk}-{self.trade_count}"
+        self.journals.append(PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {qty} @ {price}", [line for line in lines if line[2]]))
+        self.trades.append((key, (market.pk, price, qty, notional, buyer.pk, seller.pk, taker.side, buyer_fee, seller_fee, self.now)))
         for order, consumed in ((buyer, notional), (seller, qty)):
             self._touch(order)
             order.executed_qty += qty
@@ -215,6 +227,19 @@ class MarketEngine:
             self._end(maker, Order.Status.FILLED)
         else:
             maker.status = Order.Status.PARTIALLY_FILLED
+
+    def _release(self, order: Order, amount: Decimal, key: str, memo: str) -> None:
+        account = self._account(order.user_id, self.assets[order.reserved_asset_id])
+        self.journals.append(PendingJournal(Journal.Kind.RELEASE, key, memo,
+                                            [(account, Entry.Bucket.LOCKED, -amount), (account, Entry.Bucket.AVAILABLE, amount)]))
+        order.reserved -= amount
+
+    def _account(self, user_id: int, asset) -> int:
+        key = (user_id, asset.pk)
+        pk = self.account_ids.get(key)
+        if pk is None:
+            pk = self.account_ids[key] = user_account(user=User(pk=user_id), asset=asset).pk
+        return pk
 
     def _rate(self, order: Order, maker: bool) -> Decimal:
         maker_rate, taker_rate = self.fees.get(order.user.vip_tier, self.fees.get(0, (Decimal(0), Decimal(0))))
