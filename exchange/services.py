@@ -184,3 +184,35 @@ def _wake_engine(market: Market) -> None:
     from exchange.runner import engine_wake
 
     transaction.on_commit(lambda: engine_wake(market.pk))
+
+
+def fee_tiers_recompute(*, now=None) -> dict[str, int]:
+    """Each user's VIP tier from their 30-day trading volume in USDT (both sides of every trade
+    they were in; a non-USDT quote is valued at its asset's reference price). Safe to run again:
+    it only sets tiers to what the volume says. Returns how many users moved up and down."""
+    from datetime import timedelta
+
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from exchange.models import FeeTier, Trade
+
+    now = now or timezone.now()
+    tiers = list(FeeTier.objects.order_by("-min_volume_30d"))
+    if not tiers:
+        return {"up": 0, "down": 0}
+    volume: dict[int, Decimal] = {}
+    recent = Trade.objects.filter(created_at__gte=now - timedelta(days=30))
+    for side in ("buy_order__user", "sell_order__user"):
+        rows = recent.values(side, "market__quote__symbol", "market__quote__reference_price").annotate(total=Sum("quote_quantity")).order_by()
+        for row in rows:
+            price = Decimal(1) if row["market__quote__symbol"] == "USDT" else row["market__quote__reference_price"]
+            volume[row[side]] = volume.get(row[side], Decimal(0)) + Decimal(str(row["total"])) * price
+    moved = {"up": 0, "down": 0}
+    for user in User.objects.filter(is_active=True).only("pk", "vip_tier").iterator():
+        amount = volume.get(user.pk, Decimal(0))
+        tier = next((t.tier for t in tiers if amount >= t.min_volume_30d), 0)
+        if tier != user.vip_tier:
+            moved["up" if tier > user.vip_tier else "down"] += 1
+            User.objects.filter(pk=user.pk).update(vip_tier=tier)
+    return moved

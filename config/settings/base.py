@@ -153,6 +153,7 @@ CELERY_BEAT_SCHEDULE = {
     "withdrawals-broadcast-pending": {"task": "wallets.tasks.withdrawals_broadcast_pending", "schedule": 60.0},
     "holdings-snapshot": {"task": "wallets.tasks.holdings_snapshot_task", "schedule": crontab(minute=0, hour=0)},
     "reconciliation": {"task": "wallets.tasks.reconciliation_task", "schedule": crontab(minute=15, hour="*/6")},
+    "fee-tiers": {"task": "exchange.tasks.fee_tiers_recompute_task", "schedule": crontab(minute=10, hour=0)},
 }
 # /healthz calls a worker dead when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=60)

@@ -193,3 +193,23 @@ def test_engine_rebuilds_its_book_from_the_database(market, settings, django_cap
     assert fresh.apply_all() == 1
     assert Trade.objects.get().sell_order == first  # the older order filled first
     assert fresh.apply_all() == 0 and EngineCommand.objects.filter(applied_at__isnull=True).count() == 0
+
+
+def test_fee_tiers_follow_30_day_volume(market, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exchange.services import fee_tiers_recompute
+
+    whale, minnow, idle = funded(btc="100"), funded(usdt="10000000"), funded(usdt="1")
+    idle.vip_tier = 1
+    idle.save()
+    place(whale, market, "SELL", "25", "50000")
+    place(minnow, market, "BUY", "20.0001", "50000")  # 1,000,005 USDT each side: tier 1 starts at 1,000,000
+    assert fee_tiers_recompute() == {"up": 2, "down": 1}
+    for user, tier in ((whale, 1), (minnow, 1), (idle, 0)):
+        user.refresh_from_db()
+        assert user.vip_tier == tier
+    assert fee_tiers_recompute() == {"up": 0, "down": 0}
+    assert fee_tiers_recompute(now=timezone.now() + timedelta(days=31)) == {"up": 0, "down": 2}  # the volume aged out
