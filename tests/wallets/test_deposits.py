@@ -166,3 +166,11 @@ def test_zero_and_over_precise_transfers_do_not_stop_the_chain(chain, django_cap
     assert rows == [(D("0.000000000000000001"), "unmatched", "too_precise"), (D("1.5"), "credited", "")]
     assert balance(alice, chain["ETH"].asset) == (D("1.5"), 0)
     assert ledger_violations() == [] and custody_violations() == []
+
+
+def test_a_top_up_from_our_own_cold_wallet_on_a_memo_chain_is_not_a_deposit(chain):
+    hot = chain_adapter("XRP").hot_wallet()
+    chain_adapter("XRP").mine(token="XRP", to_address=hot, amount=D("1000"), from_address="cold-wallet")
+    chain_scan(chain="XRP")
+    assert Deposit.objects.count() == 0
+    assert custody_violations() == ["custody XRP/XRP: chain reports 1000, ledger custody 0 + in flight 0 + awaiting recovery 0: surplus of 1000"]

@@ -68,6 +68,10 @@ class ChainAdapter(ABC):
         block `up_to_height` (default: the tip). Reconciliation asks at the scanner's height, so
         transfers the scanner has not read yet are not mistaken for a surplus."""
 
+    def is_internal_source(self, from_address: str) -> bool:
+        """True for transfers from our own wallets (cold-to-hot top-ups): never a user's deposit."""
+        return False
+
     def normalize(self, address: str) -> str:
         """The canonical form of an address for comparisons (EVM addresses are case-insensitive)."""
         return address.strip()

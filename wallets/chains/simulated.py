@@ -108,6 +108,11 @@ class SimulatedChain(ChainAdapter):
         return self.mine(token=token, to_address=to_address, memo=memo, amount=amount,
                          from_address=self.hot_wallet(), outgoing_key=key).tx_hash
 
+    INTERNAL_SOURCES = ("genesis", "cold-wallet")
+
+    def is_internal_source(self, from_address: str) -> bool:
+        return from_address in self.INTERNAL_SOURCES or from_address == self.hot_wallet()
+
     def normalize(self, address: str) -> str:
         address = address.strip()
         return address.lower() if self.chain in EVM else address

@@ -51,6 +51,8 @@ def deposit_record(*, chain: str, transfer: ChainTransfer) -> Deposit | None:
     owner = _owner(adapter, transfer)
     if owner is None and not (adapter.uses_memo and adapter.normalize(transfer.to_address) == adapter.hot_wallet()):
         return None
+    if owner is None and adapter.is_internal_source(transfer.from_address):
+        return None  # our own top-up of the shared memo-chain wallet, not a deposit
     network = Network.objects.filter(code=chain, asset__symbol=transfer.token, asset__is_active=True).select_related("asset").first()
     problem = ""
     if network is None:

@@ -66,6 +66,11 @@ FEE_TIERS = [(0, "0", "0.001", "0.001"), (1, "1000000", "0.0009", "0.001"), (2, 
 FUNDING = {
     "alice@demo.test": {"BTC": "2", "ETH": "25", "USDT": "50000", "NEO": "100", "GAS": "40", "AGR": "5000"},
     "bob@demo.test": {"BTC": "1.5", "ETH": "10", "USDT": "30000", "BNB": "20", "NEO": "250"},
+    # Demo liquidity (manage.py market_maker): the quoting account and an account that takes.
+    "maker@demo.test": {"BTC": "50", "ETH": "500", "USDT": "5000000", "BNB": "2000", "NEO": "20000", "GAS": "20000", "AGR": "1000000",
+                        "SOL": "2000", "XRP": "500000", "LTC": "2000"},
+    "taker@demo.test": {"BTC": "5", "ETH": "50", "USDT": "500000", "BNB": "200", "NEO": "2000", "GAS": "2000", "AGR": "100000",
+                        "SOL": "200", "XRP": "50000", "LTC": "200"},
 }
 
 
@@ -103,6 +108,8 @@ class Command(BaseCommand):
         ]
         for queue in SUPPORT_LANGUAGES:
             people.append(self._user(f"agent-{queue}@demo.test", "support_agent", language=_AGENT_UI_LANGUAGE.get(queue, queue)))
+        people.append(self._user("maker@demo.test", "trader", first_name="Market maker"))
+        people.append(self._user("taker@demo.test", "trader", first_name="Demo taker"))
         people.append(self._user("supervisor@demo.test", "supervisor"))
         people.append(self._user("operator@demo.test", "operator"))
         return people
@@ -152,7 +159,6 @@ class Command(BaseCommand):
         """Back the demo funding with coins on the simulated chains: the hot wallet of each asset's
         first network receives the funded total, booked custody against adjustments. Then the
         ledger, the chains and reconciliation agree from the start."""
-        from collections import defaultdict
         from decimal import Decimal as D
 
         from wallets.chains import chain_adapter
@@ -160,21 +166,18 @@ class Command(BaseCommand):
         from wallets.ledger import Line, journal_post, system_account
         from wallets.models import AccountKind, Asset, Journal
 
-        totals = defaultdict(D)
-        for holdings in FUNDING.values():
+        for email, holdings in FUNDING.items():
             for symbol, amount in holdings.items():
-                totals[symbol] += D(amount)
-        for symbol, total in sorted(totals.items()):
-            asset = Asset.objects.get(symbol=symbol)
-            network = asset.networks.order_by("pk").first()
-            adapter = chain_adapter(network.code)
-            key = f"seed-demo-custody-{symbol}"
-            if not isinstance(adapter, SimulatedChain) or Journal.objects.filter(idempotency_key=key).exists():
-                continue
-            adapter.mine(token=symbol, to_address=adapter.hot_wallet(), amount=total, from_address="genesis")
-            journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key=key, memo="demo custody opening balance (seed_demo)",
-                         lines=[Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), -total),
-                                Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), total)])
+                asset = Asset.objects.get(symbol=symbol)
+                network = asset.networks.order_by("pk").first()
+                adapter = chain_adapter(network.code)
+                key = f"seed-demo-custody-{email}-{symbol}"
+                if not isinstance(adapter, SimulatedChain) or Journal.objects.filter(idempotency_key=key).exists():
+                    continue
+                adapter.mine(token=symbol, to_address=adapter.hot_wallet(), amount=D(amount), from_address="genesis")
+                journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key=key, memo=f"demo custody opening balance for {email} (seed_demo)",
+                             lines=[Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), -D(amount)),
+                                    Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), D(amount))])
         from wallets.services import chain_scan, chains_active
 
         for chain in chains_active():  # the scanner reads the genesis blocks, so custody checks agree at once
