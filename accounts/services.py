@@ -313,7 +313,9 @@ ROLE_PERMISSIONS = {
         "wallets.approve_payout", "wallets.view_snapshotday", "wallets.view_holdingsnapshot", "wallets.view_chaincursor", "wallets.view_simtransfer",
         "wallets.view_reconciliation", "wallets.add_reconciliation",
         "wallets.view_reconciliationline", "wallets.change_reconciliationline", "wallets.view_recoveryrequest",
-        "wallets.approve_recovery", "wallets.view_notice",
+        "wallets.approve_recovery", "wallets.view_notice", "exchange.view_market", "exchange.change_market", "exchange.add_market",
+        "exchange.view_feetier", "exchange.change_feetier", "exchange.view_order", "exchange.view_trade", "exchange.view_enginecommand",
+        "exchange.view_kline", "exchange.view_marketdepth",
     ],
 }
 STAFF_ROLES = {"support_agent", "supervisor", "operator"}

@@ -1,7 +1,7 @@
 from auditlog.registry import auditlog
 from django.contrib import admin, messages
 
-from exchange.models import EngineCommand, FeeTier, Market, Order, Trade
+from exchange.models import EngineCommand, FeeTier, Kline, Market, MarketDepth, Order, Trade
 from wallets.admin import ReadOnly
 
 
@@ -48,6 +48,19 @@ class TradeAdmin(ReadOnly):
 class EngineCommandAdmin(ReadOnly):
     list_display = ["pk", "market", "kind", "order", "created_at", "applied_at"]
     list_filter = ["market", "kind", ("applied_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["market"]
+
+
+@admin.register(Kline)
+class KlineAdmin(ReadOnly):
+    list_display = ["market", "interval", "open_time", "open", "high", "low", "close", "volume", "trades"]
+    list_filter = ["interval", "market"]
+    list_select_related = ["market"]
+
+
+@admin.register(MarketDepth)
+class MarketDepthAdmin(ReadOnly):
+    list_display = ["market", "last_update_id", "updated_at"]
     list_select_related = ["market"]
 
 

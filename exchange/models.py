@@ -33,6 +33,7 @@ class Market(models.Model):
     market_protection = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.05"),
                                             help_text="a market order fills at most this fraction away from the best price")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.TRADING)
+    update_id = models.BigIntegerField(default=0, help_text="the book's update id: +1 per command the engine applied (depth U/u)")
 
     class Meta:
         ordering = ["symbol"]
@@ -187,3 +188,41 @@ class Trade(models.Model):
 
     def __str__(self):
         return f"{self.market} {self.quantity} @ {self.price}"
+
+
+class Kline(models.Model):
+    """Candles per Binance interval, kept up to date by the engine in each batch's transaction."""
+
+    INTERVALS = ["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"]
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="klines")
+    interval = models.CharField(max_length=3)
+    open_time = models.DateTimeField()
+    open = models.DecimalField(**PRICE)
+    high = models.DecimalField(**PRICE)
+    low = models.DecimalField(**PRICE)
+    close = models.DecimalField(**PRICE)
+    volume = models.DecimalField(**PRICE)
+    quote_volume = models.DecimalField(**PRICE)
+    trades = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["market", "interval", "-open_time"]
+        constraints = [models.UniqueConstraint(fields=["market", "interval", "open_time"], name="kline_unique")]
+
+    def __str__(self):
+        return f"{self.market} {self.interval} {self.open_time:%Y-%m-%d %H:%M}"
+
+
+class MarketDepth(models.Model):
+    """The engine's book as of `last_update_id` (top levels), written with each batch: what the
+    REST depth endpoint and a page's first paint read before following the diff stream."""
+
+    market = models.OneToOneField(Market, on_delete=models.CASCADE, related_name="depth", primary_key=True)
+    last_update_id = models.BigIntegerField(default=0)
+    bids = models.JSONField(default=list)
+    asks = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.market_id} depth @ {self.last_update_id}"

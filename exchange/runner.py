@@ -18,13 +18,15 @@ from django.utils import timezone
 from exchange.engine import (
     BUY, FOK, GTC, IOC, SELL, STOP_LOSS, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER, STP_NONE, TAKE_PROFIT, OrderBook, Status,
 )
-from exchange.models import EngineCommand, FeeTier, Market, Order, Trade
+from exchange.marketdata import depth_event, klines_apply, plain, publish, trade_event
+from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from accounts.models import User
-from config.db import rows_copy, rows_insert, rows_update
+from config.db import ids_allocate, rows_copy, rows_insert, rows_update
 from wallets.ledger import PendingJournal, journals_post_many, system_account, user_account
 from wallets.models import AccountKind, Entry, Journal, LedgerAccount
 
 log = logging.getLogger(__name__)
+DEPTH_LEVELS = 100  # levels a side kept in MarketDepth
 
 SIDES = {Order.Side.BUY: BUY, Order.Side.SELL: SELL}
 TIFS = {Order.TimeInForce.GTC: GTC, Order.TimeInForce.IOC: IOC, Order.TimeInForce.FOK: FOK}
@@ -99,6 +101,7 @@ class MarketEngine:
                 if not commands:
                     return 0
                 self.now = timezone.now()
+                levels_before = self._levels()
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
                 self.trades: list[tuple[str, Trade]] = []
@@ -111,17 +114,57 @@ class MarketEngine:
                         self._cancel(command.order)
                 # Group commit: every journal of the batch in a few statements, then its trades.
                 journal_ids = journals_post_many(self.journals, assets=self.assets)
-                trade_fields = ["market", "price", "quantity", "quote_quantity", "buy_order", "sell_order", "taker_side", "buyer_fee",
+                trade_fields = ["id", "market", "price", "quantity", "quote_quantity", "buy_order", "sell_order", "taker_side", "buyer_fee",
                                 "seller_fee", "journal", "created_at"]
-                trade_rows = [[*trade[:9], journal_ids[key], trade[9]] for key, trade in self.trades]
-                (rows_copy if connection.vendor == "postgresql" else rows_insert)(Trade, trade_fields, trade_rows)
+                trade_ids = ids_allocate(Trade, len(self.trades)) if connection.vendor == "postgresql" and self.trades else None
+                if trade_ids is None:
+                    trade_ids = rows_insert(Trade, trade_fields[1:], [[*t[:9], journal_ids[k], t[9]] for k, t in self.trades], returning=True)
+                else:
+                    rows_copy(Trade, trade_fields, ([tid, *t[:9], journal_ids[k], t[9]] for tid, (k, t) in zip(trade_ids, self.trades)))
+                klines_apply(self.market, [(t[1], t[2], t[3]) for _k, t in self.trades], self.now)
+                first_update = self.market.update_id + 1
+                self.market.update_id += len(commands)
+                Market.objects.filter(pk=self.market.pk).update(update_id=self.market.update_id)
+                bids, asks = self.book.depth(DEPTH_LEVELS)
+                MarketDepth.objects.update_or_create(market=self.market, defaults={
+                    "last_update_id": self.market.update_id, "bids": [[self._p(p), self._q(q)] for p, q in bids],
+                    "asks": [[self._p(p), self._q(q)] for p, q in asks]})
                 rows_update(Order, self.changed.values(), ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "updated_at"])
                 EngineCommand.objects.filter(pk__in=[c.pk for c in commands]).update(applied_at=timezone.now())
+            self._publish(first_update, levels_before, trade_ids)
         except Exception:
             log.exception("batch failed on %s; rebuilding the book from the database", self.market)
             self.rebuild()
             raise
         return len(commands)
+
+    def _p(self, ticks: int) -> str:
+        return plain(self.price(ticks), max(0, -self.market.tick_size.normalize().as_tuple().exponent))
+
+    def _q(self, lots: int) -> str:
+        return plain(self.qty(lots), max(0, -self.market.step_size.normalize().as_tuple().exponent))
+
+    def _levels(self) -> tuple[dict, dict]:
+        return ({p: level.qty for p, level in self.book.bids.items()}, {p: level.qty for p, level in self.book.asks.items()})
+
+    def _publish(self, first_update: int, before: tuple[dict, dict], trade_ids: list[int]) -> None:
+        """After commit: trades and the depth diff on Binance's stream names (never undoes a batch)."""
+        symbol = self.market.symbol.lower()
+        events = []
+        for trade_id, (_key, t) in zip(trade_ids or [], self.trades):
+            buyer_is_maker = t[6] == Order.Side.SELL
+            events.append((f"{symbol}@trade", trade_event(self.market.symbol, trade_id, t[1], t[2], self.now, buyer_is_maker)))
+        after = self._levels()
+        changes = []
+        for side_before, side_after in zip(before, after):
+            changes.append(sorted([self._p(p), self._q(side_after.get(p, 0))] for p in set(side_before) | set(side_after)
+                                  if side_before.get(p) != side_after.get(p)))
+        if changes[0] or changes[1]:
+            events.append((f"{symbol}@depth", depth_event(self.market.symbol, first_update, self.market.update_id, changes[0], changes[1], self.now)))
+        try:
+            publish(events)
+        except Exception:  # a lost event is recovered by the next snapshot; the batch is committed
+            log.exception("publishing %s events failed", self.market.symbol)
 
     def apply_all(self) -> int:
         total = 0

@@ -56,7 +56,7 @@ def test_seed_demo_is_idempotent_and_prints_logins():
     call_command("seed_demo", stdout=StringIO())
     text = out.getvalue()
     assert "agora-demo-2026" in text and "alice@demo.test" in text and "agent-ar@demo.test" in text
-    assert User.objects.filter(email__endswith="@demo.test").count() == 2 + 14 + 2
+    assert User.objects.filter(email__endswith="@demo.test").count() == 2 + 2 + 14 + 2  # traders, the demo maker and taker, agents, supervisor and operator
     alice = User.objects.get(email="alice@demo.test")
     assert alice.check_password("agora-demo-2026") and alice.groups.filter(name="trader").exists()
     assert User.objects.get(email="operator@demo.test").is_staff
@@ -65,6 +65,17 @@ def test_seed_demo_is_idempotent_and_prints_logins():
     assert Announcement.objects.count() == 2
     welcome = Announcement.objects.get(title_en="Welcome to Agora")
     assert welcome.title_de and welcome.title_de != welcome.title_en
+    from exchange.models import FeeTier, Market
+    from wallets.models import Asset
+    from wallets.selectors import custody_violations, ledger_violations
+
+    assert Asset.objects.count() == 12 and Asset.objects.filter(symbol__in=["AGR", "NEO", "GAS"], is_active=True).count() == 3
+    assert Market.objects.count() == 12 and {"BTCUSDT", "ETHUSDT", "BNBUSDT", "NEOUSDT", "GASUSDT", "ETHBTC", "BNBBTC", "NEOBTC"} <= set(
+        Market.objects.values_list("symbol", flat=True))
+    for market in Market.objects.select_related("base", "quote"):
+        market.full_clean()  # every market's steps fit its assets' precision
+    assert FeeTier.objects.count() == 6
+    assert ledger_violations() == [] and custody_violations() == []  # the demo funding is backed on the simulated chains
 
 
 @pytest.mark.django_db

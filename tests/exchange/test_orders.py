@@ -213,3 +213,20 @@ def test_fee_tiers_follow_30_day_volume(market, django_capture_on_commit_callbac
         assert user.vip_tier == tier
     assert fee_tiers_recompute() == {"up": 0, "down": 0}
     assert fee_tiers_recompute(now=timezone.now() + timedelta(days=31)) == {"up": 0, "down": 2}  # the volume aged out
+
+
+def test_operator_halts_and_resumes_a_market_in_admin(client, market):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    from accounts import services as account_services
+    from tests.factories import UserFactory
+
+    account_services.roles_sync()
+    operator = account_services.role_assign(user=UserFactory(), role="operator")
+    client.force_login(operator)
+    client.post("/en/admin/exchange/market/", {"action": "halt", ACTION_CHECKBOX_NAME: [market.pk]})
+    market.refresh_from_db()
+    assert market.status == "HALT"
+    client.post("/en/admin/exchange/market/", {"action": "resume", ACTION_CHECKBOX_NAME: [market.pk]})
+    market.refresh_from_db()
+    assert market.status == "TRADING"

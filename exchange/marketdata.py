@@ -1,0 +1,100 @@
+"""Market data the engine produces: klines (persisted with each batch), depth update ids and the
+events published after a batch commits, with Binance's stream names and payloads."""
+from datetime import datetime, timedelta, timezone as dt_timezone
+from decimal import Decimal
+
+from exchange.models import Kline
+
+_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+_FIRST_MONDAY = datetime(1970, 1, 5, tzinfo=dt_timezone.utc)
+
+
+def kline_open_time(interval: str, when: datetime) -> datetime:
+    """The start of the candle containing `when` (UTC): minutes, hours and days count from the
+    epoch, weeks start on Monday, months on the 1st."""
+    when = when.astimezone(dt_timezone.utc)
+    if interval == "1M":
+        return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if interval == "1w":
+        weeks = (when - _FIRST_MONDAY) // timedelta(weeks=1)
+        return _FIRST_MONDAY + timedelta(weeks=weeks)
+    size = int(interval[:-1]) * _SECONDS[interval[-1]]
+    seconds = int((when - _EPOCH).total_seconds())
+    return _EPOCH + timedelta(seconds=seconds - seconds % size)
+
+
+def klines_apply(market, trades: list[tuple[Decimal, Decimal, Decimal]], when: datetime) -> None:
+    """Fold a batch's trades (price, qty, quote qty, in execution order) into every interval's
+    current candle, in the batch's transaction."""
+    if not trades:
+        return
+    high = max(p for p, _q, _n in trades)
+    low = min(p for p, _q, _n in trades)
+    volume = sum((q for _p, q, _n in trades), Decimal(0))
+    quote_volume = sum((n for _p, _q, n in trades), Decimal(0))
+    opens = {interval: kline_open_time(interval, when) for interval in Kline.INTERVALS}
+    existing = {(k.interval, k.open_time): k for k in Kline.objects.select_for_update().filter(
+        market=market, interval__in=Kline.INTERVALS, open_time__in=set(opens.values()))}
+    created, changed = [], []
+    for interval, open_time in opens.items():
+        kline = existing.get((interval, open_time))
+        if kline is None:
+            created.append(Kline(market=market, interval=interval, open_time=open_time, open=trades[0][0], high=high, low=low,
+                                 close=trades[-1][0], volume=volume, quote_volume=quote_volume, trades=len(trades)))
+        else:
+            kline.high, kline.low, kline.close = max(kline.high, high), min(kline.low, low), trades[-1][0]
+            kline.volume += volume
+            kline.quote_volume += quote_volume
+            kline.trades += len(trades)
+            changed.append(kline)
+    Kline.objects.bulk_create(created)
+    if changed:
+        from config.db import rows_update
+
+        rows_update(Kline, changed, ["high", "low", "close", "volume", "quote_volume", "trades"])
+
+
+def to_ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def plain(value: Decimal, places: int = 8) -> str:
+    return format(value.quantize(Decimal(1).scaleb(-places)), "f")
+
+
+def trade_event(symbol: str, trade_id: int, price: Decimal, qty: Decimal, when: datetime, buyer_is_maker: bool, places=(8, 8)) -> dict:
+    """Binance's <symbol>@trade payload."""
+    return {"e": "trade", "E": to_ms(when), "s": symbol, "t": trade_id, "p": plain(price, places[0]), "q": plain(qty, places[1]),
+            "T": to_ms(when), "m": buyer_is_maker, "M": True}
+
+
+def depth_event(symbol: str, first_id: int, last_id: int, bids, asks, when: datetime) -> dict:
+    """Binance's <symbol>@depth diff payload: levels changed since the previous event (qty "0" =
+    removed); U/u chain from the REST depth snapshot's lastUpdateId."""
+    return {"e": "depthUpdate", "E": to_ms(when), "s": symbol, "U": first_id, "u": last_id,
+            "b": [[price, qty] for price, qty in bids], "a": [[price, qty] for price, qty in asks]}
+
+
+def publish(events: list[tuple[str, dict]]) -> None:
+    """Send (stream name, payload) pairs to the Channels groups web pages and API streams read.
+    Called after the batch commits; a failure to publish never undoes a committed batch."""
+    if not events:
+        return
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all():  # one hop into the event loop for the whole batch, not one per event
+        for stream, payload in events:
+            await layer.group_send(stream_group(stream), {"type": "market.event", "stream": stream, "data": payload})
+
+    async_to_sync(send_all)()
+
+
+def stream_group(stream: str) -> str:
+    """Channels group names allow [a-zA-Z0-9-_.]: 'btcusdt@trade' -> 'md.btcusdt.trade'."""
+    return "md." + stream.replace("@", ".")
