@@ -13,6 +13,12 @@ class MarketAdmin(admin.ModelAdmin):
     list_select_related = ["base", "quote"]
     actions = ["halt", "resume"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Ticks and lots of resting orders are counted in these steps: fixed once a market has orders.
+        if obj is not None and obj.orders.exists():
+            return ["base", "quote", "tick_size", "step_size"]
+        return []
+
     @admin.action(description="Halt trading in the selected markets", permissions=["change"])
     def halt(self, request, queryset):
         count = queryset.update(status=Market.Status.HALT)

@@ -41,9 +41,17 @@ def fee_rates() -> dict[int, tuple[Decimal, Decimal]]:
     return {t.tier: (t.maker_rate, t.taker_rate) for t in FeeTier.objects.all()}
 
 
+class OwnershipLost(Exception):
+    """This engine no longer owns the market (its lock or its view of the market is stale)."""
+
+
 class MarketEngine:
-    def __init__(self, market: Market):
+    def __init__(self, market: Market, *, holds_lock: bool = False):
+        """`holds_lock`: this engine was given the market by its advisory lock (run_engine), and
+        must find the lock still held before every batch. In-process engines (tests, embedded
+        inline use) are fenced by the market's update id alone."""
         self.market = Market.objects.select_related("base", "quote").get(pk=market.pk)
+        self.holds_lock = holds_lock
         self.rebuild()
 
     # --- conversions ---------------------------------------------------------------------------
@@ -64,6 +72,7 @@ class MarketEngine:
 
     def rebuild(self) -> None:
         """The book as the database says: resting orders in their time order, then waiting stops."""
+        self.market = Market.objects.select_related("base", "quote").get(pk=self.market.pk)
         self.book = OrderBook()
         self.open: dict[int, Order] = {}
         orders = (Order.objects.select_related("user").filter(market=self.market, status__in=[Order.Status.NEW, Order.Status.PARTIALLY_FILLED])
@@ -96,18 +105,21 @@ class MarketEngine:
         many were applied."""
         try:
             with transaction.atomic():
+                self._fence()
                 commands = list(EngineCommand.objects.filter(market=self.market, applied_at__isnull=True)
                                 .select_related("order__user").order_by("id")[:limit])
                 if not commands:
                     return 0
                 self.now = timezone.now()
+                self.fees, self.tiers = fee_rates(), {}  # fee changes and tier recomputes apply from the next batch
                 levels_before = self._levels()
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
                 self.trades: list[tuple[str, Trade]] = []
                 self.trade_count = 0
-                for command in commands:
-                    self.command = command
+                for position, command in enumerate(commands, start=1):
+                    self.command, self.trade_count, self.rest_count = command, 0, 0
+                    self.command_update_id = self.market.update_id + position
                     if command.kind == EngineCommand.Kind.PLACE:
                         self._place(command.order)
                     else:
@@ -130,13 +142,35 @@ class MarketEngine:
                     "last_update_id": self.market.update_id, "bids": [[self._p(p), self._q(q)] for p, q in bids],
                     "asks": [[self._p(p), self._q(q)] for p, q in asks]})
                 rows_update(Order, self.changed.values(), ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "updated_at"])
-                EngineCommand.objects.filter(pk__in=[c.pk for c in commands]).update(applied_at=timezone.now())
+                applied = EngineCommand.objects.filter(pk__in=[c.pk for c in commands], applied_at__isnull=True).update(applied_at=timezone.now())
+                if applied != len(commands):
+                    raise OwnershipLost(f"{self.market}: {len(commands) - applied} command(s) were applied by someone else")
             self._publish(first_update, levels_before, trade_ids)
+        except OwnershipLost:
+            raise
         except Exception:
             log.exception("batch failed on %s; rebuilding the book from the database", self.market)
             self.rebuild()
             raise
         return len(commands)
+
+    def _fence(self) -> None:
+        """Inside the batch's transaction: the market row is locked and its update id must be the
+        one this engine last wrote, and (PostgreSQL) this session must still hold the market's
+        advisory lock. Otherwise another engine has taken over: stop before writing anything."""
+        from exchange import ownership
+
+        current = Market.objects.select_for_update().filter(pk=self.market.pk).values_list("update_id", flat=True).first()
+        if current != self.market.update_id:
+            raise OwnershipLost(f"{self.market}: update id {current} in the database, {self.market.update_id} here")
+        if self.holds_lock and ownership.shared_locks() and self.market.pk not in ownership.markets_held():
+            raise OwnershipLost(f"{self.market}: this session no longer holds the market's lock")
+
+    def _rest_seq(self) -> int:
+        """Time priority in the order the engine applied things (not command ids, which are taken
+        at insert and may commit out of order): the command's update id, then its rests in order."""
+        self.rest_count += 1
+        return self.command_update_id * 1000 + self.rest_count
 
     def _p(self, ticks: int) -> str:
         return plain(self.price(ticks), max(0, -self.market.tick_size.normalize().as_tuple().exponent))
@@ -213,7 +247,7 @@ class MarketEngine:
         else:  # resting
             order.status = Order.Status.PARTIALLY_FILLED if result.filled else Order.Status.NEW
             if order.book_seq is None:
-                order.book_seq = self.command.pk
+                order.book_seq = self._rest_seq()
             self.open[order.pk] = order
             if order.side == Order.Side.BUY:  # a price improvement frees quote now, not when the order ends
                 excess = order.reserved - (order.quantity - order.executed_qty) * order.price
@@ -221,7 +255,6 @@ class MarketEngine:
                     self._release(order, excess, f"order-{order.pk}-improved-{self.command.pk}", f"order #{order.pk} price improvement")
         for triggered in result.triggered:
             stop_order = self._touch(self.open[triggered.order_id])
-            stop_order.book_seq = self.command.pk
             self._result(stop_order, triggered)
 
     def _cancel(self, order: Order) -> None:
@@ -285,7 +318,10 @@ class MarketEngine:
         return pk
 
     def _rate(self, order: Order, maker: bool) -> Decimal:
-        maker_rate, taker_rate = self.fees.get(order.user.vip_tier, self.fees.get(0, (Decimal(0), Decimal(0))))
+        tier = self.tiers.get(order.user_id)
+        if tier is None:
+            tier = self.tiers[order.user_id] = User.objects.filter(pk=order.user_id).values_list("vip_tier", flat=True).first() or 0
+        maker_rate, taker_rate = self.fees.get(tier, self.fees.get(0, (Decimal(0), Decimal(0))))
         return maker_rate if maker else taker_rate
 
 

@@ -4,6 +4,7 @@
 transaction: an accepted order is durable before anyone is told. The engine (exchange/runner.py)
 applies commands in sequence. Errors follow Binance's codes and texts, so bots understand them.
 """
+import re
 import secrets
 from decimal import Decimal, InvalidOperation
 
@@ -14,6 +15,7 @@ from exchange.models import EngineCommand, Market, Order
 from wallets.ledger import InsufficientFunds, hold_place, user_account
 
 DEFAULT_STP = Order.Stp.EXPIRE_MAKER
+CLIENT_ORDER_ID = re.compile(r"[a-zA-Z0-9\-_.]{1,36}")
 
 
 class OrderRejected(Exception):
@@ -35,7 +37,7 @@ def _decimal(value, name: str, required: bool = False) -> Decimal | None:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         number = None
-    if number is None or not number.is_finite() or number <= 0 or number.adjusted() >= 20:
+    if number is None or not number.is_finite() or number <= 0 or number.adjusted() >= 18:
         raise OrderRejected(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.")
     return number
 
@@ -57,8 +59,9 @@ def _check_qty(market: Market, qty: Decimal) -> None:
 def reference_price(market: Market, side: str) -> Decimal | None:
     """The best opposite price resting in the book, else the last trade price."""
     opposite = Order.Side.SELL if side == Order.Side.BUY else Order.Side.BUY
+    # In the book: resting orders have a book sequence; stops still waiting for their trigger do not.
     resting = Order.objects.filter(market=market, side=opposite, status__in=[Order.Status.NEW, Order.Status.PARTIALLY_FILLED],
-                                   type__in=[Order.Type.LIMIT, Order.Type.LIMIT_MAKER, Order.Type.STOP_LOSS_LIMIT, Order.Type.TAKE_PROFIT_LIMIT])
+                                   book_seq__isnull=False)
     best = resting.order_by("price" if opposite == Order.Side.SELL else "-price").values_list("price", flat=True).first()
     if best is not None:
         return best
@@ -81,7 +84,7 @@ def order_place(*, user: User, market: Market, side: str, type: str, quantity=No
     user = User.objects.get(pk=user.pk)
     if user.is_frozen or not user.is_active:
         raise OrderRejected(-2010, "This action is disabled on this account.")
-    if client_order_id is not None and not (0 < len(client_order_id) <= 36):
+    if client_order_id is not None and not CLIENT_ORDER_ID.fullmatch(client_order_id):
         raise OrderRejected(-1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_.]{1,36}$'.")
     client_order_id = client_order_id or "web_" + secrets.token_hex(12)
 
@@ -90,6 +93,10 @@ def order_place(*, user: User, market: Market, side: str, type: str, quantity=No
     quote_qty = _decimal(quote_quantity, "quoteOrderQty")
     price = _decimal(price, "price", required=type in limit_types)
     stop = _decimal(stop_price, "stopPrice", required=type in (Order.Type.STOP_LOSS_LIMIT, Order.Type.TAKE_PROFIT_LIMIT))
+    if stop is not None and type not in (Order.Type.STOP_LOSS_LIMIT, Order.Type.TAKE_PROFIT_LIMIT):
+        raise OrderRejected(-1106, "Parameter 'stopPrice' sent when not required.")
+    if price is not None and type == Order.Type.MARKET:
+        raise OrderRejected(-1106, "Parameter 'price' sent when not required.")
     if type == Order.Type.MARKET:
         if (qty is None) == (quote_qty is None):
             raise OrderRejected(-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
@@ -130,6 +137,8 @@ def order_place(*, user: User, market: Market, side: str, type: str, quantity=No
     else:
         if price * qty < market.min_notional:
             raise OrderRejected(-1013, "Filter failure: NOTIONAL")
+        if price * qty != (price * qty).quantize(quote.quantum):  # every fill's amount must be exact in the quote asset
+            raise OrderRejected(-1013, "Filter failure: LOT_SIZE")
         reserve_asset, reserve = (quote, price * qty) if side == Order.Side.BUY else (base, qty)
     if reserve != reserve.quantize(reserve_asset.quantum):
         raise OrderRejected(-1013, "Filter failure: LOT_SIZE")  # a market whose steps the asset's precision cannot hold

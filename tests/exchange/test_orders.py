@@ -230,3 +230,58 @@ def test_operator_halts_and_resumes_a_market_in_admin(client, market):
     client.post("/en/admin/exchange/market/", {"action": "resume", ACTION_CHECKBOX_NAME: [market.pk]})
     market.refresh_from_db()
     assert market.status == "TRADING"
+
+
+def test_an_engine_that_lost_the_market_writes_nothing(market, settings):
+    from exchange.runner import OwnershipLost
+
+    settings.ENGINE_INLINE = False
+    user = funded(usdt="100000")
+    stale = MarketEngine(market)
+    order_place(user=user, market=market, side="BUY", type="LIMIT", quantity="0.1", price="50000")
+    assert MarketEngine(market).apply_all() == 1  # a new owner applied it (update id 1)
+    order = order_place(user=user, market=market, side="BUY", type="LIMIT", quantity="0.1", price="49000")
+    with pytest.raises(OwnershipLost):
+        stale.apply_batch()  # its view (update id 0) is stale: it must not apply or settle anything
+    order.refresh_from_db()
+    assert order.status == "PENDING_NEW" and EngineCommand.objects.filter(applied_at__isnull=True).count() == 1
+
+
+def test_rebuild_keeps_the_queue_order_of_a_taker_and_the_stop_it_triggered(market, settings):
+    settings.ENGINE_INLINE = False
+    maker, buyer = funded(btc="1"), funded(usdt="100000")
+    engine = MarketEngine(market)
+
+    def accept(user, side, qty, price, **kw):
+        order = order_place(user=user, market=market, side=side, type=kw.pop("type", "LIMIT"), quantity=qty, price=price, **kw)
+        engine.apply_all()
+        return order
+
+    accept(maker, "SELL", "0.1", "50000")
+    stop = accept(buyer, "BUY", "0.1", "50000", type="STOP_LOSS_LIMIT", stop_price="50000", client_order_id="stop")
+    taker = accept(buyer, "BUY", "0.2", "50000")  # fills the ask at 50000, rests 0.1; the stop fires and rests behind it
+    level = engine.ticks(D("50000"))
+    assert [o.id for o in engine.book.bids[level].orders] == [taker.pk, stop.pk]
+    rebuilt = MarketEngine(market)
+    assert [o.id for o in rebuilt.book.bids[level].orders] == [taker.pk, stop.pk]
+
+
+def test_market_order_bound_ignores_stops_waiting_for_their_trigger(market, django_capture_on_commit_callbacks):
+    maker, buyer = funded(btc="2"), funded(usdt="1000000")
+    place(maker, market, "SELL", "0.5", "50000")
+    place(maker, market, "SELL", "0.001", "10000", type="STOP_LOSS_LIMIT", stop_price="20000")  # not in the book
+    order = place(buyer, market, "BUY", "0.5", type="MARKET")
+    assert (order.price, order.status, order.executed_qty) == (D("52500.00"), "FILLED", D("0.5"))
+
+
+@pytest.mark.parametrize(("kwargs", "code"), [
+    ({"client_order_id": "a bé<script>"}, -1100),
+    ({"price": "1000000000000000000"}, -1100),
+    ({"stop_price": "40000"}, -1106),
+])
+def test_more_bad_input_is_refused(market, kwargs, code):
+    user = funded(usdt="100000")
+    params = {"quantity": "0.1", "price": "50000", **kwargs}
+    with pytest.raises(OrderRejected) as info:
+        order_place(user=user, market=market, side="BUY", type="LIMIT", **params)
+    assert info.value.code == code and Order.objects.count() == 0

@@ -9,7 +9,7 @@ from django.db import connection
 
 from exchange import ownership
 from exchange.models import Market
-from exchange.runner import MarketEngine
+from exchange.runner import MarketEngine, OwnershipLost
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,25 @@ class Command(BaseCommand):
                 self._claim(engines)
                 last_claim = time.monotonic()
             applied = 0
-            for engine in list(engines.values()):
+            for market_id, engine in list(engines.items()):
+                if market_id not in engines:
+                    continue
                 try:
                     applied += engine.apply_batch(limit=batch)
+                except OwnershipLost as lost:  # another engine owns it now: forget it, claim again later
+                    log.warning("%s", lost)
+                    engines.pop(market_id, None)
+                    connection.close()  # a fresh session, so any lock this one still had is not kept by accident
+                    if ownership.shared_locks():  # closing the session released every lock it held
+                        engines.clear()
                 except Exception:  # the book was rebuilt from the database; the batch is retried
                     log.exception("engine batch failed for %s", engine.market)
+                    if not self._session_alive():
+                        # The database session is gone, and with it every advisory lock: own nothing
+                        # until the markets are claimed again on a new session.
+                        connection.close()
+                        engines.clear()
+                        last_claim = 0.0
                     time.sleep(0.5)
             if applied:
                 wait = idle_sleep
@@ -51,10 +65,17 @@ class Command(BaseCommand):
             ownership.market_release(market_id)
         self.stdout.write(f"engine stopped; owned {sorted(engines)}")
 
+    @staticmethod
+    def _session_alive() -> bool:
+        try:
+            return connection.connection is not None and connection.is_usable()
+        except Exception:
+            return False
+
     def _claim(self, engines: dict) -> None:
         for market in Market.objects.exclude(pk__in=list(engines)).order_by("pk"):
             if ownership.market_claim(market.pk):
-                engines[market.pk] = MarketEngine(market)  # rebuilt from the database as of now
+                engines[market.pk] = MarketEngine(market, holds_lock=True)  # rebuilt from the database as of now
                 self.stdout.write(f"engine owns {market.symbol}")
                 self.stdout.flush()
 
