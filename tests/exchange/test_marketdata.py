@@ -57,3 +57,28 @@ def test_trades_fold_into_klines_and_publish_binance_events_with_chained_update_
     assert (minute.open, minute.high, minute.low, minute.close, minute.volume, minute.quote_volume, minute.trades) == (
         D("50000"), D("50100"), D("50000"), D("50100"), D("0.15"), D("7505"), 2)
     assert Kline.objects.filter(market=market).count() == len(Kline.INTERVALS)
+
+
+def test_rolling_24h_ticker(market):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exchange.models import Trade
+    from exchange.selectors import ticker_24h
+
+    assert ticker_24h(market=market).count == 0 and ticker_24h(market=market).last_price == 0
+    seller, buyer = funded(btc="1"), funded(usdt="100000")
+    engine = engine_for(market.pk)
+    for price in ("50000", "51000", "49500"):
+        place(seller, market, "SELL", "0.01", price)
+        place(buyer, market, "BUY", "0.01", price)
+        engine.apply_all()
+    Trade.objects.filter(price=D("50000")).update(created_at=timezone.now() - timedelta(hours=25))  # out of the window
+    place(seller, market, "SELL", "0.02", "52000")
+    engine.apply_all()
+    ticker = ticker_24h(market=market)
+    assert (ticker.open_price, ticker.high_price, ticker.low_price, ticker.last_price) == (D("51000"), D("51000"), D("49500"), D("49500"))
+    assert (ticker.volume, ticker.quote_volume, ticker.count) == (D("0.02"), D("1005"), 2)
+    assert (ticker.price_change, ticker.price_change_percent) == (D("-1500"), D("-2.941"))
+    assert (ticker.best_bid, ticker.best_ask) == (None, "52000.00")
