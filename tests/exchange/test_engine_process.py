@@ -136,21 +136,3 @@ def test_two_engines_share_markets_and_take_over_a_dead_ones(market):
         if second_engine is not None:
             stop(second_engine)
 
-
-def test_an_engine_whose_session_dies_stops_writing_and_claims_again(market):
-    engine = engine_process()
-    try:
-        wait_for(lambda: set(owners()) == {market.pk})
-        backend = owners()[market.pk]
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])  # the session dies, the process lives
-        user = funded(usdt="100000")
-        order = order_place(user=user, market=market, side="BUY", type="LIMIT", quantity="0.1", price="50000")
-        wait_for(lambda: pending() == 0, timeout=15)
-        order.refresh_from_db()
-        assert order.status == "NEW" and order.book_seq is not None
-        assert owners()[market.pk] != backend  # owned again, on a new session
-        assert EngineCommand.objects.filter(order=order).count() == 1
-        assert ledger_violations() == []
-    finally:
-        stop(engine)
