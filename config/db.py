@@ -1,50 +1,39 @@
 """Database helpers for the hot paths, where Django's bulk_update (one CASE WHEN per field and
 row) costs more than the work itself."""
-from django.db import connection
+from django.db import connection, transaction
 
 _TEMP_SEQ = 0
 
 
 def rows_update(model, objects, fields: list[str]) -> None:
-    """UPDATE many rows by primary key in one statement: `UPDATE ... FROM (VALUES ...)` on
-    PostgreSQL, executemany elsewhere. Values go through each field's get_db_prep_save."""
+    """UPDATE many rows by primary key: on PostgreSQL by COPY into a temporary table and one
+    `UPDATE ... FROM` it (no statement with thousands of parameters to build and parse);
+    elsewhere by executemany."""
     objects = list(objects)
     if not objects:
         return
     meta = model._meta
-    table = connection.ops.quote_name(meta.db_table)
-    pk_column = meta.pk.column
-    columns = [meta.get_field(name) for name in fields]
-    rows = [] if connection.vendor == "postgresql" and connection.in_atomic_block else [
-        [meta.pk.get_db_prep_save(obj.pk, connection)] + [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns]
-        for obj in objects]
     quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and connection.in_atomic_block:
-            # COPY into a temporary table dropped at commit, then one UPDATE ... FROM it: no
-            # statement with thousands of parameters to build and parse.
-            global _TEMP_SEQ
-            _TEMP_SEQ += 1
-            temp = f"_rows_update_{_TEMP_SEQ}"
-            selected = ", ".join([quote(pk_column)] + [quote(f.column) for f in columns])
-            cursor.execute(f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS SELECT {selected} FROM {table} WITH NO DATA")
-            with cursor.cursor.copy(f"COPY {temp} ({selected}) FROM STDIN") as copy:
-                for obj in objects:
-                    copy.write_row([obj.pk] + [getattr(obj, f.attname) for f in columns])
-            assignments = ", ".join(f"{quote(f.column)} = t.{quote(f.column)}" for f in columns)
-            cursor.execute(f"UPDATE {table} SET {assignments} FROM {temp} t WHERE {table}.{quote(pk_column)} = t.{quote(pk_column)}")
-        elif connection.vendor == "postgresql":
-            casts = [meta.pk.db_type(connection)] + [f.db_type(connection) for f in columns]
-            for start in range(0, len(rows), 1000):
-                chunk = rows[start:start + 1000]
-                values = ", ".join("(" + ", ".join(f"%s::{cast}" for cast in casts) + ")" for _row in chunk)
-                names = ", ".join(["id_"] + [f"v{i}" for i in range(len(columns))])
-                assignments = ", ".join(f"{quote(f.column)} = v.v{i}" for i, f in enumerate(columns))
-                cursor.execute(f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v({names}) WHERE {table}.{quote(pk_column)} = v.id_",
-                               [value for row in chunk for value in row])
-        else:
-            assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {quote(pk_column)} = %s", [row[1:] + row[:1] for row in rows])
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    columns = [meta.get_field(name) for name in fields]
+    if connection.vendor != "postgresql":
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
+        rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [meta.pk.get_db_prep_save(obj.pk, connection)]
+                for obj in objects]
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", rows)
+        return
+    global _TEMP_SEQ
+    _TEMP_SEQ += 1
+    temp = f"_rows_update_{_TEMP_SEQ}"
+    selected = ", ".join([pk] + [quote(f.column) for f in columns])
+    assignments = ", ".join(f"{quote(f.column)} = t.{quote(f.column)}" for f in columns)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:  # the temporary table lives until this commit
+        cursor.execute(f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS SELECT {selected} FROM {table} WITH NO DATA")
+        with cursor.cursor.copy(f"COPY {temp} ({selected}) FROM STDIN") as copy:
+            for obj in objects:
+                copy.write_row([obj.pk] + [getattr(obj, f.attname) for f in columns])
+        cursor.execute(f"UPDATE {table} SET {assignments} FROM {temp} t WHERE {table}.{pk} = t.{pk}")
 
 
 def rows_insert(model, fields: list[str], rows: list[list], returning: bool = False) -> list[int]:

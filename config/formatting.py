@@ -45,6 +45,11 @@ def amount_format(value, places: int = 8, *, language: str | None = None, trim: 
     )
 
 
+def amount_text(value, places: int = 18) -> str:
+    """An amount as plain text in the reader's locale, trailing zeros dropped (emails, messages)."""
+    return amount_format(value, places, trim=True)
+
+
 def csv_cell(value) -> str:
     """A text cell a spreadsheet will not run as a formula (=, +, -, @ and control starts get a ')."""
     text = "" if value is None else str(value)

@@ -115,8 +115,7 @@ class MarketEngine:
                 levels_before = self._levels()
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
-                self.trades: list[tuple[str, Trade]] = []
-                self.trade_count = 0
+                self.trades: list[tuple[str, tuple]] = []
                 for position, command in enumerate(commands, start=1):
                     self.command, self.trade_count, self.rest_count = command, 0, 0
                     self.command_update_id = self.market.update_id + position

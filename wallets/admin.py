@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from modeltranslation.admin import TranslationAdmin
 
-from accounts.admin import reason_step
+from accounts.admin import ReadOnlyAdmin as ReadOnly, reason_step
 from wallets import services
 from wallets.models import (
     Asset, Campaign, Entry, Journal, LedgerAccount, Network, Deposit, DepositAddress, Distribution, Notice, Payout, PayoutLine, Reconciliation, ReconciliationLine,
@@ -41,19 +41,6 @@ class NetworkAdmin(admin.ModelAdmin):
     list_editable = ["deposit_enabled", "withdrawal_enabled"]
     search_fields = ["code", "name", "asset__symbol"]
     list_select_related = ["asset"]
-
-
-class ReadOnly(admin.ModelAdmin):
-    """The ledger is append-only: staff read it; money moves only through services."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LedgerAccount)

@@ -1,7 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from wallets.selectors import HISTORY_KINDS
 
 
 class WithdrawForm(forms.Form):
@@ -40,7 +39,7 @@ class HistoryFilterForm(forms.Form):
 
     def __init__(self, *args, assets, kind_labels, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", _("All types"))] + [(k, kind_labels[k]) for k in HISTORY_KINDS]
+        self.fields["kind"].choices = [("", _("All types"))] + list(kind_labels.items())
         self.fields["asset"].choices = [("", _("All assets"))] + [(a, a) for a in assets]
 
 

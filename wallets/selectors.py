@@ -120,9 +120,6 @@ def deposits_pending_for(*, user, asset=None):
     return rows.filter(network__asset=asset) if asset is not None else rows
 
 
-HISTORY_KINDS = ["deposit", "withdrawal", "transfer", "distribution", "compensation", "recovery", "adjustment", "trade", "fee"]
-
-
 @dataclass
 class HistoryRow:
     when: datetime

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from wallets import services
+from wallets.chains import chain_adapter
 from wallets.models import Deposit, Notice, PayoutLine, Reconciliation, RecoveryRequest, Withdrawal
 
 log = logging.getLogger(__name__)
@@ -18,17 +19,12 @@ def chain_tick() -> None:
     from wallets.chains.simulated import SimulatedChain
 
     for chain in services.chains_active():
-        adapter = _adapter(chain)
+        adapter = chain_adapter(chain)
         if isinstance(adapter, SimulatedChain):
             adapter.mine()
     for chain in services.chains_active():
         chain_scan_task.delay(chain)
 
-
-def _adapter(chain):
-    from wallets.chains import chain_adapter
-
-    return chain_adapter(chain)
 
 
 @shared_task(ignore_result=True)

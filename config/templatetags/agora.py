@@ -2,7 +2,7 @@
 from django import template
 from django.utils.html import format_html
 
-from config.formatting import amount_format
+from config.formatting import amount_format, amount_text
 
 register = template.Library()
 
@@ -26,4 +26,4 @@ def amount_plain_filter(value, places=18):
     """Plain text (emails, CSV): locale-formatted, trailing zeros dropped."""
     if value is None or value == "":
         return ""
-    return amount_format(value, int(places), trim=True)
+    return amount_text(value, int(places))

@@ -82,11 +82,13 @@ def deposit_credit(*, deposit_id: int, confirmations: int) -> Deposit:
     if deposit.status not in (Deposit.Status.SEEN, Deposit.Status.CONFIRMING):
         return deposit
     network = deposit.network
-    deposit.confirmations = confirmations
     if confirmations < network.confirmations or not network.deposit_enabled:
-        deposit.status = Deposit.Status.CONFIRMING if confirmations > 0 else Deposit.Status.SEEN
-        deposit.save(update_fields=["confirmations", "status"])
+        status = Deposit.Status.CONFIRMING if confirmations > 0 else Deposit.Status.SEEN
+        if (deposit.confirmations, deposit.status) != (confirmations, status):  # most scans change nothing: no write
+            deposit.confirmations, deposit.status = confirmations, status
+            deposit.save(update_fields=["confirmations", "status"])
         return deposit
+    deposit.confirmations = confirmations
     custody = system_account(kind=AccountKind.CUSTODY, asset=network.asset, network=network)
     account = user_account(user=deposit.user, asset=network.asset)
     deposit.journal = journal_post(

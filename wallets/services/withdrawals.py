@@ -18,15 +18,10 @@ from accounts.models import SecurityEvent, User
 from accounts.selectors import totp_code_valid, user_has_totp
 from accounts.services import ClientInfo, NO_CLIENT, security_event_record, withdrawal_lock_apply
 from wallets.chains import chain_adapter
-from config.formatting import amount_format
+from config.formatting import amount_text as amount_plain
 from wallets.ledger import InsufficientFunds, InvalidAmount, Line, amount_parse, hold_release, journal_post, system_account, user_account
 from wallets.models import AccountKind, DepositAddress, Entry, Journal, LedgerAccount, Network, Notice, Withdrawal, WithdrawalAddress
 from wallets.services.notices import notice_create
-
-
-def amount_plain(value: Decimal) -> str:
-    """An amount in the active language's format, without trailing zeros."""
-    return amount_format(value, 18, trim=True)
 
 
 class WithdrawalRefused(Exception):
@@ -37,21 +32,28 @@ class WithdrawalRefused(Exception):
         super().__init__(f"{code}: {message}")
 
 
-def withdrawal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Decimal]:
-    """(amount, fee, net) for an external withdrawal, or WithdrawalRefused with the reason."""
+def _amount_checked(network: Network, amount) -> Decimal:
+    """Exact, positive and within the network's maximum, or WithdrawalRefused with the reason."""
     asset = network.asset
     try:
         amount = amount_parse(amount, asset)
     except InvalidAmount:
+        amount = None
+    if amount is None or amount <= 0:
         raise WithdrawalRefused("invalid_amount", _("Enter an amount with at most %(places)s decimals.") % {"places": asset.precision})
-    if amount <= 0:
-        raise WithdrawalRefused("invalid_amount", _("Enter an amount greater than zero."))
-    if amount < network.withdrawal_min:
-        raise WithdrawalRefused("below_minimum", _("The minimum withdrawal on this network is %(amount)s %(asset)s.")
-                                % {"amount": amount_plain(network.withdrawal_min), "asset": asset.symbol})
     if amount > network.withdrawal_max:
         raise WithdrawalRefused("above_maximum", _("The maximum withdrawal on this network is %(amount)s %(asset)s.")
                                 % {"amount": amount_plain(network.withdrawal_max), "asset": asset.symbol})
+    return amount
+
+
+def withdrawal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Decimal]:
+    """(amount, fee, net) for an external withdrawal, or WithdrawalRefused with the reason."""
+    asset = network.asset
+    amount = _amount_checked(network, amount)
+    if amount < network.withdrawal_min:
+        raise WithdrawalRefused("below_minimum", _("The minimum withdrawal on this network is %(amount)s %(asset)s.")
+                                % {"amount": amount_plain(network.withdrawal_min), "asset": asset.symbol})
     if amount <= network.withdrawal_fee:
         raise WithdrawalRefused("below_fee", _("The amount must be more than the network fee of %(amount)s %(asset)s.")
                                 % {"amount": amount_plain(network.withdrawal_fee), "asset": asset.symbol})
@@ -106,15 +108,7 @@ def _daily_limit_check(*, user: User, network: Network, amount: Decimal) -> None
 def internal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Decimal]:
     """(amount, 0, amount) for a transfer to another Agora user: no fee and no on-chain minimum,
     but the network's maximum still applies."""
-    try:
-        amount = amount_parse(amount, network.asset)
-    except InvalidAmount:
-        amount = None
-    if amount is None or amount <= 0:
-        raise WithdrawalRefused("invalid_amount", _("Enter an amount with at most %(places)s decimals.") % {"places": network.asset.precision})
-    if amount > network.withdrawal_max:
-        raise WithdrawalRefused("above_maximum", _("The maximum withdrawal on this network is %(amount)s %(asset)s.")
-                                % {"amount": amount_plain(network.withdrawal_max), "asset": network.asset.symbol})
+    amount = _amount_checked(network, amount)
     return amount, Decimal(0), amount
 
 
