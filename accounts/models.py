@@ -51,6 +51,8 @@ class User(AbstractUser):
     anti_phishing_code = models.CharField(_("anti-phishing code"), max_length=20, blank=True)
     vip_tier = models.PositiveSmallIntegerField(_("fee tier"), choices=VipTier.choices, default=VipTier.REGULAR)
     withdrawal_whitelist_only = models.BooleanField(_("withdraw only to my address book"), default=False)
+    # Trading fees are taken in the platform token, at a discount, while the user holds enough of it.
+    pay_fees_in_platform_token = models.BooleanField(_("pay trading fees in the platform token"), default=False)
     # Set when the account is frozen, cleared when a freeze is lifted; AccountFreeze keeps history.
     frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True)
     # Withdrawals are refused until then (password, email or MFA change); enforced by wallets.

@@ -124,7 +124,8 @@ class Order(models.Model):
     stp_mode = models.CharField(max_length=14, choices=Stp.choices, default=Stp.EXPIRE_MAKER)
     reserved_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     reserved = AmountField(help_text="still held for this order; released when it ends")
-    book_seq = models.BigIntegerField(null=True, blank=True, help_text="when it started resting (command id): its time priority")
+    book_seq = models.BigIntegerField(null=True, blank=True, help_text="when it started resting (engine sequence): its time priority")
+    stop_seq = models.BigIntegerField(null=True, blank=True, help_text="when a stop order was accepted (engine sequence): its trigger priority")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -177,8 +178,10 @@ class Trade(models.Model):
     buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     taker_side = models.CharField(max_length=4, choices=Order.Side.choices)
-    buyer_fee = AmountField(help_text="in the base asset")
-    seller_fee = AmountField(help_text="in the quote asset")
+    buyer_fee = AmountField(help_text="in buyer_fee_asset: the base asset, or the platform token at a discount")
+    buyer_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    seller_fee = AmountField(help_text="in seller_fee_asset: the quote asset, or the platform token at a discount")
+    seller_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="trade")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -9,6 +9,7 @@ applied exactly once. `run_engine` (management command) owns markets through Pos
 advisory locks; embedded mode (SQLite) runs one engine for all markets.
 """
 import logging
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
@@ -22,8 +23,9 @@ from exchange.marketdata import depth_event, klines_apply, plain, publish, trade
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from accounts.models import User
 from config.db import ids_allocate, rows_copy, rows_insert, rows_update
-from wallets.ledger import PendingJournal, journals_post_many, system_account, user_account
-from wallets.models import AccountKind, Entry, Journal, LedgerAccount
+from wallets.ledger import PendingJournal, accounts_lock, journals_post_many, system_account, user_account
+from wallets.models import AccountKind, Asset, Entry, Journal, LedgerAccount
+from wallets.selectors import usdt_prices
 
 log = logging.getLogger(__name__)
 DEPTH_LEVELS = 100  # levels a side kept in MarketDepth
@@ -39,6 +41,21 @@ ENDED = {Status.FILLED: Order.Status.FILLED, Status.EXPIRED: Order.Status.EXPIRE
 
 def fee_rates() -> dict[int, tuple[Decimal, Decimal]]:
     return {t.tier: (t.maker_rate, t.taker_rate) for t in FeeTier.objects.all()}
+
+
+@dataclass
+class Fill:
+    """One fill's settlement, finished at commit: each side's fee is [asset, amount], in the asset
+    it receives unless it is paid in the platform token (decided under the accounts' locks)."""
+
+    journal: PendingJournal
+    price: Decimal
+    qty: Decimal
+    notional: Decimal
+    buyer: Order
+    seller: Order
+    taker_side: str
+    fees: list  # [[buyer's fee asset, amount], [seller's fee asset, amount]]
 
 
 class OwnershipLost(Exception):
@@ -85,15 +102,17 @@ class MarketEngine:
                 stops.append(order)
             else:
                 self.book.restore(order.pk, SIDES[order.side], self.ticks(order.price), remaining, order.user_id)
-        for order in sorted(stops, key=lambda o: o.pk):
+        for order in sorted(stops, key=lambda o: (o.stop_seq or 0, o.pk)):  # in the order the engine accepted them
             self.book.restore_stop(order.pk, SIDES[order.side], STOPS[order.type], self.ticks(order.stop_price), self.ticks(order.price),
                                    self.lots(order.quantity), TIFS[order.time_in_force], order.user_id, STPS[order.stp_mode])
         last = self.market.trades.order_by("-id").values_list("price", flat=True).first()
         self.book.last_price = self.ticks(last) if last is not None else None
         self.fees = fee_rates()
         base, quote = self.market.base, self.market.quote
-        self.assets = {base.pk: base, quote.pk: quote}
-        self.fee_accounts = {a.pk: system_account(kind=AccountKind.FEES, asset=a).pk for a in (base, quote)}
+        self.fee_token = Asset.objects.filter(is_platform_token=True, is_active=True).first()
+        self.assets = {a.pk: a for a in (base, quote, self.fee_token) if a is not None}
+        self.fee_accounts = {pk: system_account(kind=AccountKind.FEES, asset=a).pk for pk, a in self.assets.items()}
+        self.token_discount = 1 - Decimal(settings.FEE_TOKEN_DISCOUNT_PERCENT) / 100
         self.account_ids: dict[tuple[int, int], int] = dict(
             ((user_id, asset_id), pk) for pk, user_id, asset_id in
             LedgerAccount.objects.filter(kind=AccountKind.USER, asset__in=[base, quote]).values_list("pk", "user_id", "asset_id"))
@@ -111,11 +130,12 @@ class MarketEngine:
                 if not commands:
                     return 0
                 self.now = timezone.now()
-                self.fees, self.tiers = fee_rates(), {}  # fee changes and tier recomputes apply from the next batch
+                self.fees, self.payers = fee_rates(), {}  # fee changes and tier recomputes apply from the next batch
                 levels_before = self._levels()
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
-                self.trades: list[tuple[str, tuple]] = []
+                self.fills: list[Fill] = []
+                self.token_fees: list[tuple[Fill, int, int, Decimal]] = []  # (fill, side 0/1, user, fee before rounding)
                 for position, command in enumerate(commands, start=1):
                     self.command, self.trade_count, self.rest_count = command, 0, 0
                     self.command_update_id = self.market.update_id + position
@@ -124,15 +144,18 @@ class MarketEngine:
                     else:
                         self._cancel(command.order)
                 # Group commit: every journal of the batch in a few statements, then its trades.
-                journal_ids = journals_post_many(self.journals, assets=self.assets)
+                locked = self._settle()
+                journal_ids = journals_post_many(self.journals, assets=self.assets, locked=locked)
                 trade_fields = ["id", "market", "price", "quantity", "quote_quantity", "buy_order", "sell_order", "taker_side", "buyer_fee",
-                                "seller_fee", "journal", "created_at"]
-                trade_ids = ids_allocate(Trade, len(self.trades)) if connection.vendor == "postgresql" and self.trades else None
+                                "buyer_fee_asset", "seller_fee", "seller_fee_asset", "journal", "created_at"]
+                rows = [[self.market.pk, f.price, f.qty, f.notional, f.buyer.pk, f.seller.pk, f.taker_side, f.fees[0][1], f.fees[0][0].pk,
+                         f.fees[1][1], f.fees[1][0].pk, journal_ids[f.journal.idempotency_key], self.now] for f in self.fills]
+                trade_ids = ids_allocate(Trade, len(rows)) if connection.vendor == "postgresql" and rows else None
                 if trade_ids is None:
-                    trade_ids = rows_insert(Trade, trade_fields[1:], [[*t[:9], journal_ids[k], t[9]] for k, t in self.trades], returning=True)
+                    trade_ids = rows_insert(Trade, trade_fields[1:], rows, returning=True)
                 else:
-                    rows_copy(Trade, trade_fields, ([tid, *t[:9], journal_ids[k], t[9]] for tid, (k, t) in zip(trade_ids, self.trades)))
-                klines_apply(self.market, [(t[1], t[2], t[3]) for _k, t in self.trades], self.now)
+                    rows_copy(Trade, trade_fields, ([tid, *row] for tid, row in zip(trade_ids, rows)))
+                klines_apply(self.market, [(f.price, f.qty, f.notional) for f in self.fills], self.now)
                 first_update = self.market.update_id + 1
                 self.market.update_id += len(commands)
                 Market.objects.filter(pk=self.market.pk).update(update_id=self.market.update_id)
@@ -140,7 +163,7 @@ class MarketEngine:
                 MarketDepth.objects.update_or_create(market=self.market, defaults={
                     "last_update_id": self.market.update_id, "bids": [[self._p(p), self._q(q)] for p, q in bids],
                     "asks": [[self._p(p), self._q(q)] for p, q in asks]})
-                rows_update(Order, self.changed.values(), ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "updated_at"])
+                rows_update(Order, self.changed.values(), ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "updated_at"])
                 applied = EngineCommand.objects.filter(pk__in=[c.pk for c in commands], applied_at__isnull=True).update(applied_at=timezone.now())
                 if applied != len(commands):
                     raise OwnershipLost(f"{self.market}: {len(commands) - applied} command(s) were applied by someone else")
@@ -184,9 +207,9 @@ class MarketEngine:
         """After commit: trades and the depth diff on Binance's stream names (never undoes a batch)."""
         symbol = self.market.symbol.lower()
         events = []
-        for trade_id, (_key, t) in zip(trade_ids or [], self.trades):
-            buyer_is_maker = t[6] == Order.Side.SELL
-            events.append((f"{symbol}@trade", trade_event(self.market.symbol, trade_id, t[1], t[2], self.now, buyer_is_maker)))
+        for trade_id, fill in zip(trade_ids or [], self.fills):
+            buyer_is_maker = fill.taker_side == Order.Side.SELL
+            events.append((f"{symbol}@trade", trade_event(self.market.symbol, trade_id, fill.price, fill.qty, self.now, buyer_is_maker)))
         after = self._levels()
         changes = []
         for side_before, side_after in zip(before, after):
@@ -223,6 +246,7 @@ class MarketEngine:
                 self._end(order, Order.Status.REJECTED)
             else:
                 order.status = Order.Status.NEW
+                order.stop_seq = self._rest_seq()
                 self.open[order.pk] = order
             return
         if order.type == Order.Type.MARKET:
@@ -269,30 +293,28 @@ class MarketEngine:
             self._release(order, order.reserved, f"order-{order.pk}-release", f"order #{order.pk} {status.lower()}")
 
     def _fill(self, taker: Order, maker: Order, price: Decimal, qty: Decimal) -> None:
-        """Settle one fill: a balanced journal moves base and quote out of the two reservations,
-        fees (rounded down: never more than the published rate) go to the fee account."""
+        """Settle one fill: a balanced journal moves base and quote out of the two reservations;
+        each side's fee (rounded down: never more than the published rate) goes to the fee account,
+        in the asset it receives or, if it chose so and holds enough, in the platform token (`_settle`)."""
         market = self.market
         base, quote = market.base, market.quote
         buyer, seller = (taker, maker) if taker.side == Order.Side.BUY else (maker, taker)
         notional = price * qty
-        buyer_rate = self._rate(buyer, maker=buyer is maker)
-        seller_rate = self._rate(seller, maker=seller is maker)
-        buyer_fee = (qty * buyer_rate).quantize(base.quantum, rounding=ROUND_DOWN)
-        seller_fee = (notional * seller_rate).quantize(quote.quantum, rounding=ROUND_DOWN)
-        lines = [
-            (self._account(buyer.user_id, quote), Entry.Bucket.LOCKED, -notional),
-            (self._account(buyer.user_id, base), Entry.Bucket.AVAILABLE, qty - buyer_fee),
-            (self._account(seller.user_id, base), Entry.Bucket.LOCKED, -qty),
-            (self._account(seller.user_id, quote), Entry.Bucket.AVAILABLE, notional - seller_fee),
-        ]
-        if buyer_fee:
-            lines.append((self.fee_accounts[base.pk], Entry.Bucket.AVAILABLE, buyer_fee))
-        if seller_fee:
-            lines.append((self.fee_accounts[quote.pk], Entry.Bucket.AVAILABLE, seller_fee))
+        raw = [qty * self._rate(buyer, maker=buyer is maker), notional * self._rate(seller, maker=seller is maker)]
         self.trade_count += 1
         key = f"trade-{self.command.pk}-{self.trade_count}"
-        self.journals.append(PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {qty} @ {price}", [line for line in lines if line[2]]))
-        self.trades.append((key, (market.pk, price, qty, notional, buyer.pk, seller.pk, taker.side, buyer_fee, seller_fee, self.now)))
+        fill = Fill(PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {qty} @ {price}", []), price, qty, notional, buyer, seller,
+                    taker.side, [[base, raw[0].quantize(base.quantum, rounding=ROUND_DOWN)], [quote, raw[1].quantize(quote.quantum, rounding=ROUND_DOWN)]])
+        token = self.fee_token
+        if token is not None:
+            for side, order in enumerate((buyer, seller)):
+                if raw[side] and self._payer(order.user_id)[1]:
+                    if fill.fees[side][0] == token:  # the fee is in the token anyway: the discount, nothing to check
+                        fill.fees[side][1] = (raw[side] * self.token_discount).quantize(token.quantum, rounding=ROUND_DOWN)
+                    else:
+                        self.token_fees.append((fill, side, order.user_id, raw[side]))
+        self.fills.append(fill)
+        self.journals.append(fill.journal)
         for order, consumed in ((buyer, notional), (seller, qty)):
             self._touch(order)
             order.executed_qty += qty
@@ -302,6 +324,65 @@ class MarketEngine:
             self._end(maker, Order.Status.FILLED)
         else:
             maker.status = Order.Status.PARTIALLY_FILLED
+
+    def _settle(self) -> dict[int, LedgerAccount]:
+        """At commit: lock every account the batch touches in primary-key order, decide which fees
+        are paid in the platform token (the payer's available token at the lock, less what this
+        batch already charged, must cover it; else the fee stays in the received asset at the full
+        rate), and write each fill's journal lines. Returns the locked accounts.
+
+        The token amount is the fee's worth at the fill's price in the quote asset, converted at the
+        last USDT prices (wallets.selectors.usdt_prices) unless the token is this market's own base
+        or quote, less the discount, rounded down to the token's precision."""
+        token = self.fee_token
+        token_accounts: dict[int, int] = {}
+        if self.token_fees:
+            token_accounts = dict(LedgerAccount.objects.filter(kind=AccountKind.USER, asset=token, user_id__in={u for _f, _s, u, _r in self.token_fees})
+                                  .values_list("user_id", "pk"))
+        base, quote = self.market.base, self.market.quote
+        ids = {pk for journal in self.journals for pk, _b, _a in journal.lines} | set(self.fee_accounts.values()) | set(token_accounts.values())
+        for fill in self.fills:
+            ids |= {self._account(fill.buyer.user_id, base), self._account(fill.buyer.user_id, quote),
+                    self._account(fill.seller.user_id, base), self._account(fill.seller.user_id, quote)}
+        locked = accounts_lock(ids)
+        if token_accounts:
+            budget = {pk: locked[pk].available for pk in token_accounts.values()}
+            prices = usdt_prices(self.assets.values()) if token not in (base, quote) else {}
+            for fill, side, user_id, raw in self.token_fees:
+                account = token_accounts.get(user_id)
+                value = raw * fill.price if side == 0 else raw  # the fee's worth in the quote asset, at the fill's price
+                if token == quote:
+                    amount = value
+                elif token == base:
+                    amount = value / fill.price
+                elif prices[quote.pk] and prices[token.pk]:
+                    amount = value * prices[quote.pk] / prices[token.pk]
+                else:
+                    continue  # no price for the token: the fee stays in the received asset
+                amount = (amount * self.token_discount).quantize(token.quantum, rounding=ROUND_DOWN)
+                if account is not None and amount <= budget[account]:
+                    budget[account] -= amount
+                    fill.fees[side] = [token, amount]
+        for fill in self.fills:
+            fill.journal.lines = self._trade_lines(fill, token_accounts)
+        return locked
+
+    def _trade_lines(self, fill: Fill, token_accounts: dict[int, int]) -> list[tuple[int, str, Decimal]]:
+        base, quote = self.market.base, self.market.quote
+        buyer, seller = fill.buyer.user_id, fill.seller.user_id
+        (buyer_fee_asset, buyer_fee), (seller_fee_asset, seller_fee) = fill.fees
+        lines = [
+            (self._account(buyer, quote), Entry.Bucket.LOCKED, -fill.notional),
+            (self._account(buyer, base), Entry.Bucket.AVAILABLE, fill.qty - (buyer_fee if buyer_fee_asset == base else 0)),
+            (self._account(seller, base), Entry.Bucket.LOCKED, -fill.qty),
+            (self._account(seller, quote), Entry.Bucket.AVAILABLE, fill.notional - (seller_fee if seller_fee_asset == quote else 0)),
+        ]
+        for user_id, asset, fee, native in ((buyer, buyer_fee_asset, buyer_fee, base), (seller, seller_fee_asset, seller_fee, quote)):
+            if fee:
+                lines.append((self.fee_accounts[asset.pk], Entry.Bucket.AVAILABLE, fee))
+                if asset != native:  # paid in the platform token
+                    lines.append((token_accounts[user_id], Entry.Bucket.AVAILABLE, -fee))
+        return [line for line in lines if line[2]]
 
     def _release(self, order: Order, amount: Decimal, key: str, memo: str) -> None:
         account = self._account(order.user_id, self.assets[order.reserved_asset_id])
@@ -316,10 +397,15 @@ class MarketEngine:
             pk = self.account_ids[key] = user_account(user=User(pk=user_id), asset=asset).pk
         return pk
 
+    def _payer(self, user_id: int) -> tuple[int, bool]:
+        """The user's VIP tier and whether they pay fees in the platform token (read once a batch)."""
+        payer = self.payers.get(user_id)
+        if payer is None:
+            payer = self.payers[user_id] = User.objects.filter(pk=user_id).values_list("vip_tier", "pay_fees_in_platform_token").first() or (0, False)
+        return payer
+
     def _rate(self, order: Order, maker: bool) -> Decimal:
-        tier = self.tiers.get(order.user_id)
-        if tier is None:
-            tier = self.tiers[order.user_id] = User.objects.filter(pk=order.user_id).values_list("vip_tier", flat=True).first() or 0
+        tier = self._payer(order.user_id)[0]
         maker_rate, taker_rate = self.fees.get(tier, self.fees.get(0, (Decimal(0), Decimal(0))))
         return maker_rate if maker else taker_rate
 

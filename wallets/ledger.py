@@ -174,20 +174,33 @@ class PendingJournal:
     lines: list[tuple[int, str, Decimal]]  # (account pk, bucket, signed amount)
 
 
-def journals_post_many(journals: list[PendingJournal], *, assets: dict[int, Asset]) -> dict[str, int]:
+def accounts_lock(account_ids) -> dict[int, LedgerAccount]:
+    """Lock accounts in primary-key order (one statement), inside the caller's transaction: the
+    one lock order every ledger write uses, so writers never deadlock on each other."""
+    return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=sorted(set(account_ids))).order_by("pk")}
+
+
+def journals_post_many(journals: list[PendingJournal], *, assets: dict[int, Asset],
+                       locked: dict[int, LedgerAccount] | None = None) -> dict[str, int]:
     """Post many journals in a few statements, with journal_post's guarantees: each journal
     balances per asset and is exact to its asset's precision; all touched accounts are locked in
     primary-key order first (one statement); no user account and no locked bucket ends below
     zero (checked on the totals, before writing); new balances are written as exact values.
     Must run inside a transaction (the engine's batch). Returns {idempotency key: journal id}.
     A key used before is an error here: callers post each key once (the engine only re-posts after
-    a rollback)."""
+    a rollback). `locked`: the caller already locked these accounts with `accounts_lock` in this
+    transaction (to decide something from their balances first); they must cover every line."""
     if not journals:
         return {}
     if not transaction.get_connection().in_atomic_block:
         raise LedgerError("journals_post_many must run inside a transaction")
-    account_ids = sorted({pk for journal in journals for pk, _b, _a in journal.lines})
-    accounts = {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")}
+    account_ids = {pk for journal in journals for pk, _b, _a in journal.lines}
+    if locked is None:
+        accounts = accounts_lock(account_ids)
+    elif account_ids <= locked.keys():
+        accounts = locked
+    else:
+        raise LedgerError(f"accounts {sorted(account_ids - locked.keys())} were not locked first")
     deltas: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     for journal in journals:
         totals: dict[int, Decimal] = defaultdict(Decimal)

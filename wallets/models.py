@@ -45,7 +45,8 @@ class Asset(models.Model):
 
     class Meta:
         ordering = ["symbol"]
-        constraints = [models.CheckConstraint(condition=Q(precision__lte=18), name="asset_precision_max_18")]
+        constraints = [models.CheckConstraint(condition=Q(precision__lte=18), name="asset_precision_max_18"),
+                       models.UniqueConstraint(fields=["is_platform_token"], condition=Q(is_platform_token=True), name="one_platform_token")]
 
     def __str__(self):
         return self.symbol

@@ -89,11 +89,24 @@ class BalanceRow:
         return self.available + self.locked
 
 
-def usdt_price(asset) -> Decimal | None:
-    """USDT per unit: 1 for USDT itself, else the asset's reference price (0 = unknown)."""
-    if asset.symbol == "USDT":
-        return Decimal(1)
-    return asset.reference_price or None
+def usdt_prices(assets) -> dict[int, Decimal | None]:
+    """USDT per unit of each asset (by primary key): 1 for USDT itself; the last trade price where
+    an <asset>USDT market has traded; else the asset's reference price; None when nothing is known."""
+    from django.apps import apps
+    from django.db.models import OuterRef, Subquery
+
+    assets = list(assets)
+    Market, Trade = apps.get_model("exchange", "Market"), apps.get_model("exchange", "Trade")
+    last = Trade.objects.filter(market=OuterRef("pk")).order_by("-id").values("price")[:1]
+    traded = dict(Market.objects.filter(base__in=[a.pk for a in assets], quote__symbol="USDT")
+                  .annotate(last=Subquery(last)).values_list("base_id", "last"))
+    prices = {}
+    for asset in assets:
+        if asset.symbol == "USDT":
+            prices[asset.pk] = Decimal(1)
+        else:
+            prices[asset.pk] = traded.get(asset.pk) or asset.reference_price or None
+    return prices
 
 
 def balances_for(*, user) -> tuple[list[BalanceRow], Decimal]:
@@ -102,11 +115,13 @@ def balances_for(*, user) -> tuple[list[BalanceRow], Decimal]:
 
     accounts = {a.asset_id: a for a in LedgerAccount.objects.filter(kind=AccountKind.USER, user=user)}
     rows, total = [], Decimal(0)
-    for asset in Asset.objects.filter(is_active=True).prefetch_related("networks").order_by("symbol"):
+    assets = list(Asset.objects.filter(is_active=True).prefetch_related("networks").order_by("symbol"))
+    prices = usdt_prices(assets)
+    for asset in assets:
         account = accounts.get(asset.pk)
         available = account.available if account else Decimal(0)
         locked = account.locked if account else Decimal(0)
-        price = usdt_price(asset)
+        price = prices[asset.pk]
         estimate = ((available + locked) * price).quantize(Decimal("0.01")) if price is not None else None
         total += estimate or 0
         rows.append(BalanceRow(asset, available, locked, estimate))

@@ -216,6 +216,9 @@ SECURITY_WITHDRAWAL_LOCK_HOURS = 24
 # True: an accepted order is matched in the process that accepted it (tests). False: the engine
 # process (`manage.py run_engine`, started by `make run`) applies it.
 ENGINE_INLINE = env.bool("ENGINE_INLINE", default=False)
+# Users who choose to pay trading fees in the platform token (Asset.is_platform_token) pay this
+# much less, valued at the last USDT prices, while they hold enough of it.
+FEE_TOKEN_DISCOUNT_PERCENT = env("FEE_TOKEN_DISCOUNT_PERCENT", default="25")
 
 # --- Wallets -----------------------------------------------------------------------------------------
 # Chain code -> adapter class; "*" is the default. A real node is configured per chain, e.g.

@@ -285,3 +285,17 @@ def test_more_bad_input_is_refused(market, kwargs, code):
     with pytest.raises(OrderRejected) as info:
         order_place(user=user, market=market, side="BUY", type="LIMIT", **params)
     assert info.value.code == code and Order.objects.count() == 0
+
+
+def test_rebuild_restores_waiting_stops_in_the_order_the_engine_accepted_them(market, settings):
+    """Command ids are taken at insert and can commit out of order; trigger priority is the order
+    the engine applied the stops, which a rebuild must keep (not the order ids)."""
+    settings.ENGINE_INLINE = False
+    buyer = funded(usdt="100000")
+    first = order_place(user=buyer, market=market, side="BUY", type="STOP_LOSS_LIMIT", quantity="0.1", price="50000", stop_price="50000")
+    second = order_place(user=buyer, market=market, side="BUY", type="STOP_LOSS_LIMIT", quantity="0.1", price="50000", stop_price="50000")
+    EngineCommand.objects.filter(order=first).update(id=10**9)  # the first order's command committed after the second's
+    engine = MarketEngine(market)
+    engine.apply_all()
+    assert list(engine.book.stops) == [second.pk, first.pk]
+    assert list(MarketEngine(market).book.stops) == [second.pk, first.pk]

@@ -13,7 +13,7 @@ from exchange.services import OrderRejected, order_cancel, order_place
 from tests.conftest import on_postgres, run_concurrently
 from tests.exchange.conftest import bal, funded
 from wallets.ledger import system_account
-from wallets.models import AccountKind, LedgerAccount
+from wallets.models import AccountKind, Asset, LedgerAccount
 from wallets.selectors import ledger_violations
 
 EXAMPLES = count()
@@ -34,8 +34,13 @@ def test_random_session_conserves_assets_and_keeps_the_ledger_sound(market, ops)
     # Examples share the test's database: each gets its own market and traders, and fees are measured as changes.
     market = Market.objects.create(symbol=f"BTCUSDT{next(EXAMPLES)}", base=template.base, quote=template.quote, tick_size=template.tick_size,
                                    step_size=template.step_size, min_qty=template.min_qty, max_qty=template.max_qty, min_notional=template.min_notional)
-    fees_before = {a: system_account(kind=AccountKind.FEES, asset=a).available for a in (market.base, market.quote)}
-    traders = [funded(btc="1", usdt="100000") for _ in range(3)]
+    agr = Asset.objects.get_or_create(symbol="AGR", defaults={"name": "Agora Token", "precision": 8, "is_platform_token": True,
+                                                              "reference_price": D("0.8")})[0]
+    fees_before = {a: system_account(kind=AccountKind.FEES, asset=a).available for a in (market.base, market.quote, agr)}
+    # The third trader pays fees in the platform token and holds little of it: it runs out mid-session.
+    traders = [funded(btc="1", usdt="100000") for _ in range(2)] + [funded(btc="1", usdt="100000", agr="3")]
+    traders[2].pay_fees_in_platform_token = True
+    traders[2].save(update_fields=["pay_fees_in_platform_token"])
     for trader_i, side, kind, price, lots in ops:
         user = traders[trader_i]
         try:
@@ -53,9 +58,10 @@ def test_random_session_conserves_assets_and_keeps_the_ledger_sound(market, ops)
             pass
         engine_for(market.pk).apply_all()
         assert ledger_violations() == []
-    fees = {a: system_account(kind=AccountKind.FEES, asset=a).available - fees_before[a] for a in (market.base, market.quote)}
-    totals = {symbol: sum((sum(bal(t, symbol)) for t in traders), D(0)) for symbol in ("BTC", "USDT")}
+    fees = {a: system_account(kind=AccountKind.FEES, asset=a).available - fees_before[a] for a in (market.base, market.quote, agr)}
+    totals = {symbol: sum((sum(bal(t, symbol)) for t in traders), D(0)) for symbol in ("BTC", "USDT", "AGR")}
     assert totals["BTC"] + fees[market.base] == D("3") and totals["USDT"] + fees[market.quote] == D("300000")
+    assert totals["AGR"] + fees[agr] == D("3") and bal(traders[2], "AGR")[0] >= 0
     for order in Order.objects.filter(market=market).exclude(status__in=Order.OPEN):
         assert order.reserved == 0  # every ended order released what it held
     open_reserved = {symbol: sum((o.reserved for o in Order.objects.filter(market=market, status__in=Order.OPEN, reserved_asset__symbol=symbol)), D(0))
