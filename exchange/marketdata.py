@@ -76,6 +76,18 @@ def depth_event(symbol: str, first_id: int, last_id: int, bids, asks, when: date
             "b": [[price, qty] for price, qty in bids], "a": [[price, qty] for price, qty in asks]}
 
 
+def ticker_event(ticker, places: tuple[int, int], now: datetime) -> dict:
+    """Binance's <symbol>@ticker payload (24hrTicker) from exchange.selectors.Ticker24h."""
+    price, qty = (lambda v: plain(v, places[0])), (lambda v: plain(v, places[1]))
+    return {"e": "24hrTicker", "E": to_ms(now), "s": ticker.symbol, "p": price(ticker.price_change),
+            "P": plain(ticker.price_change_percent, 3), "w": price(ticker.weighted_avg_price), "x": price(ticker.prev_close),
+            "c": price(ticker.last_price), "Q": qty(ticker.last_qty), "b": ticker.best_bid or price(Decimal(0)),
+            "B": ticker.best_bid_qty or qty(Decimal(0)), "a": ticker.best_ask or price(Decimal(0)), "A": ticker.best_ask_qty or qty(Decimal(0)),
+            "o": price(ticker.open_price), "h": price(ticker.high_price), "l": price(ticker.low_price), "v": qty(ticker.volume),
+            "q": plain(ticker.quote_volume, 8), "O": to_ms(ticker.open_time), "C": to_ms(ticker.close_time), "F": ticker.first_id,
+            "L": ticker.last_id, "n": ticker.count}
+
+
 def publish(events: list[tuple[str, dict]]) -> None:
     """Send (stream name, payload) pairs to the Channels groups web pages and API streams read.
     Called after the batch commits; a failure to publish never undoes a committed batch."""

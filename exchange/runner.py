@@ -9,6 +9,7 @@ applied exactly once. `run_engine` (management command) owns markets through Pos
 advisory locks; embedded mode (SQLite) runs one engine for all markets.
 """
 import logging
+import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from exchange.engine import (
     BUY, FOK, GTC, IOC, SELL, STOP_LOSS, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER, STP_NONE, TAKE_PROFIT, OrderBook, Status,
 )
-from exchange.marketdata import depth_event, klines_apply, plain, publish, trade_event
+from exchange.marketdata import depth_event, klines_apply, plain, publish, ticker_event, trade_event
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from accounts.models import User
 from config.db import ids_allocate, rows_copy, rows_insert, rows_update
@@ -29,6 +30,7 @@ from wallets.selectors import usdt_prices
 
 log = logging.getLogger(__name__)
 DEPTH_LEVELS = 100  # levels a side kept in MarketDepth
+TICKER_EVERY = 1.0  # seconds between <symbol>@ticker events of a market (Binance: 1000 ms)
 
 SIDES = {Order.Side.BUY: BUY, Order.Side.SELL: SELL}
 TIFS = {Order.TimeInForce.GTC: GTC, Order.TimeInForce.IOC: IOC, Order.TimeInForce.FOK: FOK}
@@ -69,6 +71,7 @@ class MarketEngine:
         inline use) are fenced by the market's update id alone."""
         self.market = Market.objects.select_related("base", "quote").get(pk=market.pk)
         self.holds_lock = holds_lock
+        self.ticker_due, self.ticker_sent = False, 0.0
         self.rebuild()
 
     # --- conversions ---------------------------------------------------------------------------
@@ -217,10 +220,28 @@ class MarketEngine:
                                   if side_before.get(p) != side_after.get(p)))
         if changes[0] or changes[1]:
             events.append((f"{symbol}@depth", depth_event(self.market.symbol, first_update, self.market.update_id, changes[0], changes[1], self.now)))
+        self.ticker_due = self.ticker_due or bool(events)
         try:
             publish(events)
         except Exception:  # a lost event is recovered by the next snapshot; the batch is committed
             log.exception("publishing %s events failed", self.market.symbol)
+        self.ticker_publish()
+
+    def ticker_publish(self) -> bool:
+        """Publish <symbol>@ticker if trades or the book changed since the last one and a second
+        has passed (run_engine also calls this when idle, so the last change is never held back)."""
+        if not self.ticker_due or time.monotonic() - self.ticker_sent < TICKER_EVERY:
+            return False
+        from exchange.selectors import ticker_24h
+
+        self.ticker_due, self.ticker_sent = False, time.monotonic()
+        try:
+            ticker = ticker_24h(market=self.market)
+            places = (max(0, -self.market.tick_size.normalize().as_tuple().exponent), max(0, -self.market.step_size.normalize().as_tuple().exponent))
+            publish([(f"{self.market.symbol.lower()}@ticker", ticker_event(ticker, places, timezone.now()))])
+        except Exception:
+            log.exception("publishing the %s ticker failed", self.market.symbol)
+        return True
 
     def apply_all(self) -> int:
         total = 0

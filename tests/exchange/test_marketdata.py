@@ -2,6 +2,7 @@ from datetime import datetime, timezone
 from decimal import Decimal as D
 
 import pytest
+from freezegun import freeze_time
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
@@ -60,25 +61,59 @@ def test_trades_fold_into_klines_and_publish_binance_events_with_chained_update_
 
 
 def test_rolling_24h_ticker(market):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from exchange.models import Trade
     from exchange.selectors import ticker_24h
 
     assert ticker_24h(market=market).count == 0 and ticker_24h(market=market).last_price == 0
     seller, buyer = funded(btc="1"), funded(usdt="100000")
     engine = engine_for(market.pk)
-    for price in ("50000", "51000", "49500"):
-        place(seller, market, "SELL", "0.01", price)
-        place(buyer, market, "BUY", "0.01", price)
+    times = ["2026-03-01 09:59:30", "2026-03-01 10:20:00", "2026-03-02 08:00:10", "2026-03-02 09:59:59"]
+    for when, price in zip(times, ("50000", "51000", "49500", "49800")):
+        with freeze_time(when):
+            place(seller, market, "SELL", "0.01", price)
+            place(buyer, market, "BUY", "0.01", price)
+            engine.apply_all()
+    with freeze_time("2026-03-02 10:00:00"):
+        place(seller, market, "SELL", "0.02", "52000")
         engine.apply_all()
-    Trade.objects.filter(price=D("50000")).update(created_at=timezone.now() - timedelta(hours=25))  # out of the window
-    place(seller, market, "SELL", "0.02", "52000")
-    engine.apply_all()
-    ticker = ticker_24h(market=market)
-    assert (ticker.open_price, ticker.high_price, ticker.low_price, ticker.last_price) == (D("51000"), D("51000"), D("49500"), D("49500"))
-    assert (ticker.volume, ticker.quote_volume, ticker.count) == (D("0.02"), D("1005"), 2)
-    assert (ticker.price_change, ticker.price_change_percent) == (D("-1500"), D("-2.941"))
+    # Just before 10:00 the window starts at the minute 24 hours before, 09:59 the day before: all four trades.
+    ticker = ticker_24h(market=market, now=datetime(2026, 3, 2, 9, 59, 59, 900000, tzinfo=timezone.utc))
+    assert (ticker.open_price, ticker.high_price, ticker.low_price, ticker.last_price) == (D("50000"), D("51000"), D("49500"), D("49800"))
+    assert (ticker.volume, ticker.quote_volume, ticker.count) == (D("0.04"), D("2003"), 4)
+    # At 10:01 the window starts at 10:01 the day before: the 09:59 trade has left it. The 10:20
+    # trade is counted from the 1m candles (the first hour is partial), the rest from whole 1h candles
+    # and the last hour's 1m candles.
+    ticker = ticker_24h(market=market, now=datetime(2026, 3, 2, 10, 1, 0, tzinfo=timezone.utc))
+    assert (ticker.open_price, ticker.high_price, ticker.low_price, ticker.last_price) == (D("51000"), D("51000"), D("49500"), D("49800"))
+    assert (ticker.volume, ticker.quote_volume, ticker.count) == (D("0.03"), D("1503"), 3)
+    assert (ticker.price_change, ticker.price_change_percent) == (D("-1200"), D("-2.353"))
     assert (ticker.best_bid, ticker.best_ask) == (None, "52000.00")
+    later = ticker_24h(market=market, now=datetime(2026, 3, 4, tzinfo=timezone.utc))
+    assert (later.count, later.volume, later.open_price, later.last_price) == (0, 0, D("49800"), D("49800"))
+
+
+def test_ticker_stream_is_published_at_most_once_a_second_and_never_holds_back_the_last_change(market, settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.ENGINE_INLINE = False
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(stream_group("btcusdt@ticker"), channel)
+    seller, buyer = funded(btc="1"), funded(usdt="100000")
+    engine = engine_for(market.pk)
+    place(seller, market, "SELL", "0.1", "50000")
+    place(seller, market, "SELL", "0.2", "50100")
+    place(buyer, market, "BUY", "0.15", "50100")
+    engine.apply_all()
+    first = async_to_sync(layer.receive)(channel)["data"]
+    trade_ids = list(market.trades.order_by("id").values_list("id", flat=True))
+    assert {k: first[k] for k in ("e", "s", "o", "h", "l", "c", "Q", "v", "q", "n", "F", "L", "a", "A", "b", "B", "p", "P", "w")} == {
+        "e": "24hrTicker", "s": "BTCUSDT", "o": "50000.00", "h": "50100.00", "l": "50000.00", "c": "50100.00", "Q": "0.0500",
+        "v": "0.1500", "q": "7505.00000000", "n": 2, "F": trade_ids[0], "L": trade_ids[1], "a": "50100.00", "A": "0.1500",
+        "b": "0.00", "B": "0.0000", "p": "100.00", "P": "0.200", "w": "50033.33"}
+    place(buyer, market, "BUY", "0.05", "50100")
+    engine.apply_all()  # within the second: held back, not lost
+    assert engine.ticker_due and engine.ticker_publish() is False
+    engine.ticker_sent -= 1  # a second later (run_engine calls this when idle)
+    assert engine.ticker_publish() is True
+    second = async_to_sync(layer.receive)(channel)["data"]
+    assert (second["v"], second["n"], second["A"]) == ("0.2000", 3, "0.1000")
+    assert engine.ticker_publish() is False  # nothing new since

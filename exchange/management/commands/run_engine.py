@@ -59,6 +59,8 @@ class Command(BaseCommand):
             if applied:
                 wait = idle_sleep
             else:  # back off while idle so an embedded SQLite engine does not spin
+                for engine in engines.values():
+                    engine.ticker_publish()
                 time.sleep(wait)
                 wait = min(wait * 2, 0.1)
         for market_id in list(engines):
