@@ -45,7 +45,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ["frozen_at", "withdrawals_locked_until", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["first_name", "last_name", "language", "time_zone", "anti_phishing_code", "vip_tier"]}),
+        ("Profile", {"fields": ["first_name", "last_name", "language", "time_zone", "anti_phishing_code", "vip_tier", "pay_fees_in_platform_token"]}),
         ("Security", {"fields": ["frozen_at", "withdrawals_locked_until"]}),
         ("Roles", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),

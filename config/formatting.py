@@ -45,6 +45,19 @@ def amount_format(value, places: int = 8, *, language: str | None = None, trim: 
     )
 
 
+def percent_format(value, *, min_places: int = 2, max_places: int = 4, language: str | None = None) -> str:
+    """A fraction as a percentage in the locale's own pattern ('0.075%', '%0,075', '0,075 %'),
+    with Latin digits and between `min_places` and `max_places` decimals."""
+    import copy
+
+    from babel import Locale
+
+    locale = Locale.parse(babel_locale(language))
+    pattern = copy.copy(locale.percent_formats[None])
+    pattern.frac_prec = (min_places, max_places)
+    return pattern.apply(Decimal(str(value)), locale, numbering_system="latn")
+
+
 def amount_text(value, places: int = 18) -> str:
     """An amount as plain text in the reader's locale, trailing zeros dropped (emails, messages)."""
     return amount_format(value, places, trim=True)

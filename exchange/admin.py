@@ -39,15 +39,16 @@ class FeeTierAdmin(admin.ModelAdmin):
 class OrderAdmin(ReadOnly):
     list_display = ["pk", "created_at", "user", "market", "side", "type", "price", "quantity", "executed_qty", "status"]
     list_filter = ["status", "type", "side", "market"]
-    search_fields = ["user__email", "client_order_id"]
+    search_fields = ["user__email", "client_order_id", "=id"]
     list_select_related = ["user", "market"]
 
 
 @admin.register(Trade)
 class TradeAdmin(ReadOnly):
-    list_display = ["pk", "created_at", "market", "price", "quantity", "taker_side", "buyer_fee", "seller_fee"]
-    list_filter = ["market"]
-    list_select_related = ["market"]
+    list_display = ["pk", "created_at", "market", "price", "quantity", "taker_side", "buyer_fee", "buyer_fee_asset", "seller_fee",
+                    "seller_fee_asset"]
+    list_filter = ["market", "buyer_fee_asset", "seller_fee_asset"]
+    list_select_related = ["market", "buyer_fee_asset", "seller_fee_asset"]
 
 
 @admin.register(EngineCommand)

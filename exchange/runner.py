@@ -108,6 +108,9 @@ class MarketEngine:
         for order in sorted(stops, key=lambda o: (o.stop_seq or 0, o.pk)):  # in the order the engine accepted them
             self.book.restore_stop(order.pk, SIDES[order.side], STOPS[order.type], self.ticks(order.stop_price), self.ticks(order.price),
                                    self.lots(order.quantity), TIFS[order.time_in_force], order.user_id, STPS[order.stp_mode])
+        # Depth events chain (U = previous u + 1) across batches that changed no level, so a client
+        # never sees a gap; after a restart the chain starts again from the snapshot's update id.
+        self.depth_published = self.market.update_id
         last = self.market.trades.order_by("-id").values_list("price", flat=True).first()
         self.book.last_price = self.ticks(last) if last is not None else None
         self.fees = fee_rates()
@@ -134,7 +137,7 @@ class MarketEngine:
                     return 0
                 self.now = timezone.now()
                 self.fees, self.payers = fee_rates(), {}  # fee changes and tier recomputes apply from the next batch
-                levels_before = self._levels()
+                self.touched: set[tuple[str, int]] = set()  # (side, ticks) of every book level this batch changed
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
                 self.fills: list[Fill] = []
@@ -159,18 +162,18 @@ class MarketEngine:
                 else:
                     rows_copy(Trade, trade_fields, ([tid, *row] for tid, row in zip(trade_ids, rows)))
                 klines_apply(self.market, [(f.price, f.qty, f.notional) for f in self.fills], self.now)
-                first_update = self.market.update_id + 1
                 self.market.update_id += len(commands)
                 Market.objects.filter(pk=self.market.pk).update(update_id=self.market.update_id)
                 bids, asks = self.book.depth(DEPTH_LEVELS)
-                MarketDepth.objects.update_or_create(market=self.market, defaults={
-                    "last_update_id": self.market.update_id, "bids": [[self._p(p), self._q(q)] for p, q in bids],
-                    "asks": [[self._p(p), self._q(q)] for p, q in asks]})
+                snapshot = {"last_update_id": self.market.update_id, "bids": [[self._p(p), self._q(q)] for p, q in bids],
+                            "asks": [[self._p(p), self._q(q)] for p, q in asks], "updated_at": self.now}
+                if not MarketDepth.objects.filter(market=self.market).update(**snapshot):
+                    MarketDepth.objects.create(market=self.market, **snapshot)
                 rows_update(Order, self.changed.values(), ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "updated_at"])
                 applied = EngineCommand.objects.filter(pk__in=[c.pk for c in commands], applied_at__isnull=True).update(applied_at=timezone.now())
                 if applied != len(commands):
                     raise OwnershipLost(f"{self.market}: {len(commands) - applied} command(s) were applied by someone else")
-            self._publish(first_update, levels_before, trade_ids)
+            self._publish(trade_ids)
         except OwnershipLost:
             raise
         except Exception:
@@ -203,23 +206,23 @@ class MarketEngine:
     def _q(self, lots: int) -> str:
         return plain(self.qty(lots), max(0, -self.market.step_size.normalize().as_tuple().exponent))
 
-    def _levels(self) -> tuple[dict, dict]:
-        return ({p: level.qty for p, level in self.book.bids.items()}, {p: level.qty for p, level in self.book.asks.items()})
-
-    def _publish(self, first_update: int, before: tuple[dict, dict], trade_ids: list[int]) -> None:
-        """After commit: trades and the depth diff on Binance's stream names (never undoes a batch)."""
+    def _publish(self, trade_ids: list[int]) -> None:
+        """After commit: trades and the depth diff on Binance's stream names (never undoes a batch).
+        The diff carries every level the batch touched with its quantity now ("0": gone)."""
         symbol = self.market.symbol.lower()
         events = []
         for trade_id, fill in zip(trade_ids or [], self.fills):
             buyer_is_maker = fill.taker_side == Order.Side.SELL
             events.append((f"{symbol}@trade", trade_event(self.market.symbol, trade_id, fill.price, fill.qty, self.now, buyer_is_maker)))
-        after = self._levels()
-        changes = []
-        for side_before, side_after in zip(before, after):
-            changes.append(sorted([self._p(p), self._q(side_after.get(p, 0))] for p in set(side_before) | set(side_after)
-                                  if side_before.get(p) != side_after.get(p)))
+        changes = ([], [])
+        for side, ticks in sorted(self.touched):
+            levels = self.book.bids if side == Order.Side.BUY else self.book.asks
+            level = levels.get(ticks)
+            changes[side == Order.Side.SELL].append([self._p(ticks), self._q(level.qty if level is not None else 0)])
         if changes[0] or changes[1]:
-            events.append((f"{symbol}@depth", depth_event(self.market.symbol, first_update, self.market.update_id, changes[0], changes[1], self.now)))
+            events.append((f"{symbol}@depth", depth_event(self.market.symbol, self.depth_published + 1, self.market.update_id, changes[0], changes[1],
+                                                          self.now)))
+            self.depth_published = self.market.update_id
         self.ticker_due = self.ticker_due or bool(events)
         try:
             publish(events)
@@ -282,13 +285,18 @@ class MarketEngine:
         self._result(order, result)
 
     def _result(self, order: Order, result) -> None:
-        for n, (maker_id, price_ticks, lots) in enumerate(result.fills):
+        opposite = Order.Side.SELL if order.side == Order.Side.BUY else Order.Side.BUY
+        for maker_id, price_ticks, lots in result.fills:
+            self.touched.add((opposite, price_ticks))
             self._fill(order, self.open[maker_id], self.price(price_ticks), self.qty(lots))
         for maker_id in result.expired_makers:
-            self._end(self._touch(self.open[maker_id]), Order.Status.EXPIRED_IN_MATCH)
+            maker = self.open[maker_id]
+            self.touched.add((maker.side, self.ticks(maker.price)))
+            self._end(self._touch(maker), Order.Status.EXPIRED_IN_MATCH)
         if result.status in ENDED:
             self._end(order, ENDED[result.status])
         else:  # resting
+            self.touched.add((order.side, self.ticks(order.price)))
             order.status = Order.Status.PARTIALLY_FILLED if result.filled else Order.Status.NEW
             if order.book_seq is None:
                 order.book_seq = self._rest_seq()
@@ -305,6 +313,7 @@ class MarketEngine:
         live = self.open.get(order.pk)
         if live is None or self.book.cancel(order.pk) is None:
             return  # already ended: nothing to cancel
+        self.touched.add((live.side, self.ticks(live.price)))  # a waiting stop is in no level: a harmless repeat of its quantity there
         self._end(self._touch(live), Order.Status.CANCELED)
 
     def _end(self, order: Order, status: str) -> None:

@@ -44,6 +44,11 @@ class Ticker24h:
         return (self.price_change * 100 / self.open_price).quantize(Decimal("0.001"))
 
     @property
+    def change_ratio(self) -> Decimal:
+        """The change as a fraction of the open price (for display as a percentage)."""
+        return self.price_change / self.open_price if self.open_price else Decimal(0)
+
+    @property
     def weighted_avg_price(self) -> Decimal:
         return self.quote_volume / self.volume if self.volume else Decimal(0)
 

@@ -195,28 +195,39 @@ def _wake_engine(market: Market) -> None:
     transaction.on_commit(lambda: engine_wake(market.pk))
 
 
-def fee_tiers_recompute(*, now=None) -> dict[str, int]:
-    """Each user's VIP tier from their 30-day trading volume in USDT (both sides of every trade
-    they were in; a non-USDT quote is valued at its asset's reference price). Safe to run again:
-    it only sets tiers to what the volume says. Returns how many users moved up and down."""
+def volumes_30d(*, now=None, user_ids=None) -> dict[int, Decimal]:
+    """Each user's 30-day trading volume in USDT: both sides of every trade they were in; a
+    non-USDT quote is valued at its current USDT price (wallets.selectors.usdt_prices)."""
     from datetime import timedelta
 
     from django.db.models import Sum
     from django.utils import timezone
 
-    from exchange.models import FeeTier, Trade
+    from exchange.models import Trade
+    from wallets.models import Asset
+    from wallets.selectors import usdt_prices
 
     now = now or timezone.now()
+    recent = Trade.objects.filter(created_at__gte=now - timedelta(days=30))
+    prices = usdt_prices(Asset.objects.filter(quote_markets__isnull=False).distinct())
+    volume: dict[int, Decimal] = {}
+    for side in ("buy_order__user", "sell_order__user"):
+        rows = recent.filter(**({f"{side}__in": user_ids} if user_ids is not None else {}))
+        for row in rows.values(side, "market__quote").annotate(total=Sum("quote_quantity")).order_by():
+            price = prices.get(row["market__quote"]) or Decimal(0)
+            volume[row[side]] = volume.get(row[side], Decimal(0)) + Decimal(str(row["total"])) * price
+    return volume
+
+
+def fee_tiers_recompute(*, now=None) -> dict[str, int]:
+    """Each user's VIP tier from their 30-day trading volume in USDT (`volumes_30d`). Safe to run
+    again: it only sets tiers to what the volume says. Returns how many users moved up and down."""
+    from exchange.models import FeeTier
+
     tiers = list(FeeTier.objects.order_by("-min_volume_30d"))
     if not tiers:
         return {"up": 0, "down": 0}
-    volume: dict[int, Decimal] = {}
-    recent = Trade.objects.filter(created_at__gte=now - timedelta(days=30))
-    for side in ("buy_order__user", "sell_order__user"):
-        rows = recent.values(side, "market__quote__symbol", "market__quote__reference_price").annotate(total=Sum("quote_quantity")).order_by()
-        for row in rows:
-            price = Decimal(1) if row["market__quote__symbol"] == "USDT" else row["market__quote__reference_price"]
-            volume[row[side]] = volume.get(row[side], Decimal(0)) + Decimal(str(row["total"])) * price
+    volume = volumes_30d(now=now)
     moved = {"up": 0, "down": 0}
     for user in User.objects.filter(is_active=True).only("pk", "vip_tier").iterator():
         amount = volume.get(user.pk, Decimal(0))
@@ -225,3 +236,9 @@ def fee_tiers_recompute(*, now=None) -> dict[str, int]:
             moved["up" if tier > user.vip_tier else "down"] += 1
             User.objects.filter(pk=user.pk).update(vip_tier=tier)
     return moved
+
+
+def fee_token_choice_set(*, user: User, pay_in_token: bool) -> None:
+    """The user's choice to pay trading fees in the platform token (applies from the engine's next batch)."""
+    User.objects.filter(pk=user.pk).update(pay_fees_in_platform_token=pay_in_token)
+    user.pay_fees_in_platform_token = pay_in_token

@@ -2,7 +2,7 @@
 from django import template
 from django.utils.html import format_html
 
-from config.formatting import amount_format, amount_text
+from config.formatting import amount_format, amount_text, percent_format
 
 register = template.Library()
 
@@ -27,3 +27,13 @@ def amount_plain_filter(value, places=18):
     if value is None or value == "":
         return ""
     return amount_text(value, int(places))
+
+
+@register.filter(name="percent")
+def percent_filter(value, places=None):
+    """{{ 0.00075|percent }} -> '0.075%' in the reader's locale (a fraction in, a percentage out);
+    2 to 4 decimals, or exactly `places`."""
+    if value is None or value == "":
+        return ""
+    decimals = {} if places is None else {"min_places": int(places), "max_places": int(places)}
+    return format_html('<bdi class="num" dir="ltr">{}</bdi>', percent_format(value, **decimals))

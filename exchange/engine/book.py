@@ -16,7 +16,7 @@ and the results of stop orders its trades triggered. Market orders never rest: `
 protection bound (the worst price the service layer allows) and whatever is left expires.
 """
 from collections import deque
-from heapq import heappop, heappush
+from heapq import heappop, heappush, nlargest, nsmallest
 
 BUY, SELL = 1, 2
 GTC, IOC, FOK = 0, 1, 2
@@ -99,8 +99,8 @@ class OrderBook:
         return None
 
     def depth(self, n: int = 20):
-        bids = [(p, self.bids[p].qty) for p in sorted(self.bids, reverse=True)[:n]]
-        asks = [(p, self.asks[p].qty) for p in sorted(self.asks)[:n]]
+        bids = [(p, self.bids[p].qty) for p in nlargest(n, self.bids)]
+        asks = [(p, self.asks[p].qty) for p in nsmallest(n, self.asks)]
         return bids, asks
 
     def __contains__(self, order_id):

@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from exchange.marketdata import kline_open_time, stream_group
-from exchange.models import Kline, MarketDepth
+from exchange.models import Kline, MarketDepth, Order
 from exchange.runner import engine_for
 from exchange.services import order_place
 from tests.exchange.conftest import funded
@@ -117,3 +117,60 @@ def test_ticker_stream_is_published_at_most_once_a_second_and_never_holds_back_t
     second = async_to_sync(layer.receive)(channel)["data"]
     assert (second["v"], second["n"], second["A"]) == ("0.2000", 3, "0.1000")
     assert engine.ticker_publish() is False  # nothing new since
+
+
+def test_depth_diffs_replayed_on_the_snapshot_always_equal_the_book(market, settings):
+    """A client that takes the snapshot and applies every diff event (U/u chained) holds exactly the
+    engine's book after every batch: placements, fills, partial fills, cancels, IOC and STP expiries."""
+    import random
+
+    from exchange.services import order_cancel
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}
+    settings.ENGINE_INLINE = False
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(stream_group("btcusdt@depth"), channel)
+    rng = random.Random(7)
+    traders = [funded(btc="10", usdt="1000000") for _ in range(4)]
+    engine = engine_for(market.pk)
+    book = {"b": {}, "a": {}}
+    last_u = 0
+    for batch in range(40):
+        for _ in range(rng.randint(1, 6)):
+            user = rng.choice(traders)
+            open_orders = list(Order.objects.filter(user=user, status__in=Order.OPEN))
+            if open_orders and rng.random() < 0.25:
+                order_cancel(user=user, order=rng.choice(open_orders))
+                continue
+            order_place(user=user, market=market, side=rng.choice(["BUY", "SELL"]), type="LIMIT", quantity=str(rng.randint(1, 20) / 1000),
+                        price=str(rng.randint(49_990, 50_010)), time_in_force=rng.choice(["GTC", "GTC", "IOC"]),
+                        stp_mode=rng.choice(["NONE", "EXPIRE_MAKER", "EXPIRE_TAKER"]))
+        engine.apply_all()
+        while True:
+            try:
+                message = async_to_sync(asyncio_wait_for_receive)(layer, channel)
+            except TimeoutError:
+                break
+            data = message["data"]
+            assert data["U"] == last_u + 1
+            last_u = data["u"]
+            for side in ("b", "a"):
+                for price, qty in data[side]:
+                    if D(qty) == 0:
+                        book[side].pop(price, None)
+                    else:
+                        book[side][price] = qty
+        bids, asks = engine.book.depth(1000)
+        assert book["b"] == {engine._p(p): engine._q(q) for p, q in bids}, batch
+        assert book["a"] == {engine._p(p): engine._q(q) for p, q in asks}, batch
+    assert last_u == MarketDepth.objects.get(market=market).last_update_id
+
+
+async def asyncio_wait_for_receive(layer, channel):
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(layer.receive(channel), 0.05)
+    except asyncio.TimeoutError:
+        raise TimeoutError

@@ -1,0 +1,54 @@
+"""Exchange pages: the markets with their 24-hour statistics, and the fee schedule."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from exchange.models import FeeTier, Market
+from exchange.selectors import ticker_24h
+from exchange.services import fee_token_choice_set, volumes_30d
+from wallets.ledger import user_account
+from wallets.models import Asset
+
+
+def markets(request):
+    rows = [(market, ticker_24h(market=market)) for market in Market.objects.select_related("base", "quote")]
+    return render(request, "exchange/markets.html", {"rows": rows})
+
+
+def _platform_token() -> Asset | None:
+    return Asset.objects.filter(is_platform_token=True, is_active=True).first()
+
+
+def fees(request):
+    """Public: every tier's maker and taker rates, with and without the platform-token discount.
+    Signed in: the reader's tier, 30-day volume, token balance and the choice to pay in it."""
+    discount = Decimal(settings.FEE_TOKEN_DISCOUNT_PERCENT) / 100
+    tiers = [(tier, tier.maker_rate * (1 - discount), tier.taker_rate * (1 - discount)) for tier in FeeTier.objects.all()]
+    context = {"tiers": tiers, "token": _platform_token(), "discount": discount}
+    if request.user.is_authenticated:
+        user = request.user
+        context["volume"] = volumes_30d(user_ids=[user.pk]).get(user.pk, Decimal(0))
+        context["current"] = next((t for t, _m, _t in tiers if t.tier == user.vip_tier), None)
+        context["next_tier"] = next((t for t, _m, _t in tiers if t.tier > user.vip_tier), None)
+        if context["token"] is not None:
+            context["token_balance"] = user_account(user=user, asset=context["token"]).available
+    return render(request, "exchange/fees.html", context)
+
+
+@login_required
+@require_POST
+def fee_token_choice(request):
+    token = _platform_token()
+    if token is not None:
+        pay = request.POST.get("pay_in_token") == "1"
+        fee_token_choice_set(user=request.user, pay_in_token=pay)
+        if pay:
+            messages.success(request, _("Your trading fees are now paid in %(token)s at a discount, while you hold enough of it.") % {"token": token.symbol})
+        else:
+            messages.success(request, _("Your trading fees are now paid in the asset you receive."))
+    return redirect("exchange:fees")
