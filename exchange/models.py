@@ -46,6 +46,16 @@ class Market(models.Model):
     def __str__(self):
         return self.symbol
 
+    @property
+    def price_places(self) -> int:
+        """Decimals a price in this market has (from the tick size)."""
+        return max(0, -self.tick_size.normalize().as_tuple().exponent)
+
+    @property
+    def qty_places(self) -> int:
+        """Decimals a quantity in this market has (from the step size)."""
+        return max(0, -self.step_size.normalize().as_tuple().exponent)
+
     def clean(self):
         from django.core.exceptions import ValidationError
 

@@ -201,10 +201,10 @@ class MarketEngine:
         return self.command_update_id * 1000 + self.rest_count
 
     def _p(self, ticks: int) -> str:
-        return plain(self.price(ticks), max(0, -self.market.tick_size.normalize().as_tuple().exponent))
+        return plain(self.price(ticks), self.market.price_places)
 
     def _q(self, lots: int) -> str:
-        return plain(self.qty(lots), max(0, -self.market.step_size.normalize().as_tuple().exponent))
+        return plain(self.qty(lots), self.market.qty_places)
 
     def _publish(self, trade_ids: list[int]) -> None:
         """After commit: trades and the depth diff on Binance's stream names (never undoes a batch).
@@ -240,7 +240,7 @@ class MarketEngine:
         self.ticker_due, self.ticker_sent = False, time.monotonic()
         try:
             ticker = ticker_24h(market=self.market)
-            places = (max(0, -self.market.tick_size.normalize().as_tuple().exponent), max(0, -self.market.step_size.normalize().as_tuple().exponent))
+            places = (self.market.price_places, self.market.qty_places)
             publish([(f"{self.market.symbol.lower()}@ticker", ticker_event(ticker, places, timezone.now()))])
         except Exception:
             log.exception("publishing the %s ticker failed", self.market.symbol)

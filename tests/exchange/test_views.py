@@ -47,12 +47,13 @@ def test_markets_page_shows_24h_statistics_for_everyone(client, market):
         html = client.get("/en/markets/").content.decode()
         german = client.get("/de/markets/").content.decode()
     row = html[html.index('data-symbol="BTCUSDT"'):html.index('data-symbol="ETHUSDT"')]
-    assert '<bdi class="num" dir="ltr">51,000.000000</bdi>' in row  # last price, in the quote asset's precision
+    assert '<bdi class="num" dir="ltr">51,000.00</bdi>' in row  # last price, in the market's tick
     assert 'class="num change up">+<bdi class="num" dir="ltr">2.00%</bdi>' in row
-    assert '<bdi class="num" dir="ltr">0.02000000</bdi>' in row  # 24h volume in BTC
+    assert '<bdi class="num" dir="ltr">0.0200</bdi> <span class="muted">BTC</span>' in row  # 24h volume in the market's step
     assert '<span class="badge ok">Trading</span>' in row
-    assert '<span class="badge off">Halted</span>' in html[html.index('data-symbol="ETHUSDT"'):]
-    assert "51.000,000000" in german and "2,00\xa0%" in german
+    never_traded = html[html.index('data-symbol="ETHUSDT"'):]
+    assert '<span class="badge off">Halted</span>' in never_traded and never_traded.count('<td class="num">—</td>') == 5
+    assert "51.000,00<" in german and "2,00\xa0%" in german
     assert halted.symbol in html
 
 
