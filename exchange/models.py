@@ -118,8 +118,10 @@ class Order(models.Model):
         EXPIRE_MAKER = "EXPIRE_MAKER", "EXPIRE_MAKER"
         EXPIRE_BOTH = "EXPIRE_BOTH", "EXPIRE_BOTH"
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    # Indexes are few on purpose: every order is written two or three times, and a status change
+    # rewrites every index. (market, status) and (user, status) below serve market_id and user_id.
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False)
     client_order_id = models.CharField(max_length=36)
     side = models.CharField(max_length=4, choices=Side.choices)
     type = models.CharField(max_length=18, choices=Type.choices)
@@ -130,9 +132,9 @@ class Order(models.Model):
     quote_quantity = models.DecimalField(**PRICE, null=True, blank=True, help_text="MARKET by quote amount")
     executed_qty = models.DecimalField(**PRICE, default=Decimal(0))
     cumulative_quote_qty = models.DecimalField(**PRICE, default=Decimal(0))
-    status = models.CharField(max_length=18, choices=Status.choices, default=Status.PENDING_NEW, db_index=True)
+    status = models.CharField(max_length=18, choices=Status.choices, default=Status.PENDING_NEW)
     stp_mode = models.CharField(max_length=14, choices=Stp.choices, default=Stp.EXPIRE_MAKER)
-    reserved_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    reserved_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", db_index=False)
     reserved = AmountField(help_text="still held for this order; released when it ends")
     book_seq = models.BigIntegerField(null=True, blank=True, help_text="when it started resting (engine sequence): its time priority")
     stop_seq = models.BigIntegerField(null=True, blank=True, help_text="when a stop order was accepted (engine sequence): its trigger priority")
@@ -166,7 +168,7 @@ class EngineCommand(models.Model):
         PLACE = "place", "Place"
         CANCEL = "cancel", "Cancel"
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="commands")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="commands", db_index=False)  # the pending index serves the engine
     kind = models.CharField(max_length=6, choices=Kind.choices)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="commands")
     created_at = models.DateTimeField(default=timezone.now)
@@ -181,7 +183,7 @@ class EngineCommand(models.Model):
 
 
 class Trade(models.Model):
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="trades")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="trades", db_index=False)  # (market, -id) serves it
     price = models.DecimalField(**PRICE)
     quantity = models.DecimalField(**PRICE)
     quote_quantity = models.DecimalField(**PRICE)
@@ -189,9 +191,9 @@ class Trade(models.Model):
     sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     taker_side = models.CharField(max_length=4, choices=Order.Side.choices)
     buyer_fee = AmountField(help_text="in buyer_fee_asset: the base asset, or the platform token at a discount")
-    buyer_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    buyer_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", db_index=False)
     seller_fee = AmountField(help_text="in seller_fee_asset: the quote asset, or the platform token at a discount")
-    seller_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    seller_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", db_index=False)
     journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="trade")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

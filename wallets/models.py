@@ -160,8 +160,13 @@ class Entry(models.Model):
         LOCKED = "locked", "Locked"
 
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes beyond the journal's: (account, bucket) serves the account, and every
+    # index here is written a few times per trade. `asset` repeats the account's asset (so sums per
+    # asset need no join); it has no foreign-key constraint of its own, checked at every commit for
+    # every entry: the account's constraint holds, and ledger_violations() reports any entry whose
+    # asset is not its account's.
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    asset = models.ForeignKey(Asset, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False)
     bucket = models.CharField(max_length=10, choices=Bucket.choices, default=Bucket.AVAILABLE)
     amount = AmountField(help_text="signed: positive adds to the account, negative takes from it")
 

@@ -119,7 +119,24 @@ class Command(BaseCommand):
 
             profiler = cProfile.Profile()
             profiler.runcall(engine.apply_batch, limit=batch)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(30)
+            queries = []
+
+            def timed(execute, sql, params, many, context):
+                t = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    queries.append(((time.perf_counter() - t) * 1000, sql[:150]))
+
+            with connection.execute_wrapper(timed):
+                t = time.perf_counter()
+                engine.apply_batch(limit=batch)
+                total = (time.perf_counter() - t) * 1000
+            self.stdout.write(f"one batch: {total:.1f} ms, {len(queries)} statements, {sum(q[0] for q in queries):.1f} ms in them; slowest:")
+            for ms, sql in sorted(queries, reverse=True)[:12]:
+                self.stdout.write(f"  {ms:7.2f} ms  {sql}")
+        engine.phases.clear()
         started = time.perf_counter()
         batches = []
         while True:
@@ -129,7 +146,10 @@ class Command(BaseCommand):
                 break
             batches.append((applied, time.perf_counter() - t0))
         durable_seconds = time.perf_counter() - started
-        durable = n / durable_seconds
+        measured = sum(applied for applied, _s in batches)  # without the profiled batches (BENCH_PROFILE)
+        durable = measured / durable_seconds
+        phases = {name: seconds / measured * 1e6 for name, seconds in engine.phases.items()}  # µs per order
+        self.stdout.write("where the durable run's time goes, µs per order: " + ", ".join(f"{k} {v:.0f}" for k, v in phases.items()))
         trades = Trade.objects.count()
 
         latencies = None
