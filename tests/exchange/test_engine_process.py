@@ -136,3 +136,29 @@ def test_two_engines_share_markets_and_take_over_a_dead_ones(market):
         if second_engine is not None:
             stop(second_engine)
 
+
+
+@pytest.mark.parametrize("when", ["while claiming", "while running"])
+def test_an_engine_whose_database_session_dies_owns_its_markets_again(market, when):
+    """pg_terminate_backend on the engine's session (a network cut, a failover): its locks go with
+    the session; the engine notices, opens a new session, claims the market again and applies
+    what was accepted meanwhile. Right after the lock is granted the engine is still rebuilding
+    its book (that once killed the process); a second later it is polling for commands."""
+    engine = engine_process()
+    try:
+        wait_for(lambda: market.pk in owners())
+        if when == "while running":
+            time.sleep(1)
+        backend = owners()[market.pk]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+        user = funded(usdt="100000")
+        order = order_place(user=user, market=market, side="BUY", type="LIMIT", quantity="0.1", price="50000")
+        wait_for(lambda: pending() == 0, timeout=15)
+        order.refresh_from_db()
+        assert order.status == "NEW"
+        assert owners().get(market.pk) not in (None, backend)
+    finally:
+        stop(engine)
+        output = engine.stdout.read() if engine.stdout else ""
+    assert "engine owns BTCUSDT" in output

@@ -27,13 +27,19 @@ class Command(BaseCommand):
         self.running = True
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "running", False))
         engines: dict[int, MarketEngine] = {}
-        started = last_claim = time.monotonic()
+        started = time.monotonic()
         wait = idle_sleep
-        self._claim(engines)
+        last_claim = 0.0
         while self.running and not (max_seconds and time.monotonic() - started > max_seconds):
             if time.monotonic() - last_claim >= claim_every:
-                self._verify(engines)
-                self._claim(engines)
+                try:
+                    self._verify(engines)
+                    self._claim(engines)
+                except Exception:  # the database went away while claiming: start over on a new session
+                    log.exception("claiming markets failed")
+                    connection.close()
+                    engines.clear()
+                    time.sleep(0.5)
                 last_claim = time.monotonic()
             applied = 0
             for market_id, engine in list(engines.items()):
