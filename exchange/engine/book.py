@@ -23,6 +23,8 @@ GTC, IOC, FOK = 0, 1, 2
 STP_NONE, STP_EXPIRE_TAKER, STP_EXPIRE_MAKER, STP_EXPIRE_BOTH = 0, 1, 2, 3
 STOP_LOSS, TAKE_PROFIT = 1, 2
 _NO_LIMIT = 1 << 62
+_SHARDS = 64
+_MASK = _SHARDS - 1
 
 
 class Status:
@@ -72,7 +74,10 @@ class OrderBook:
         self.asks: dict[int, Level] = {}
         self._bid_heap: list[int] = []  # negated prices; levels are removed lazily
         self._ask_heap: list[int] = []
-        self.orders: dict = {}
+        # Resting orders by id, in 64 dicts by the id's hash: a dict that grows past two thirds of
+        # its table copies itself whole, and one dict of 20,000 orders took over a millisecond
+        # to do that inside a single placement. Each of these grows in 1/64 of the time.
+        self._index: list[dict] = [{} for _ in range(_SHARDS)]
         self.stops: dict = {}
         self.last_price: int | None = None
         self._stop_seq = 0
@@ -104,14 +109,19 @@ class OrderBook:
         return bids, asks
 
     def __contains__(self, order_id):
-        return order_id in self.orders or order_id in self.stops
+        return order_id in self._index[hash(order_id) & _MASK] or order_id in self.stops
+
+    @property
+    def orders(self) -> dict:
+        """Every resting order by id (a copy: for inspection, not the hot path)."""
+        return {k: v for shard in self._index for k, v in shard.items()}
 
     # --- commands ------------------------------------------------------------------------------
 
     def place_limit(self, order_id, side, price, qty, tif=GTC, post_only=False, owner=None, stp=STP_NONE) -> Result:
         if qty <= 0 or price <= 0:
             raise ValueError("price and quantity must be positive")
-        if order_id in self.orders or order_id in self.stops:
+        if order_id in self._index[hash(order_id) & _MASK] or order_id in self.stops:
             raise ValueError(f"order id {order_id!r} is live already")
         if post_only:
             best = self.best_ask() if side == BUY else self.best_bid()
@@ -153,7 +163,7 @@ class OrderBook:
         One that would trigger at once is rejected (as Binance does)."""
         if qty <= 0 or price <= 0 or stop_price <= 0:
             raise ValueError("prices and quantity must be positive")
-        if order_id in self.orders or order_id in self.stops:
+        if order_id in self._index[hash(order_id) & _MASK] or order_id in self.stops:
             raise ValueError(f"order id {order_id!r} is live already")
         if self.last_price is not None and self._triggers(side, kind, stop_price, self.last_price):
             return Result(order_id, Status.REJECTED, 0, qty, [])
@@ -165,7 +175,7 @@ class OrderBook:
         return Result(order_id, Status.PENDING_TRIGGER, 0, qty, [])
 
     def cancel(self, order_id):
-        order = self.orders.pop(order_id, None)
+        order = self._index[hash(order_id) & _MASK].pop(order_id, None)
         if order is None:
             stop = self.stops.pop(order_id, None)
             return None if stop is None else stop.qty
@@ -181,7 +191,7 @@ class OrderBook:
     def restore(self, order_id, side, price, qty, owner=None) -> None:
         """Put back a resting order when rebuilding a book from storage (in its original time
         order; no matching: a stored book is never crossed)."""
-        if order_id in self.orders or order_id in self.stops:
+        if order_id in self._index[hash(order_id) & _MASK] or order_id in self.stops:
             raise ValueError(f"order id {order_id!r} is live already")
         self._rest(Order(order_id, side, price, qty, owner))
 
@@ -208,7 +218,7 @@ class OrderBook:
                 heappush(self._ask_heap, order.price)
         level.orders.append(order)
         level.qty += order.qty
-        self.orders[order.id] = order
+        self._index[hash(order.id) & _MASK][order.id] = order
 
     def _fillable(self, side, price, qty, owner, stp) -> int:
         """How much a FOK order could fill at acceptable prices, self-trade prevention included."""
@@ -237,7 +247,7 @@ class OrderBook:
             levels, heap, sign = self.asks, self._ask_heap, 1
         else:
             levels, heap, sign = self.bids, self._bid_heap, -1
-        orders = self.orders
+        index = self._index
         fills = []
         expired = []
         remaining = qty
@@ -264,7 +274,7 @@ class OrderBook:
                         level.qty -= maker.qty
                         maker.qty = 0
                         queue.popleft()
-                        del orders[maker.id]
+                        del index[hash(maker.id) & _MASK][maker.id]
                         expired.append(maker.id)
                     if stp != STP_EXPIRE_MAKER:
                         status = Status.EXPIRED_IN_MATCH
@@ -288,7 +298,7 @@ class OrderBook:
                 remaining -= trade
                 if maker.qty == 0:
                     queue.popleft()
-                    del orders[maker.id]
+                    del index[hash(maker.id) & _MASK][maker.id]
                 if quote_spent:
                     remaining = 0
             if level.qty == 0:
