@@ -3,12 +3,14 @@ row) costs more than the work itself."""
 from django.db import connection, transaction
 
 _TEMP_SEQ = 0
+# Up to this many rows an executemany (pipelined by psycopg) costs less than creating a temporary table.
+SMALL_UPDATE = 64
 
 
 def rows_update(model, objects, fields: list[str]) -> None:
     """UPDATE many rows by primary key: on PostgreSQL by COPY into a temporary table and one
     `UPDATE ... FROM` it (no statement with thousands of parameters to build and parse);
-    elsewhere by executemany."""
+    a few rows, and other databases, by executemany."""
     objects = list(objects)
     if not objects:
         return
@@ -16,7 +18,7 @@ def rows_update(model, objects, fields: list[str]) -> None:
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     columns = [meta.get_field(name) for name in fields]
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(objects) <= SMALL_UPDATE:
         assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
         rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [meta.pk.get_db_prep_save(obj.pk, connection)]
                 for obj in objects]

@@ -203,6 +203,7 @@ class MarketEngine:
                     raise OwnershipLost(f"{self.market}: {len(commands) - applied} command(s) were applied by someone else")
                 clock("orders")
             clock("commit")
+            self.applied_ids = [c.pk for c in commands]
             self._publish(trade_ids)
             clock("publish")
         except OwnershipLost:
@@ -507,6 +508,17 @@ class MarketEngine:
         tier = self._payer(order.user_id)[0]
         maker_rate, taker_rate = self.fees.get(tier, self.fees.get(0, (Decimal(0), Decimal(0))))
         return maker_rate if maker else taker_rate
+
+
+def gc_settle() -> None:
+    """For engine processes, after (re)building books: move everything alive now out of the
+    collector's way (gc.freeze) and collect the young generation less often, so a full
+    collection over tens of thousands of resting orders does not stall a batch."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 # --- in-process (embedded and test) engines --------------------------------------------------------

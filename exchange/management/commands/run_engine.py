@@ -9,7 +9,7 @@ from django.db import connection
 
 from exchange import ownership
 from exchange.models import Market
-from exchange.runner import MarketEngine, OwnershipLost
+from exchange.runner import MarketEngine, OwnershipLost, gc_settle
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,15 @@ class Command(BaseCommand):
             return False
 
     def _claim(self, engines: dict) -> None:
+        claimed = False
         for market in Market.objects.exclude(pk__in=list(engines)).order_by("pk"):
             if ownership.market_claim(market.pk):
                 engines[market.pk] = MarketEngine(market, holds_lock=True)  # rebuilt from the database as of now
+                claimed = True
                 self.stdout.write(f"engine owns {market.symbol}")
                 self.stdout.flush()
+        if claimed:
+            gc_settle()
 
     def _verify(self, engines: dict) -> None:
         """Drop markets whose lock this connection no longer holds (the connection was lost)."""
