@@ -104,7 +104,8 @@ class Command(BaseCommand):
             ledger_adjust(user=user, asset=market.quote, amount=D("100000000"), reason="bench", idempotency_key=f"b-{user.pk}-quote")
         specs = self._orders(n, seed=11)
 
-        # The engine alone: the pure matcher on the same orders.
+        # The engine alone: the pure matcher on the same orders, with the engine process's collector settings.
+        gc_settle()
         book = OrderBook()
         started = time.perf_counter()
         fills = 0
