@@ -45,9 +45,10 @@ def amount_format(value, places: int = 8, *, language: str | None = None, trim: 
     )
 
 
-def percent_format(value, *, min_places: int = 2, max_places: int = 4, language: str | None = None) -> str:
+def percent_format(value, *, min_places: int = 2, max_places: int = 4, signed: bool = False, language: str | None = None) -> str:
     """A fraction as a percentage in the locale's own pattern ('0.075%', '%0,075', '0,075 %'),
-    with Latin digits and between `min_places` and `max_places` decimals."""
+    with Latin digits and between `min_places` and `max_places` decimals; `signed` puts a plus
+    sign before a positive change ('+2.00%', as a minus comes before a negative one)."""
     import copy
 
     from babel import Locale
@@ -55,7 +56,9 @@ def percent_format(value, *, min_places: int = 2, max_places: int = 4, language:
     locale = Locale.parse(babel_locale(language))
     pattern = copy.copy(locale.percent_formats[None])
     pattern.frac_prec = (min_places, max_places)
-    return pattern.apply(Decimal(str(value)), locale, numbering_system="latn")
+    value = Decimal(str(value))
+    text = pattern.apply(value, locale, numbering_system="latn")
+    return "+" + text if signed and value > 0 else text
 
 
 def amount_text(value, places: int = 18) -> str:

@@ -24,15 +24,16 @@ def kline_open_time(interval: str, when: datetime) -> datetime:
     return _EPOCH + timedelta(seconds=seconds - seconds % size)
 
 
-def klines_apply(market, trades: list[tuple[Decimal, Decimal, Decimal]], when: datetime) -> None:
-    """Fold a batch's trades (price, qty, quote qty, in execution order) into every interval's
-    current candle, in the batch's transaction."""
+def klines_apply(market, trades: list[tuple[Decimal, Decimal, Decimal, int]], when: datetime) -> None:
+    """Fold a batch's trades (price, qty, quote qty, trade id, in execution order) into every
+    interval's current candle, in the batch's transaction."""
     if not trades:
         return
-    high = max(p for p, _q, _n in trades)
-    low = min(p for p, _q, _n in trades)
-    volume = sum((q for _p, q, _n in trades), Decimal(0))
-    quote_volume = sum((n for _p, _q, n in trades), Decimal(0))
+    high = max(t[0] for t in trades)
+    low = min(t[0] for t in trades)
+    volume = sum((t[1] for t in trades), Decimal(0))
+    quote_volume = sum((t[2] for t in trades), Decimal(0))
+    first_id, last_id = trades[0][3], trades[-1][3]
     opens = {interval: kline_open_time(interval, when) for interval in Kline.INTERVALS}
     existing = {(k.interval, k.open_time): k for k in Kline.objects.select_for_update().filter(
         market=market, interval__in=Kline.INTERVALS, open_time__in=set(opens.values()))}
@@ -41,18 +42,21 @@ def klines_apply(market, trades: list[tuple[Decimal, Decimal, Decimal]], when: d
         kline = existing.get((interval, open_time))
         if kline is None:
             created.append(Kline(market=market, interval=interval, open_time=open_time, open=trades[0][0], high=high, low=low,
-                                 close=trades[-1][0], volume=volume, quote_volume=quote_volume, trades=len(trades)))
+                                 close=trades[-1][0], volume=volume, quote_volume=quote_volume, trades=len(trades),
+                                 first_trade_id=first_id, last_trade_id=last_id))
         else:
             kline.high, kline.low, kline.close = max(kline.high, high), min(kline.low, low), trades[-1][0]
             kline.volume += volume
             kline.quote_volume += quote_volume
             kline.trades += len(trades)
+            kline.first_trade_id = kline.first_trade_id or first_id
+            kline.last_trade_id = last_id
             changed.append(kline)
     Kline.objects.bulk_create(created)
     if changed:
         from config.db import rows_update
 
-        rows_update(Kline, changed, ["high", "low", "close", "volume", "quote_volume", "trades"])
+        rows_update(Kline, changed, ["high", "low", "close", "volume", "quote_volume", "trades", "first_trade_id", "last_trade_id"])
 
 
 def to_ms(when: datetime) -> int:

@@ -220,6 +220,8 @@ class Kline(models.Model):
     volume = models.DecimalField(**PRICE)
     quote_volume = models.DecimalField(**PRICE)
     trades = models.PositiveIntegerField(default=0)
+    first_trade_id = models.BigIntegerField(null=True, blank=True)
+    last_trade_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["market", "interval", "-open_time"]

@@ -33,6 +33,8 @@ from wallets.selectors import usdt_prices
 log = logging.getLogger(__name__)
 DEPTH_LEVELS = 100  # levels a side kept in MarketDepth
 TICKER_EVERY = 1.0  # seconds between <symbol>@ticker events of a market (Binance: 1000 ms)
+TICKER_REFRESH = 30.0  # and at least this often, so trades leaving the 24 h window show on a quiet market
+SEQ_SLOTS = 1_000_000  # rests one command may cause (a stop cascade), within one update id's sequence numbers
 
 SIDES = {Order.Side.BUY: BUY, Order.Side.SELL: SELL}
 TIFS = {Order.TimeInForce.GTC: GTC, Order.TimeInForce.IOC: IOC, Order.TimeInForce.FOK: FOK}
@@ -59,7 +61,7 @@ class Fill:
     buyer: Order
     seller: Order
     taker_side: str
-    fees: list  # [[buyer's fee asset, amount], [seller's fee asset, amount]]
+    fees: list  # [[buyer's fee asset, amount], [seller's fee asset, amount]], set by MarketEngine._settle
 
 
 class _Command(NamedTuple):
@@ -164,7 +166,6 @@ class MarketEngine:
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
                 self.fills: list[Fill] = []
-                self.token_fees: list[tuple[Fill, int, int, Decimal]] = []  # (fill, side 0/1, user, fee before rounding)
                 clock("read")
                 for position, command in enumerate(commands, start=1):
                     self.command, self.trade_count, self.rest_count = command, 0, 0
@@ -188,7 +189,7 @@ class MarketEngine:
                 else:
                     rows_copy(Trade, trade_fields, ([tid, *row] for tid, row in zip(trade_ids, rows)))
                 clock("trades")
-                klines_apply(self.market, [(f.price, f.qty, f.notional) for f in self.fills], self.now)
+                klines_apply(self.market, [(f.price, f.qty, f.notional, tid) for f, tid in zip(self.fills, trade_ids)], self.now)
                 self.market.update_id += len(commands)
                 Market.objects.filter(pk=self.market.pk).update(update_id=self.market.update_id)
                 bids, asks = self.book.depth(DEPTH_LEVELS)
@@ -268,7 +269,9 @@ class MarketEngine:
         """Time priority in the order the engine applied things (not command ids, which are taken
         at insert and may commit out of order): the command's update id, then its rests in order."""
         self.rest_count += 1
-        return self.command_update_id * 1000 + self.rest_count
+        if self.rest_count >= SEQ_SLOTS:
+            raise RuntimeError(f"{self.market}: one command rested {self.rest_count} orders; sequence numbers would collide")
+        return self.command_update_id * SEQ_SLOTS + self.rest_count
 
     def _p(self, ticks: int) -> str:
         return plain(self.price(ticks), self.market.price_places)
@@ -302,8 +305,10 @@ class MarketEngine:
 
     def ticker_publish(self) -> bool:
         """Publish <symbol>@ticker if trades or the book changed since the last one and a second
-        has passed (run_engine also calls this when idle, so the last change is never held back)."""
-        if not self.ticker_due or time.monotonic() - self.ticker_sent < TICKER_EVERY:
+        has passed (run_engine also calls this when idle, so the last change is never held back),
+        or if TICKER_REFRESH seconds passed (the window moves even when nothing trades)."""
+        since = time.monotonic() - self.ticker_sent
+        if since < TICKER_EVERY or not (self.ticker_due or since >= TICKER_REFRESH):
             return False
         from exchange.selectors import ticker_24h
 
@@ -393,26 +398,15 @@ class MarketEngine:
             self._release(order, order.reserved, f"order-{order.pk}-release", f"order #{order.pk} {status.lower()}")
 
     def _fill(self, taker: Order, maker: Order, price: Decimal, qty: Decimal) -> None:
-        """Settle one fill: a balanced journal moves base and quote out of the two reservations;
-        each side's fee (rounded down: never more than the published rate) goes to the fee account,
-        in the asset it receives or, if it chose so and holds enough, in the platform token (`_settle`)."""
+        """Record one fill: its journal moves base and quote out of the two reservations; the fees
+        are decided at commit (`_settle`)."""
         market = self.market
-        base, quote = market.base, market.quote
         buyer, seller = (taker, maker) if taker.side == Order.Side.BUY else (maker, taker)
         notional = price * qty
-        raw = [qty * self._rate(buyer, maker=buyer is maker), notional * self._rate(seller, maker=seller is maker)]
         self.trade_count += 1
         key = f"trade-{self.command.pk}-{self.trade_count}"
         fill = Fill(PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {qty} @ {price}", []), price, qty, notional, buyer, seller,
-                    taker.side, [[base, raw[0].quantize(base.quantum, rounding=ROUND_DOWN)], [quote, raw[1].quantize(quote.quantum, rounding=ROUND_DOWN)]])
-        token = self.fee_token
-        if token is not None:
-            for side, order in enumerate((buyer, seller)):
-                if raw[side] and self._payer(order.user_id)[1]:
-                    if fill.fees[side][0] == token:  # the fee is in the token anyway: the discount, nothing to check
-                        fill.fees[side][1] = (raw[side] * self.token_discount).quantize(token.quantum, rounding=ROUND_DOWN)
-                    else:
-                        self.token_fees.append((fill, side, order.user_id, raw[side]))
+                    taker.side, [])
         self.fills.append(fill)
         self.journals.append(fill.journal)
         for order, consumed in ((buyer, notional), (seller, qty)):
@@ -426,21 +420,44 @@ class MarketEngine:
             maker.status = Order.Status.PARTIALLY_FILLED
 
     def _settle(self) -> dict[int, LedgerAccount]:
-        """At commit: lock every account the batch touches in primary-key order, decide which fees
-        are paid in the platform token (the payer's available token at the lock, less what this
-        batch already charged, must cover it; else the fee stays in the received asset at the full
-        rate), and write each fill's journal lines. Returns the locked accounts.
+        """At commit: work out each fill's fees, lock every account the batch touches in
+        primary-key order (one statement), decide which fees are paid in the platform token, and
+        write each fill's journal lines. Returns the locked accounts.
 
-        The token amount is the fee's worth at the fill's price in the quote asset, converted at the
-        last USDT prices (wallets.selectors.usdt_prices) unless the token is this market's own base
-        or quote, less the discount, rounded down to the token's precision."""
-        token = self.fee_token
+        A fee is the payer's tier rate on what it receives, rounded down (never above the
+        published rate), taken from what it receives: the buyer's in base, the seller's in quote.
+        A payer who chose the platform token pays the fee's worth at the fill's price in the quote
+        asset, converted at the USDT prices of wallets.selectors.usdt_prices unless the token is
+        this market's own base or quote, less the discount, rounded down to the token's precision:
+        if that is above zero and the payer's available token at the lock, less what this batch
+        already charged, covers it; otherwise the fee stays in the received asset at the full rate.
+        Tokens this batch credits are not counted, so the batch never overdraws."""
+        base, quote, token = self.market.base, self.market.quote, self.fee_token
+        unread = {o.user_id for f in self.fills for o in (f.buyer, f.seller)} - self.payers.keys()
+        if unread:  # makers the batch's commands did not bring in: one query for all of them
+            self.payers.update((pk, (tier, pays)) for pk, tier, pays in User.objects.filter(pk__in=unread)
+                               .values_list("pk", "vip_tier", "pay_fees_in_platform_token"))
+        candidates: list[tuple[Fill, int, int, Decimal]] = []  # (fill, side 0 buyer / 1 seller, user, fee before rounding)
+        credited: set[int] = set()  # assets whose fee account this batch may credit
+        for fill in self.fills:
+            buyer_is_maker = fill.taker_side == Order.Side.SELL
+            raw = [fill.qty * self._rate(fill.buyer, maker=buyer_is_maker), fill.notional * self._rate(fill.seller, maker=not buyer_is_maker)]
+            fill.fees = [[base, raw[0].quantize(base.quantum, rounding=ROUND_DOWN)], [quote, raw[1].quantize(quote.quantum, rounding=ROUND_DOWN)]]
+            for side, order in enumerate((fill.buyer, fill.seller)):
+                if raw[side] and token is not None and self._payer(order.user_id)[1]:
+                    if fill.fees[side][0] == token:  # the fee is in the token anyway: the discount, nothing to check
+                        fill.fees[side][1] = (raw[side] * self.token_discount).quantize(token.quantum, rounding=ROUND_DOWN)
+                    else:
+                        candidates.append((fill, side, order.user_id, raw[side]))
+                        credited.add(token.pk)
+                if fill.fees[side][1]:
+                    credited.add(fill.fees[side][0].pk)
         token_accounts: dict[int, int] = {}
-        if self.token_fees:
-            token_accounts = dict(LedgerAccount.objects.filter(kind=AccountKind.USER, asset=token, user_id__in={u for _f, _s, u, _r in self.token_fees})
+        if candidates:
+            token_accounts = dict(LedgerAccount.objects.filter(kind=AccountKind.USER, asset=token, user_id__in={c[2] for c in candidates})
                                   .values_list("user_id", "pk"))
-        base, quote = self.market.base, self.market.quote
-        ids = {pk for journal in self.journals for pk, _b, _a in journal.lines} | set(self.fee_accounts.values()) | set(token_accounts.values())
+        ids = {pk for journal in self.journals for pk, _b, _a in journal.lines} | {self.fee_accounts[a] for a in credited}
+        ids |= set(token_accounts.values())
         for fill in self.fills:
             ids |= {self._account(fill.buyer.user_id, base), self._account(fill.buyer.user_id, quote),
                     self._account(fill.seller.user_id, base), self._account(fill.seller.user_id, quote)}
@@ -448,9 +465,11 @@ class MarketEngine:
         if token_accounts:
             budget = {pk: locked[pk].available for pk in token_accounts.values()}
             prices = usdt_prices(self.assets.values()) if token not in (base, quote) else {}
-            for fill, side, user_id, raw in self.token_fees:
+            for fill, side, user_id, raw in candidates:
                 account = token_accounts.get(user_id)
-                value = raw * fill.price if side == 0 else raw  # the fee's worth in the quote asset, at the fill's price
+                # The fee's worth in the quote asset at the fill's price, less the discount; then one
+                # division into the token (dividing first would round 1 / 0.75 * 0.75 below 1).
+                value = (raw * fill.price if side == 0 else raw) * self.token_discount
                 if token == quote:
                     amount = value
                 elif token == base:
@@ -459,8 +478,8 @@ class MarketEngine:
                     amount = value * prices[quote.pk] / prices[token.pk]
                 else:
                     continue  # no price for the token: the fee stays in the received asset
-                amount = (amount * self.token_discount).quantize(token.quantum, rounding=ROUND_DOWN)
-                if account is not None and amount <= budget[account]:
+                amount = amount.quantize(token.quantum, rounding=ROUND_DOWN)
+                if account is not None and 0 < amount <= budget[account]:
                     budget[account] -= amount
                     fill.fees[side] = [token, amount]
         for fill in self.fills:
@@ -498,7 +517,8 @@ class MarketEngine:
         return pk
 
     def _payer(self, user_id: int) -> tuple[int, bool]:
-        """The user's VIP tier and whether they pay fees in the platform token (read once a batch)."""
+        """The user's VIP tier and whether they pay fees in the platform token (read once a batch;
+        `apply_batch` and `_settle` read them in bulk, this is the fallback)."""
         payer = self.payers.get(user_id)
         if payer is None:
             payer = self.payers[user_id] = User.objects.filter(pk=user_id).values_list("vip_tier", "pay_fees_in_platform_token").first() or (0, False)

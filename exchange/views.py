@@ -9,14 +9,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from exchange.models import FeeTier, Market
-from exchange.selectors import ticker_24h
+from exchange.selectors import tickers_24h
 from exchange.services import fee_token_choice_set, volumes_30d
-from wallets.ledger import user_account
-from wallets.models import Asset
+from wallets.models import AccountKind, Asset, LedgerAccount
 
 
 def markets(request):
-    rows = [(market, ticker_24h(market=market)) for market in Market.objects.select_related("base", "quote")]
+    markets = list(Market.objects.select_related("base", "quote"))
+    rows = list(zip(markets, tickers_24h(markets=markets)))
     return render(request, "exchange/markets.html", {"rows": rows})
 
 
@@ -35,8 +35,9 @@ def fees(request):
         context["volume"] = volumes_30d(user_ids=[user.pk]).get(user.pk, Decimal(0))
         context["current"] = next((t for t, _m, _t in tiers if t.tier == user.vip_tier), None)
         context["next_tier"] = next((t for t, _m, _t in tiers if t.tier > user.vip_tier), None)
-        if context["token"] is not None:
-            context["token_balance"] = user_account(user=user, asset=context["token"]).available
+        if context["token"] is not None:  # read, not created: looking at a page writes nothing
+            context["token_balance"] = (LedgerAccount.objects.filter(kind=AccountKind.USER, user=user, asset=context["token"])
+                                        .values_list("available", flat=True).first() or Decimal(0))
     return render(request, "exchange/fees.html", context)
 
 

@@ -89,23 +89,39 @@ class BalanceRow:
         return self.available + self.locked
 
 
-def usdt_prices(assets) -> dict[int, Decimal | None]:
-    """USDT per unit of each asset (by primary key): 1 for USDT itself; the last trade price where
-    an <asset>USDT market has traded; else the asset's reference price; None when nothing is known."""
+def usdt_prices(assets, *, now=None) -> dict[int, Decimal | None]:
+    """USDT per unit of each asset (by primary key), for estimates, fee tiers and fees paid in the
+    platform token: 1 for USDT itself; where an <asset>USDT market traded in the last hour, its
+    volume-weighted price over that hour (from the 1m klines) kept within
+    PRICE_REFERENCE_BAND_PERCENT of the asset's reference price when one is set; else the
+    reference price; None when nothing is known. One self-trade at an absurd price moves
+    neither the hour's average much nor the result past the band."""
+    from datetime import timedelta
+
     from django.apps import apps
-    from django.db.models import OuterRef, Subquery
+    from django.conf import settings
+    from django.db.models import Sum
+    from django.utils import timezone
 
     assets = list(assets)
-    Market, Trade = apps.get_model("exchange", "Market"), apps.get_model("exchange", "Trade")
-    last = Trade.objects.filter(market=OuterRef("pk")).order_by("-id").values("price")[:1]
-    traded = dict(Market.objects.filter(base__in=[a.pk for a in assets], quote__symbol="USDT")
-                  .annotate(last=Subquery(last)).values_list("base_id", "last"))
+    now = now or timezone.now()
+    Kline = apps.get_model("exchange", "Kline")
+    hour = (Kline.objects.filter(interval="1m", open_time__gte=now - timedelta(hours=1), open_time__lte=now, market__quote__symbol="USDT",
+                                 market__base__in=[a.pk for a in assets])
+            .values("market__base").annotate(volume=Sum("volume"), quote_volume=Sum("quote_volume")).order_by())
+    traded = {row["market__base"]: Decimal(str(row["quote_volume"])) / Decimal(str(row["volume"])) for row in hour if row["volume"]}
+    band = Decimal(settings.PRICE_REFERENCE_BAND_PERCENT) / 100
     prices = {}
     for asset in assets:
+        reference = asset.reference_price or None
+        price = traded.get(asset.pk)
         if asset.symbol == "USDT":
-            prices[asset.pk] = Decimal(1)
-        else:
-            prices[asset.pk] = traded.get(asset.pk) or asset.reference_price or None
+            price = Decimal(1)
+        elif price is None:
+            price = reference
+        elif reference is not None:
+            price = min(max(price, reference * (1 - band)), reference * (1 + band))
+        prices[asset.pk] = price
     return prices
 
 

@@ -4,11 +4,13 @@ Embedded default (no variables set): SQLite in WAL mode, a file-system Celery br
 in-memory channel layer and a file cache, so `make run` needs no servers. `DATABASE_URL`
 switches to PostgreSQL; `REDIS_URL` makes Redis the Celery broker, the channel layer and the cache.
 """
+from decimal import Decimal
 from pathlib import Path
 
 from celery.schedules import crontab
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.languages import LANGUAGE_CODES, UI_LANGUAGES
@@ -219,6 +221,12 @@ ENGINE_INLINE = env.bool("ENGINE_INLINE", default=False)
 # Users who choose to pay trading fees in the platform token (Asset.is_platform_token) pay this
 # much less, valued at the last USDT prices, while they hold enough of it.
 FEE_TOKEN_DISCOUNT_PERCENT = env("FEE_TOKEN_DISCOUNT_PERCENT", default="25")
+if not 0 <= Decimal(FEE_TOKEN_DISCOUNT_PERCENT) < 100:
+    raise ImproperlyConfigured("FEE_TOKEN_DISCOUNT_PERCENT must be at least 0 and below 100")
+# Valuations in USDT (estimates, fee tiers, fees paid in the platform token) use the last hour's
+# volume-weighted price, kept within this much of the asset's reference price (operators keep
+# reference prices current), so trading with oneself at an absurd price cannot move them far.
+PRICE_REFERENCE_BAND_PERCENT = env("PRICE_REFERENCE_BAND_PERCENT", default="20")
 
 # --- Wallets -----------------------------------------------------------------------------------------
 # Chain code -> adapter class; "*" is the default. A real node is configured per chain, e.g.

@@ -32,8 +32,23 @@ def amount_plain_filter(value, places=18):
 @register.filter(name="percent")
 def percent_filter(value, places=None):
     """{{ 0.00075|percent }} -> '0.075%' in the reader's locale (a fraction in, a percentage out);
-    2 to 4 decimals, or exactly `places`."""
+    2 to 4 decimals, exactly `places` (|percent:2), or a range (|percent:"0-2")."""
     if value is None or value == "":
         return ""
-    decimals = {} if places is None else {"min_places": int(places), "max_places": int(places)}
-    return format_html('<bdi class="num" dir="ltr">{}</bdi>', percent_format(value, **decimals))
+    return format_html('<bdi class="num" dir="ltr">{}</bdi>', percent_format(value, **_places(places)))
+
+
+@register.filter(name="change_percent")
+def change_percent_filter(value, places=2):
+    """{{ 0.02|change_percent }} -> '+2.00%': a price change, its sign inside the isolated number
+    (outside it, right-to-left text would show '2.00%+')."""
+    if value is None or value == "":
+        return ""
+    return format_html('<bdi class="num" dir="ltr">{}</bdi>', percent_format(value, signed=True, **_places(places)))
+
+
+def _places(places) -> dict:
+    if places is None:
+        return {}
+    low, _sep, high = str(places).partition("-")
+    return {"min_places": int(low), "max_places": int(high or low)}

@@ -1,5 +1,6 @@
-# The fee assets become required (0003 filled them), and the hot tables lose the indexes the
-# composite ones already serve: every order, trade and entry writes each index it has.
+# The fee assets become required (0003 filled them), the hot tables lose the indexes the
+# composite ones already serve (every order, trade and entry writes each index it has), and
+# klines keep their first and last trade ids (the 24h ticker's F and L).
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
@@ -53,5 +54,15 @@ class Migration(migrations.Migration):
             model_name='trade',
             name='seller_fee_asset',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='wallets.asset'),
+        ),
+            migrations.AddField(
+            model_name='kline',
+            name='first_trade_id',
+            field=models.BigIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='kline',
+            name='last_trade_id',
+            field=models.BigIntegerField(blank=True, null=True),
         ),
     ]

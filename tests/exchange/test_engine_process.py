@@ -162,3 +162,28 @@ def test_an_engine_whose_database_session_dies_owns_its_markets_again(market, wh
         stop(engine)
         output = engine.stdout.read() if engine.stdout else ""
     assert "engine owns BTCUSDT" in output
+
+
+def test_a_market_that_cannot_be_rebuilt_is_released_and_the_others_kept(market, monkeypatch):
+    from exchange import ownership
+    from exchange.management.commands import run_engine
+    from wallets.models import Asset
+
+    broken = Market.objects.create(symbol="ETHUSDT", base=Asset.objects.create(symbol="ETH", name="Ether", precision=8), quote=market.quote,
+                                   tick_size=D("0.01"), step_size=D("0.0001"), min_qty=D("0.0001"), max_qty=D("1000"), min_notional=D("5"))
+
+    class Engine(MarketEngine):
+        def rebuild(self):
+            if self.market.pk == broken.pk:
+                raise ValueError("corrupt book")
+            super().rebuild()
+
+    monkeypatch.setattr(run_engine, "MarketEngine", Engine)
+    engines = {}
+    try:
+        run_engine.Command()._claim(engines)
+        assert set(engines) == {market.pk}
+        assert ownership.markets_held() == {market.pk}  # the broken market's lock was let go for another engine
+    finally:
+        for market_id in list(engines):
+            ownership.market_release(market_id)

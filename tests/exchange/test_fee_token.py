@@ -109,10 +109,8 @@ def test_the_token_balance_is_spent_in_fill_order_within_one_batch(market, agr):
     assert ledger_violations() == []
 
 
-def test_locked_token_does_not_count(market, agr):
+def test_locked_token_does_not_count(market, agr, agrusdt):
     """A token reserved by an open order (or a withdrawal) is not there to pay fees."""
-    agrusdt = Market.objects.create(symbol="AGRUSDT", base=agr, quote=market.quote, tick_size=D("0.0001"), step_size=D("0.1"),
-                                    min_qty=D("0.1"), max_qty=D("1000000"), min_notional=D("5"))
     seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="10")
     accept(buyer, agrusdt, "SELL", "9.5", "1")  # 9.5 of its 10 AGR locked
     run(agrusdt)
@@ -123,25 +121,72 @@ def test_locked_token_does_not_count(market, agr):
     assert bal(buyer, "AGR") == (D("0.5"), D("9.5"))
 
 
-def test_token_valued_at_the_last_price_of_its_usdt_market(market, agr):
-    agrusdt = Market.objects.create(symbol="AGRUSDT", base=agr, quote=market.quote, tick_size=D("0.0001"), step_size=D("0.1"),
-                                    min_qty=D("0.1"), max_qty=D("1000000"), min_notional=D("5"))
-    a, b = funded(agr="100"), funded(usdt="100")
-    accept(a, agrusdt, "SELL", "10", "1.25")
-    accept(b, agrusdt, "BUY", "10", "1.25")
-    run(agrusdt)
+@pytest.fixture
+def agrusdt(market, agr):
+    return Market.objects.create(symbol="AGRUSDT", base=agr, quote=market.quote, tick_size=D("0.0001"), step_size=D("0.1"),
+                                 min_qty=D("0.1"), max_qty=D("1000000"), min_notional=D("5"))
+
+
+def cross(market, qty, price):
+    a, b = funded(agr="100000"), funded(usdt="100000")
+    accept(a, market, "SELL", qty, price)
+    accept(b, market, "BUY", qty, price)
+    run(market)
+
+
+def test_token_valued_at_its_usdt_markets_last_hour_average(market, agr, agrusdt):
+    cross(agrusdt, "10", "0.9")
+    cross(agrusdt, "30", "0.7")  # the hour's volume-weighted price: (9 + 21) / 40 = 0.75
     seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="10")
     accept(seller, market, "SELL", "0.01", "50000")
     accept(buyer, market, "BUY", "0.01", "50000")
     run(market)
-    # 1 USDT of fee at 1.25 USDT per AGR = 0.8 AGR, less 25 % = 0.6 AGR (the reference price 0.8 is not used)
+    # 1 USDT of fee at 0.75 USDT per AGR = 1.3333 AGR, less 25 % = 1 AGR (not the last price 0.7, not the reference 0.8)
     trade = Trade.objects.filter(market=market).get()
-    assert (trade.buyer_fee, trade.buyer_fee_asset.symbol) == (D("0.6"), "AGR")
+    assert (trade.buyer_fee, trade.buyer_fee_asset.symbol) == (D("1.00000000"), "AGR")
 
 
-def test_in_the_tokens_own_market_the_discount_applies_to_the_received_token(market, agr):
-    agrusdt = Market.objects.create(symbol="AGRUSDT", base=agr, quote=market.quote, tick_size=D("0.0001"), step_size=D("0.1"),
-                                    min_qty=D("0.1"), max_qty=D("1000000"), min_notional=D("5"))
+def test_a_self_trade_at_an_absurd_price_cannot_make_token_fees_ruinous(market, agr, agrusdt):
+    """Someone trades 50,000 AGR with themselves at 0.0001 USDT (5 USDT, the minimum notional):
+    the hour's average falls to 0.00026, but the valuation stays within 20 % of the reference."""
+    cross(agrusdt, "10", "0.8")
+    cross(agrusdt, "50000", "0.0001")
+    seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="10")
+    accept(seller, market, "SELL", "0.01", "50000")
+    accept(buyer, market, "BUY", "0.01", "50000")
+    run(market)
+    # at most 20 % below 0.8: 0.64 USDT per AGR; 1 USDT of fee = 1.5625 AGR, less 25 % = 1.171875 AGR (not 2,884 AGR)
+    trade = Trade.objects.filter(market=market).get()
+    assert (trade.buyer_fee, trade.buyer_fee_asset.symbol) == (D("1.171875"), "AGR")
+    assert bal(buyer, "AGR") == (D("8.828125"), 0)
+
+
+def test_a_token_fee_that_rounds_to_nothing_stays_in_the_received_asset(market, agr):
+    Asset.objects.filter(pk=agr.pk).update(reference_price=D("1000000000"))  # 1 USDT of fee is 0.000000001 AGR: below 1e-8
+    seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="10")
+    accept(seller, market, "SELL", "0.01", "50000")
+    accept(buyer, market, "BUY", "0.01", "50000")
+    run(market)
+    trade = Trade.objects.get()
+    assert (trade.buyer_fee, trade.buyer_fee_asset.symbol) == (D("0.00002"), "BTC")
+    assert bal(buyer, "BTC") == (D("0.00998"), 0) and bal(buyer, "AGR") == (D("10"), 0)
+
+
+def test_usdt_prices_use_the_last_hour_only(market, agr, agrusdt):
+    from freezegun import freeze_time
+
+    from wallets.selectors import usdt_prices
+
+    with freeze_time("2026-03-01 10:00:00"):
+        cross(agrusdt, "10", "0.9")
+    with freeze_time("2026-03-01 10:59:30"):
+        assert usdt_prices([agr, market.quote, market.base])[agr.pk] == D("0.9")
+    with freeze_time("2026-03-01 11:01:00"):
+        prices = usdt_prices([agr, market.quote, market.base])
+    assert (prices[agr.pk], prices[market.quote.pk], prices[market.base.pk]) == (D("0.8"), 1, None)  # BTC: no reference, no trade
+
+
+def test_in_the_tokens_own_market_the_discount_applies_to_the_received_token(market, agr, agrusdt):
     seller, buyer = opted_in(agr="1000"), opted_in(usdt="1000")  # the buyer holds no AGR before the trade
     accept(seller, agrusdt, "SELL", "100", "0.8")
     accept(buyer, agrusdt, "BUY", "100", "0.8")
@@ -160,14 +205,12 @@ def test_in_the_tokens_own_market_the_discount_applies_to_the_received_token(mar
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not on_postgres(), reason="row-lock races need PostgreSQL (DATABASE_URL)")
-def test_token_fees_and_token_holds_racing_never_overdraw(market, agr, settings):
+def test_token_fees_and_token_holds_racing_never_overdraw(market, agr, agrusdt, settings):
     """The engine charges token fees while the same user reserves the token for AGRUSDT orders in
     other sessions: the batch decides under the accounts' locks, so neither fails nor overdraws."""
     from exchange.runner import MarketEngine
 
     settings.ENGINE_INLINE = False
-    agrusdt = Market.objects.create(symbol="AGRUSDT", base=agr, quote=market.quote, tick_size=D("0.0001"), step_size=D("0.1"),
-                                    min_qty=D("0.1"), max_qty=D("1000000"), min_notional=D("5"))
     makers = [funded(btc="1") for _ in range(10)]
     buyer = opted_in(usdt="10000", agr="12")
     for i, maker in enumerate(makers):

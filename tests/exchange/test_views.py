@@ -35,6 +35,17 @@ def test_percentages_follow_the_locale_with_latin_digits(language, value, expect
     assert percent_format(D(value), language=language) == expected
 
 
+def test_a_positive_change_carries_its_plus_inside_the_isolated_number():
+    from django.template import Context, Template
+    from django.utils import translation
+
+    with translation.override("ar"):
+        html = Template("{{ up|change_percent }} {{ down|change_percent }} {{ flat|change_percent }} {{ d|percent:'0-2' }}").render(
+            Context({"up": D("0.02"), "down": D("-0.0123"), "flat": D(0), "d": D("0.125")}))
+    assert html == ('<bdi class="num" dir="ltr">+2.00%</bdi> <bdi class="num" dir="ltr">-1.23%</bdi> '
+                    '<bdi class="num" dir="ltr">0.00%</bdi> <bdi class="num" dir="ltr">12.5%</bdi>')
+
+
 def test_markets_page_shows_24h_statistics_for_everyone(client, market):
     halted = Market.objects.create(symbol="ETHUSDT", base=Asset.objects.create(symbol="ETH", name="Ether", precision=8), quote=market.quote,
                                    tick_size=D("0.01"), step_size=D("0.0001"), min_qty=D("0.0001"), max_qty=D("1000"), min_notional=D("5"),
@@ -48,7 +59,7 @@ def test_markets_page_shows_24h_statistics_for_everyone(client, market):
         german = client.get("/de/markets/").content.decode()
     row = html[html.index('data-symbol="BTCUSDT"'):html.index('data-symbol="ETHUSDT"')]
     assert '<bdi class="num" dir="ltr">51,000.00</bdi>' in row  # last price, in the market's tick
-    assert 'class="num change up">+<bdi class="num" dir="ltr">2.00%</bdi>' in row
+    assert 'class="num change up"><bdi class="num" dir="ltr">+2.00%</bdi>' in row
     assert '<bdi class="num" dir="ltr">0.0200</bdi> <span class="muted">BTC</span>' in row  # 24h volume in the market's step
     assert '<span class="badge ok">Trading</span>' in row
     never_traded = html[html.index('data-symbol="ETHUSDT"'):]
@@ -65,9 +76,19 @@ def test_fee_schedule_is_public_and_shows_the_token_discount(client, market, agr
     assert "Pay fees in AGR" in html and 'cost <bdi class="num" dir="ltr">25%</bdi> less' in html
     assert "Sign in to choose how you pay fees." in html and 'name="pay_in_token"' not in html
     assert 'id="your-tier"' not in html
-    assert client.post("/en/fees/token/", {"pay_in_token": "1"}).status_code == 302
+    response = client.post("/en/fees/token/", {"pay_in_token": "1"})
+    assert response.status_code == 302 and response["Location"].startswith("/en/auth/login/")
     japanese = client.get("/ja/fees/").content.decode()
     assert "手数料" in japanese
+
+
+def test_looking_at_the_fee_schedule_creates_no_ledger_account(client, market, agr):
+    from wallets.models import LedgerAccount
+
+    user = funded(usdt="10")
+    client.force_login(user)
+    assert 'Available AGR: <bdi class="num" dir="ltr">0.00000000</bdi>' in client.get("/en/fees/").content.decode()
+    assert not LedgerAccount.objects.filter(user=user, asset=agr).exists()
 
 
 def test_signed_in_trader_sees_tier_and_volume_and_chooses_to_pay_in_the_token(client, market, agr):
@@ -105,3 +126,15 @@ def test_30_day_volume_values_other_quotes_in_usdt_and_forgets_old_trades(market
         engine_for(ethbtc.pk).apply_all()  # 0.06 BTC = 3,000 USDT
         volumes = volumes_30d()
     assert volumes == {seller.pk: D("3500"), buyer.pk: D("3500")}
+
+
+def test_markets_page_reads_the_same_few_queries_however_many_markets(client, market, django_assert_max_num_queries):
+    trade(market, "50000")
+    client.get("/en/markets/")  # warm-up: content types, the first session
+    for n in range(6):
+        base = Asset.objects.create(symbol=f"X{n}", name=f"X{n}", precision=8)
+        Market.objects.create(symbol=f"X{n}USDT", base=base, quote=market.quote, tick_size=D("0.01"), step_size=D("0.0001"),
+                              min_qty=D("0.0001"), max_qty=D("1000"), min_notional=D("5"))
+    with django_assert_max_num_queries(5):  # markets, klines, depth snapshots, last trades and closes before the window
+        html = client.get("/en/markets/").content.decode()
+    assert html.count("data-symbol=") == 7

@@ -83,11 +83,21 @@ class Command(BaseCommand):
     def _claim(self, engines: dict) -> None:
         claimed = False
         for market in Market.objects.exclude(pk__in=list(engines)).order_by("pk"):
-            if ownership.market_claim(market.pk):
+            if not ownership.market_claim(market.pk):
+                continue
+            try:
                 engines[market.pk] = MarketEngine(market, holds_lock=True)  # rebuilt from the database as of now
-                claimed = True
-                self.stdout.write(f"engine owns {market.symbol}")
-                self.stdout.flush()
+            except Exception:
+                if not self._session_alive():
+                    raise  # the session is gone with all its locks: the caller starts over
+                # This market cannot be rebuilt (bad data?): let it go so another engine may try;
+                # the markets this engine owns keep running.
+                log.exception("could not rebuild %s; releasing it", market.symbol)
+                ownership.market_release(market.pk)
+                continue
+            claimed = True
+            self.stdout.write(f"engine owns {market.symbol}")
+            self.stdout.flush()
         if claimed:
             gc_settle()
 
