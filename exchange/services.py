@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from exchange import ownership
 from exchange.models import EngineCommand, Market, Order
 from wallets.ledger import InsufficientFunds, hold_place, user_account
 
@@ -153,6 +154,7 @@ def order_place(*, user: User, market: Market, side: str, type: str, quantity=No
             hold_place(account=user_account(user=user, asset=reserve_asset), amount=reserve, idempotency_key=f"order-{order.pk}-hold",
                        memo=f"order #{order.pk} {market.symbol}")
             EngineCommand.objects.create(market=market, kind=EngineCommand.Kind.PLACE, order=order)
+            ownership.wake_notify(market.pk)
     except InsufficientFunds:
         raise OrderRejected(-2010, "Account has insufficient balance for requested action.")
     except IntegrityError:
@@ -176,6 +178,7 @@ def order_cancel(*, user: User, order: Order) -> Order:
         raise OrderRejected(-2011, "Unknown order sent.")
     if not EngineCommand.objects.filter(order=order, kind=EngineCommand.Kind.CANCEL, applied_at__isnull=True).exists():
         EngineCommand.objects.create(market=order.market, kind=EngineCommand.Kind.CANCEL, order=order)
+        ownership.wake_notify(order.market_id)
     _wake_engine(order.market)
     return order
 

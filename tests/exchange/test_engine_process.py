@@ -187,3 +187,27 @@ def test_a_market_that_cannot_be_rebuilt_is_released_and_the_others_kept(market,
     finally:
         for market_id in list(engines):
             ownership.market_release(market_id)
+
+
+def test_an_accepted_order_wakes_the_engines_when_it_commits_not_before(market):
+    import psycopg
+    from django.db import transaction
+
+    from exchange.ownership import WAKE_CHANNEL
+
+    db = connection.settings_dict
+    listener = psycopg.connect(f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}", autocommit=True)
+    try:
+        listener.execute(f"LISTEN {WAKE_CHANNEL}")
+        user = funded(usdt="100000")
+        with transaction.atomic():
+            order = order_place(user=user, market=market, side="BUY", type="LIMIT", quantity="0.1", price="50000")
+            assert list(listener.notifies(timeout=0.3, stop_after=1)) == []  # not committed: nobody is woken
+        heard = [n.payload for n in listener.notifies(timeout=2, stop_after=1)]
+        assert heard == [str(market.pk)]
+        from exchange.services import order_cancel
+
+        order_cancel(user=user, order=order)
+        assert [n.payload for n in listener.notifies(timeout=2, stop_after=1)] == [str(market.pk)]
+    finally:
+        listener.close()

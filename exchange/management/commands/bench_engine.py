@@ -27,8 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=int, default=1000, help="orders/s of the paced latency run")
         parser.add_argument("--paced-seconds", type=float, default=5.0)
         parser.add_argument("--keepdb", action="store_true")
+        parser.add_argument("--e2e-orders", type=int, default=100, help="orders placed one by one against a run_engine process (PostgreSQL)")
 
-    def handle(self, *args, orders, batch, rate, paced_seconds, keepdb, **options):
+    def handle(self, *args, orders, batch, rate, paced_seconds, keepdb, e2e_orders, **options):
+        self.e2e_orders = e2e_orders
         creation = connection.creation
         old_name = connection.settings_dict["NAME"]
         self.stdout.write(f"database: {connection.vendor}; creating a throw-away copy of the schema...")
@@ -160,6 +162,54 @@ class Command(BaseCommand):
             latencies = self._paced(market, users, engine, n, batch, rate, paced_seconds)
         problems = ledger_violations()
         self._report(n, batch, trades, fills, alone, durable, batches, rate, paced_seconds, latencies, problems)
+        if connection.vendor == "postgresql" and self.e2e_orders:
+            self._end_to_end(market, users[:2], self.e2e_orders)
+
+    def _end_to_end(self, market, users, count):
+        """What one trader sees: `order_place` returns (its transaction committed), then the order
+        leaves PENDING_NEW when a `run_engine` process has committed its batch. Orders go one at
+        a time, so no batching hides the wait; the engine is run twice, waking on NOTIFY and
+        (for comparison) polling as it did before."""
+        import subprocess
+        import sys
+
+        from django.conf import settings as django_settings
+
+        from exchange.models import Order
+        from exchange.services import order_place
+
+        db = connection.settings_dict
+        env = {**os.environ, "ENGINE_INLINE": "false", "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+        self.stdout.write("")
+        self.stdout.write(f"end to end, {count} orders one at a time against `run_engine` (order_place returns -> the order's batch committed):")
+        results = {}
+        for mode, extra in (("wakes on NOTIFY", []), ("polls (1-100 ms back-off)", ["--poll-only"])):
+            engine = subprocess.Popen([sys.executable, "manage.py", "run_engine", "--claim-every", "0.2", *extra], cwd=django_settings.BASE_DIR,
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                # A first order, applied once the engine owns the market and has rebuilt its book.
+                deadline = time.monotonic() + 30
+                probe = order_place(user=users[0], market=market, side="BUY", type="LIMIT", quantity="0.0001", price="10000")
+                while Order.objects.filter(pk=probe.pk, status="PENDING_NEW").exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                waits = []
+                for k in range(count):
+                    time.sleep(0.05 + (k % 7) * 0.01)  # idle between orders, so the engine is waiting, as it mostly is
+                    order = order_place(user=users[k % 2], market=market, side="SELL" if k % 2 else "BUY", type="LIMIT",
+                                        quantity="0.0001", price="50000", stp_mode="NONE")
+                    placed = time.perf_counter()
+                    while Order.objects.filter(pk=order.pk, status="PENDING_NEW").exists():
+                        time.sleep(0.0002)
+                    waits.append((time.perf_counter() - placed) * 1000)
+                waits.sort()
+                results[mode] = waits
+                self.stdout.write(f"  engine {mode}: p50 {waits[len(waits) // 2]:.1f} ms, p99 {waits[int(len(waits) * 0.99)]:.1f} ms, "
+                                  f"max {waits[-1]:.1f} ms")
+            finally:
+                engine.terminate()
+                engine.wait(10)
+        first, second = results.values()
+        self.stdout.write(f"  ratio of medians, polling / NOTIFY: {second[len(second) // 2] / first[len(first) // 2]:.1f}x")
 
     def _paced(self, market, users, engine, n, batch, rate, paced_seconds):
         """A producer thread accepts orders at `rate`/s while the engine applies them; returns the

@@ -22,8 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--idle-sleep", type=float, default=0.002, help="first wait when there is nothing to do (doubles up to 0.1 s)")
         parser.add_argument("--claim-every", type=float, default=1.0, help="seconds between attempts to take over markets")
         parser.add_argument("--max-seconds", type=float, default=0, help="stop after this long (tests)")
+        parser.add_argument("--poll-only", action="store_true", help="sleep instead of waiting for NOTIFY (benchmark comparison)")
 
-    def handle(self, *args, batch, idle_sleep, claim_every, max_seconds, **options):
+    def handle(self, *args, batch, idle_sleep, claim_every, max_seconds, poll_only=False, **options):
+        self.poll_only = poll_only
         self.running = True
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "running", False))
         engines: dict[int, MarketEngine] = {}
@@ -64,14 +66,28 @@ class Command(BaseCommand):
                     time.sleep(0.5)
             if applied:
                 wait = idle_sleep
-            else:  # back off while idle so an embedded SQLite engine does not spin
+            else:  # wait for a wake-up (PostgreSQL), or back off while idle so SQLite does not spin
                 for engine in engines.values():
                     engine.ticker_publish()
-                time.sleep(wait)
+                self._idle(wait)
                 wait = min(wait * 2, 0.1)
         for market_id in list(engines):
             ownership.market_release(market_id)
         self.stdout.write(f"engine stopped; owned {sorted(engines)}")
+
+    def _idle(self, seconds: float) -> None:
+        """On PostgreSQL: wait on the connection for an accepted command's NOTIFY (delivered when
+        it commits), at most `seconds`; LISTEN again whenever the session is new. Elsewhere sleep."""
+        if not ownership.shared_locks() or self.poll_only:
+            time.sleep(seconds)
+            return
+        try:
+            if connection.connection is None or connection.connection is not getattr(self, "_listening", None):
+                self._listening = ownership.wake_listen()
+            ownership.wake_wait(seconds)
+        except Exception:  # the session is gone: the next round finds out and starts over
+            log.warning("waiting for commands failed", exc_info=True)
+            time.sleep(seconds)
 
     @staticmethod
     def _session_alive() -> bool:
