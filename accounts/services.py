@@ -157,7 +157,7 @@ def account_freeze(
     """Freeze the account: ends all sessions, revokes every API key, blocks login, trading and
     withdrawals until support lifts it. Idempotent: freezing a frozen account returns its freeze."""
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if locked.frozen_at is not None:
             return AccountFreeze.objects.get(user=locked, lifted_at__isnull=True)
         now = timezone.now()
@@ -252,7 +252,7 @@ def api_key_create(
     if can_withdraw and not allowlist:
         raise ValidationError({"ip_allowlist": _("A key that can withdraw must be restricted to IP addresses.")})
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if locked.is_frozen:
             raise ValidationError(_("Your account is frozen. Contact support to unfreeze it."))
         if ApiKey.objects.filter(user=locked, revoked_at__isnull=True).count() >= MAX_ACTIVE_API_KEYS:

@@ -259,7 +259,7 @@ class MarketEngine:
         advisory lock. Otherwise another engine has taken over: stop before writing anything."""
         from exchange import ownership
 
-        current = Market.objects.select_for_update().filter(pk=self.market.pk).values_list("update_id", flat=True).first()
+        current = Market.objects.select_for_update(no_key=True).filter(pk=self.market.pk).values_list("update_id", flat=True).first()
         if current != self.market.update_id:
             raise OwnershipLost(f"{self.market}: update id {current} in the database, {self.market.update_id} here")
         if self.holds_lock and ownership.shared_locks() and self.market.pk not in ownership.markets_held():

@@ -109,7 +109,7 @@ def journal_post(*, kind: str, lines: list[Line], idempotency_key: str, memo: st
         if existing is not None:
             return existing
         account_ids = sorted({line.account.pk for line in lines})
-        locked = {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")}
+        locked = {a.pk: a for a in LedgerAccount.objects.select_for_update(no_key=True).filter(pk__in=account_ids).order_by("pk")}
         # A concurrent post of the same key waited on our locks; look again now that we hold them.
         existing = Journal.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -177,7 +177,7 @@ class PendingJournal:
 def accounts_lock(account_ids) -> dict[int, LedgerAccount]:
     """Lock accounts in primary-key order (one statement), inside the caller's transaction: the
     one lock order every ledger write uses, so writers never deadlock on each other."""
-    return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=sorted(set(account_ids))).order_by("pk")}
+    return {a.pk: a for a in LedgerAccount.objects.select_for_update(no_key=True).filter(pk__in=sorted(set(account_ids))).order_by("pk")}
 
 
 def journals_post_many(journals: list[PendingJournal], *, assets: dict[int, Asset],

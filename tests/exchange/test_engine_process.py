@@ -211,3 +211,28 @@ def test_an_accepted_order_wakes_the_engines_when_it_commits_not_before(market):
         assert [n.payload for n in listener.notifies(timeout=2, stop_after=1)] == [str(market.pk)]
     finally:
         listener.close()
+
+
+def test_placing_orders_while_the_engine_settles_the_same_accounts_never_deadlocks(market):
+    """order_place holds the trader's account and, at its commit, checks its foreign key to the
+    market; the engine holds the market row for its batch and then locks the same accounts. With
+    the market held FOR UPDATE that was a deadlock (found by bench_engine); the engine now holds it
+    FOR NO KEY UPDATE, which foreign-key checks do not wait for."""
+    traders = [funded(btc="10", usdt="1000000") for _ in range(2)]
+    engine = engine_process()
+    try:
+        wait_for(lambda: market.pk in owners())
+        started = time.monotonic()
+        placed = 0
+        while time.monotonic() - started < 3:
+            k = placed
+            order_place(user=traders[k % 2], market=market, side="SELL" if k % 2 else "BUY", type="LIMIT", quantity="0.001",
+                        price=str(50000 + k % 3), stp_mode="NONE")
+            placed += 1
+        wait_for(lambda: pending() == 0)
+    finally:
+        stop(engine)
+        output = engine.stdout.read() if engine.stdout else ""
+    assert "deadlock" not in output and "Traceback" not in output, output[-2000:]
+    assert placed > 100 and Trade.objects.count() > 50
+    assert ledger_violations() == []

@@ -138,7 +138,7 @@ def withdrawal_request(*, user: User, network: Network, address: str, amount, me
         target = user_account(user=recipient, asset=network.asset) if recipient is not None else None
         # Both sides locked up front in id order: A->B and B->A at once cannot deadlock. This also
         # serialises the user's requests in this asset, so the daily limit is summed under the lock.
-        list(LedgerAccount.objects.select_for_update().filter(pk__in=[a.pk for a in (account, target) if a]).order_by("pk"))
+        list(LedgerAccount.objects.select_for_update(no_key=True).filter(pk__in=[a.pk for a in (account, target) if a]).order_by("pk"))
         existing = Withdrawal.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing

@@ -28,9 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--paced-seconds", type=float, default=5.0)
         parser.add_argument("--keepdb", action="store_true")
         parser.add_argument("--e2e-orders", type=int, default=100, help="orders placed one by one against a run_engine process (PostgreSQL)")
+        parser.add_argument("--e2e-rate", type=int, default=200, help="orders/s placed through order_place against run_engine for 5 s")
 
-    def handle(self, *args, orders, batch, rate, paced_seconds, keepdb, e2e_orders, **options):
-        self.e2e_orders = e2e_orders
+    def handle(self, *args, orders, batch, rate, paced_seconds, keepdb, e2e_orders, e2e_rate, **options):
+        self.e2e_orders, self.e2e_rate = e2e_orders, e2e_rate
         creation = connection.creation
         old_name = connection.settings_dict["NAME"]
         self.stdout.write(f"database: {connection.vendor}; creating a throw-away copy of the schema...")
@@ -205,11 +206,40 @@ class Command(BaseCommand):
                 results[mode] = waits
                 self.stdout.write(f"  engine {mode}: p50 {waits[len(waits) // 2]:.1f} ms, p99 {waits[int(len(waits) * 0.99)]:.1f} ms, "
                                   f"max {waits[-1]:.1f} ms")
+                if not extra and self.e2e_rate:
+                    self._sustained(market, users, self.e2e_rate)
             finally:
                 engine.terminate()
                 engine.wait(10)
         first, second = results.values()
         self.stdout.write(f"  ratio of medians, polling / NOTIFY: {second[len(second) // 2] / first[len(first) // 2]:.1f}x")
+
+    def _sustained(self, market, users, rate, seconds=5.0):
+        """`order_place` at `rate`/s for `seconds` from this process while the run_engine process
+        applies them: per order, from `order_place` returning to the batch's `applied_at` (stamped
+        in the batch's transaction just before its commit)."""
+        from datetime import datetime, timezone as dt_timezone
+
+        from exchange.models import EngineCommand
+        from exchange.services import order_place
+
+        accepted: dict[int, datetime] = {}
+        started = time.perf_counter()
+        for k in range(int(rate * seconds)):
+            delay = started + k / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            order = order_place(user=users[k % 2], market=market, side="SELL" if k % 2 else "BUY", type="LIMIT", quantity="0.0001",
+                                price=str(50000 + (k % 5)), stp_mode="NONE")
+            accepted[order.pk] = datetime.now(dt_timezone.utc)
+        achieved = len(accepted) / (time.perf_counter() - started)
+        deadline = time.monotonic() + 30
+        while EngineCommand.objects.filter(applied_at__isnull=True).exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waits = sorted((applied - accepted[order_id]).total_seconds() * 1000 for order_id, applied in
+                       EngineCommand.objects.filter(order_id__in=list(accepted), kind="place").values_list("order_id", "applied_at"))
+        self.stdout.write(f"  sustained, order_place at {achieved:,.0f}/s for {seconds:g} s (NOTIFY): to applied p50 {waits[len(waits) // 2]:.1f} ms, "
+                          f"p99 {waits[int(len(waits) * 0.99)]:.1f} ms, max {waits[-1]:.1f} ms")
 
     def _paced(self, market, users, engine, n, batch, rate, paced_seconds):
         """A producer thread accepts orders at `rate`/s while the engine applies them; returns the
