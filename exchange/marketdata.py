@@ -24,11 +24,22 @@ def kline_open_time(interval: str, when: datetime) -> datetime:
     return _EPOCH + timedelta(seconds=seconds - seconds % size)
 
 
-def klines_apply(market, trades: list[tuple[Decimal, Decimal, Decimal, int]], when: datetime) -> None:
+def kline_close_time(interval: str, open_time: datetime) -> datetime:
+    """The last millisecond of the candle that opens at `open_time` (Binance's kline "T")."""
+    if interval == "1M":
+        following = (open_time.replace(day=28) + timedelta(days=4)).replace(day=1)
+    elif interval == "1w":
+        following = open_time + timedelta(weeks=1)
+    else:
+        following = open_time + timedelta(seconds=int(interval[:-1]) * _SECONDS[interval[-1]])
+    return following - timedelta(milliseconds=1)
+
+
+def klines_apply(market, trades: list[tuple[Decimal, Decimal, Decimal, int]], when: datetime) -> list[Kline]:
     """Fold a batch's trades (price, qty, quote qty, trade id, in execution order) into every
-    interval's current candle, in the batch's transaction."""
+    interval's current candle, in the batch's transaction. Returns the candles as they are now."""
     if not trades:
-        return
+        return []
     high = max(t[0] for t in trades)
     low = min(t[0] for t in trades)
     volume = sum((t[1] for t in trades), Decimal(0))
@@ -57,6 +68,7 @@ def klines_apply(market, trades: list[tuple[Decimal, Decimal, Decimal, int]], wh
         from config.db import rows_update
 
         rows_update(Kline, changed, ["high", "low", "close", "volume", "quote_volume", "trades", "first_trade_id", "last_trade_id"])
+    return created + changed
 
 
 def to_ms(when: datetime) -> int:
@@ -90,6 +102,18 @@ def ticker_event(ticker, places: tuple[int, int], now: datetime) -> dict:
             "o": price(ticker.open_price), "h": price(ticker.high_price), "l": price(ticker.low_price), "v": qty(ticker.volume),
             "q": plain(ticker.quote_volume, 8), "O": to_ms(ticker.open_time), "C": to_ms(ticker.close_time), "F": ticker.first_id,
             "L": ticker.last_id, "n": ticker.count}
+
+
+def kline_event(symbol: str, kline: Kline, places: tuple[int, int], now: datetime) -> dict:
+    """Binance's <symbol>@kline_<interval> payload for the candle as it stands; "x" says whether its
+    time is over. Taker-buy volumes are not kept: "V" and "Q" are "0"."""
+    price, qty = (lambda v: plain(v, places[0])), (lambda v: plain(v, places[1]))
+    close_time = kline_close_time(kline.interval, kline.open_time)
+    return {"e": "kline", "E": to_ms(now), "s": symbol, "k": {
+        "t": to_ms(kline.open_time), "T": to_ms(close_time), "s": symbol, "i": kline.interval,
+        "f": kline.first_trade_id if kline.first_trade_id is not None else -1, "L": kline.last_trade_id if kline.last_trade_id is not None else -1,
+        "o": price(kline.open), "c": price(kline.close), "h": price(kline.high), "l": price(kline.low), "v": qty(kline.volume),
+        "n": kline.trades, "x": now > close_time, "q": plain(kline.quote_volume, 8), "V": qty(Decimal(0)), "Q": plain(Decimal(0), 8), "B": "0"}}
 
 
 def publish(events: list[tuple[str, dict]]) -> None:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from exchange.engine import (
     BUY, FOK, GTC, IOC, SELL, STOP_LOSS, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER, STP_NONE, TAKE_PROFIT, OrderBook, Status,
 )
-from exchange.marketdata import depth_event, klines_apply, plain, publish, ticker_event, trade_event
+from exchange.marketdata import depth_event, kline_event, klines_apply, plain, publish, ticker_event, trade_event
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from accounts.models import User
 from config.db import ids_allocate, rows_copy, rows_insert, rows_update
@@ -94,6 +94,7 @@ class MarketEngine:
         self.market = Market.objects.select_related("base", "quote").get(pk=market.pk)
         self.holds_lock = holds_lock
         self.ticker_due, self.ticker_sent = False, 0.0
+        self.klines_changed: dict = {}  # interval -> the candle as last committed, until published
         self.phases: dict[str, float] = {}  # seconds spent in each part of apply_batch, summed (bench_engine prints them)
         self.rebuild()
 
@@ -189,7 +190,7 @@ class MarketEngine:
                 else:
                     rows_copy(Trade, trade_fields, ([tid, *row] for tid, row in zip(trade_ids, rows)))
                 clock("trades")
-                klines_apply(self.market, [(f.price, f.qty, f.notional, tid) for f, tid in zip(self.fills, trade_ids)], self.now)
+                klines = klines_apply(self.market, [(f.price, f.qty, f.notional, tid) for f, tid in zip(self.fills, trade_ids)], self.now)
                 self.market.update_id += len(commands)
                 Market.objects.filter(pk=self.market.pk).update(update_id=self.market.update_id)
                 bids, asks = self.book.depth(DEPTH_LEVELS)
@@ -205,6 +206,7 @@ class MarketEngine:
                 clock("orders")
             clock("commit")
             self.applied_ids = [c.pk for c in commands]
+            self.klines_changed.update((kline.interval, kline) for kline in klines)  # committed: publishable
             self._publish(trade_ids)
             clock("publish")
         except OwnershipLost:
@@ -301,22 +303,26 @@ class MarketEngine:
             publish(events)
         except Exception:  # a lost event is recovered by the next snapshot; the batch is committed
             log.exception("publishing %s events failed", self.market.symbol)
-        self.ticker_publish()
+        self.periodic_publish()
 
-    def ticker_publish(self) -> bool:
-        """Publish <symbol>@ticker if trades or the book changed since the last one and a second
-        has passed (run_engine also calls this when idle, so the last change is never held back),
-        or if TICKER_REFRESH seconds passed (the window moves even when nothing trades)."""
+    def periodic_publish(self) -> bool:
+        """The once-a-second market data: <symbol>@ticker and the <symbol>@kline_<interval> of the
+        candles that changed, if trades or the book changed since the last time and a second has
+        passed (run_engine also calls this when idle, so the last change is never held back), or
+        if TICKER_REFRESH seconds passed (the window moves even when nothing trades)."""
         since = time.monotonic() - self.ticker_sent
         if since < TICKER_EVERY or not (self.ticker_due or since >= TICKER_REFRESH):
             return False
         from exchange.selectors import ticker_24h
 
         self.ticker_due, self.ticker_sent = False, time.monotonic()
+        klines, self.klines_changed = self.klines_changed, {}
         try:
             ticker = ticker_24h(market=self.market)
-            places = (self.market.price_places, self.market.qty_places)
-            publish([(f"{self.market.symbol.lower()}@ticker", ticker_event(ticker, places, timezone.now()))])
+            places, now, symbol = (self.market.price_places, self.market.qty_places), timezone.now(), self.market.symbol
+            events = [(f"{symbol.lower()}@ticker", ticker_event(ticker, places, now))]
+            events += [(f"{symbol.lower()}@kline_{interval}", kline_event(symbol, kline, places, now)) for interval, kline in klines.items()]
+            publish(events)
         except Exception:
             log.exception("publishing the %s ticker failed", self.market.symbol)
         return True

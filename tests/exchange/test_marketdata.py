@@ -111,12 +111,12 @@ def test_ticker_stream_is_published_at_most_once_a_second_and_never_holds_back_t
         "b": "0.00", "B": "0.0000", "p": "100.00", "P": "0.200", "w": "50033.33"}
     place(buyer, market, "BUY", "0.05", "50100")
     engine.apply_all()  # within the second: held back, not lost
-    assert engine.ticker_due and engine.ticker_publish() is False
+    assert engine.ticker_due and engine.periodic_publish() is False
     engine.ticker_sent -= 1  # a second later (run_engine calls this when idle)
-    assert engine.ticker_publish() is True
+    assert engine.periodic_publish() is True
     second = async_to_sync(layer.receive)(channel)["data"]
     assert (second["v"], second["n"], second["A"]) == ("0.2000", 3, "0.1000")
-    assert engine.ticker_publish() is False  # nothing new since
+    assert engine.periodic_publish() is False  # nothing new since
 
 
 def test_depth_diffs_replayed_on_the_snapshot_always_equal_the_book(market, settings):
@@ -174,3 +174,45 @@ async def asyncio_wait_for_receive(layer, channel):
         return await asyncio.wait_for(layer.receive(channel), 0.05)
     except asyncio.TimeoutError:
         raise TimeoutError
+
+
+@pytest.mark.parametrize(("interval", "open_time", "close_time"), [
+    ("1m", "2026-02-14 10:15:00", "2026-02-14 10:15:59.999000"), ("4h", "2026-02-14 08:00:00", "2026-02-14 11:59:59.999000"),
+    ("1w", "2026-02-09 00:00:00", "2026-02-15 23:59:59.999000"), ("1M", "2026-02-01 00:00:00", "2026-02-28 23:59:59.999000"),
+    ("1M", "2026-12-01 00:00:00", "2026-12-31 23:59:59.999000"), ("1M", "2028-02-01 00:00:00", "2028-02-29 23:59:59.999000"),
+])
+def test_kline_close_times_follow_binance(interval, open_time, close_time):
+    from exchange.marketdata import kline_close_time
+
+    parse = lambda text: datetime.fromisoformat(text).replace(tzinfo=timezone.utc)  # noqa: E731
+    assert kline_close_time(interval, parse(open_time)) == parse(close_time)
+
+
+def test_kline_events_follow_the_committed_candles_once_a_second(market, settings):
+    from exchange.marketdata import kline_close_time, to_ms
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.ENGINE_INLINE = False
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    for stream in ("btcusdt@kline_1m", "btcusdt@kline_1M"):
+        async_to_sync(layer.group_add)(stream_group(stream), channel)
+    seller, buyer = funded(btc="1"), funded(usdt="100000")
+    engine = engine_for(market.pk)
+    place(seller, market, "SELL", "0.3", "50000")
+    place(buyer, market, "BUY", "0.1", "50000")
+    place(buyer, market, "BUY", "0.05", "50000")
+    engine.apply_all()  # one batch: two trades
+    trade_ids = list(market.trades.order_by("id").values_list("id", flat=True))
+    events = {m["stream"]: m["data"] for m in (async_to_sync(layer.receive)(channel) for _ in range(2))}
+    candle = Kline.objects.get(market=market, interval="1m")
+    minute = events["btcusdt@kline_1m"]["k"]
+    assert minute == {"t": to_ms(candle.open_time), "T": to_ms(kline_close_time("1m", candle.open_time)), "s": "BTCUSDT", "i": "1m",
+                      "f": trade_ids[0], "L": trade_ids[1], "o": "50000.00", "c": "50000.00", "h": "50000.00", "l": "50000.00",
+                      "v": "0.1500", "n": 2, "x": events["btcusdt@kline_1m"]["E"] > minute["T"], "q": "7500.00000000", "V": "0.0000",
+                      "Q": "0.00000000", "B": "0"}
+    assert events["btcusdt@kline_1M"]["k"]["t"] == to_ms(Kline.objects.get(market=market, interval="1M").open_time)
+    assert engine.klines_changed == {}  # published: nothing held back
+    place(buyer, market, "BUY", "0.05", "50000")
+    engine.apply_all()  # within the second: held back until the next periodic publish
+    assert set(engine.klines_changed) == set(Kline.INTERVALS)

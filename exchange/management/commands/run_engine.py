@@ -68,7 +68,7 @@ class Command(BaseCommand):
                 wait = idle_sleep
             else:  # wait for a wake-up (PostgreSQL), or back off while idle so SQLite does not spin
                 for engine in engines.values():
-                    engine.ticker_publish()
+                    engine.periodic_publish()
                 self._idle(wait)
                 wait = min(wait * 2, 0.1)
         for market_id in list(engines):
