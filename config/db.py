@@ -74,7 +74,7 @@ def ids_allocate(model, count: int) -> list[int]:
     """Primary keys for `count` new rows, taken from the table's sequence (PostgreSQL)."""
     table = model._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, model._meta.pk.column, count])
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, model._meta.pk.column, count])
         return [row[0] for row in cursor.fetchall()]
 
 

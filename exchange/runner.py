@@ -24,10 +24,11 @@ from exchange.engine import (
 )
 from exchange.marketdata import depth_event, kline_event, klines_apply, plain, publish, ticker_event, trade_event
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
+from exchange.selectors import fee_token, fee_token_discount, ticker_24h
 from accounts.models import User
 from config.db import ids_allocate, rows_copy, rows_insert, rows_update
 from wallets.ledger import PendingJournal, accounts_lock, journals_post_many, system_account, user_account
-from wallets.models import AccountKind, Asset, Entry, Journal, LedgerAccount
+from wallets.models import AccountKind, Entry, Journal, LedgerAccount
 from wallets.selectors import usdt_prices
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class MarketEngine:
         self.holds_lock = holds_lock
         self.ticker_due, self.ticker_sent = False, 0.0
         self.klines_changed: dict = {}  # interval -> the candle as last committed, until published
+        self._pending_query = None  # built on the first read (exchange/runner.py _pending)
         self.phases: dict[str, float] = {}  # seconds spent in each part of apply_batch, summed (bench_engine prints them)
         self.rebuild()
 
@@ -137,12 +139,11 @@ class MarketEngine:
         self.depth_published = self.market.update_id
         last = self.market.trades.order_by("-id").values_list("price", flat=True).first()
         self.book.last_price = self.ticks(last) if last is not None else None
-        self.fees = fee_rates()
         base, quote = self.market.base, self.market.quote
-        self.fee_token = Asset.objects.filter(is_platform_token=True, is_active=True).first()
+        self.fee_token = fee_token()
         self.assets = {a.pk: a for a in (base, quote, self.fee_token) if a is not None}
         self.fee_accounts = {pk: system_account(kind=AccountKind.FEES, asset=a).pk for pk, a in self.assets.items()}
-        self.token_discount = 1 - Decimal(settings.FEE_TOKEN_DISCOUNT_PERCENT) / 100
+        self.token_discount = 1 - fee_token_discount()
         self.account_ids: dict[tuple[int, int], int] = dict(
             ((user_id, asset_id), pk) for pk, user_id, asset_id in
             LedgerAccount.objects.filter(kind=AccountKind.USER, asset__in=[base, quote]).values_list("pk", "user_id", "asset_id"))
@@ -222,15 +223,18 @@ class MarketEngine:
         built without Model.__init__ (and its signals), and without their timestamps (parsing them
         costs more than the rest of the row; the engine does not read them, and a deferred field
         loads on access): a thousand a batch, this is the hot read."""
-        fields = [f for f in Order._meta.concrete_fields if f.name not in ("created_at", "updated_at")]
-        quote = connection.ops.quote_name
-        columns = ", ".join(f"o.{quote(f.column)}" for f in fields)
+        if self._pending_query is None:  # the statement and the column converters, once per engine
+            fields = [f for f in Order._meta.concrete_fields if f.name not in ("created_at", "updated_at")]
+            quote = connection.ops.quote_name
+            columns = ", ".join(f"o.{quote(f.column)}" for f in fields)
+            self._pending_query = (
+                f"SELECT c.id, c.kind, {columns} FROM {quote(EngineCommand._meta.db_table)} c JOIN {quote(Order._meta.db_table)} o "
+                f"ON o.id = c.order_id WHERE c.market_id = %s AND c.applied_at IS NULL ORDER BY c.id LIMIT %s",
+                [(f.attname, f.cached_col, connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection)) for f in fields])
+        sql, converters = self._pending_query
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT c.id, c.kind, {columns} FROM {quote(EngineCommand._meta.db_table)} c "
-                           f"JOIN {quote(Order._meta.db_table)} o ON o.id = c.order_id "
-                           f"WHERE c.market_id = %s AND c.applied_at IS NULL ORDER BY c.id LIMIT %s", [self.market.pk, limit])
+            cursor.execute(sql, [self.market.pk, limit])
             rows = cursor.fetchall()
-        converters = [(f.attname, f.cached_col, connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection)) for f in fields]
         commands, db = [], connection.alias
         for row in rows:
             order = Order.__new__(Order)
@@ -313,8 +317,6 @@ class MarketEngine:
         since = time.monotonic() - self.ticker_sent
         if since < TICKER_EVERY or not (self.ticker_due or since >= TICKER_REFRESH):
             return False
-        from exchange.selectors import ticker_24h
-
         self.ticker_due, self.ticker_sent = False, time.monotonic()
         klines, self.klines_changed = self.klines_changed, {}
         try:

@@ -3,11 +3,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from exchange.marketdata import kline_open_time
 from exchange.models import Kline, Market, MarketDepth, Trade
+from wallets.models import Asset
+
+
+def fee_token() -> Asset | None:
+    """The platform token fees can be paid in (at most one asset is), if it is listed."""
+    return Asset.objects.filter(is_platform_token=True, is_active=True).first()
+
+
+def fee_token_discount() -> Decimal:
+    """The fraction of a fee saved by paying it in the platform token (FEE_TOKEN_DISCOUNT_PERCENT)."""
+    return Decimal(settings.FEE_TOKEN_DISCOUNT_PERCENT) / 100
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,19 @@ applies commands in sequence. Errors follow Binance's codes and texts, so bots u
 """
 import re
 import secrets
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
 
 from accounts.models import User
 from exchange import ownership
-from exchange.models import EngineCommand, Market, Order
+from exchange.models import EngineCommand, FeeTier, Market, Order, Trade
 from wallets.ledger import InsufficientFunds, hold_place, user_account
+from wallets.models import Asset
+from wallets.selectors import usdt_prices
 
 DEFAULT_STP = Order.Stp.EXPIRE_MAKER
 CLIENT_ORDER_ID = re.compile(r"[a-zA-Z0-9\-_.]{1,36}")
@@ -154,14 +159,13 @@ def order_place(*, user: User, market: Market, side: str, type: str, quantity=No
             hold_place(account=user_account(user=user, asset=reserve_asset), amount=reserve, idempotency_key=f"order-{order.pk}-hold",
                        memo=f"order #{order.pk} {market.symbol}")
             EngineCommand.objects.create(market=market, kind=EngineCommand.Kind.PLACE, order=order)
-            ownership.wake_notify(market.pk)
+            _wake_engine(market.pk)
     except InsufficientFunds:
         raise OrderRejected(-2010, "Account has insufficient balance for requested action.")
     except IntegrityError:
         if Order.objects.filter(user=user, client_order_id=client_order_id, status__in=Order.OPEN).exists():
             raise OrderRejected(-2010, "Duplicate order sent.")
         raise
-    _wake_engine(market)
     return order
 
 
@@ -178,8 +182,7 @@ def order_cancel(*, user: User, order: Order) -> Order:
         raise OrderRejected(-2011, "Unknown order sent.")
     if not EngineCommand.objects.filter(order=order, kind=EngineCommand.Kind.CANCEL, applied_at__isnull=True).exists():
         EngineCommand.objects.create(market=order.market, kind=EngineCommand.Kind.CANCEL, order=order)
-        ownership.wake_notify(order.market_id)
-    _wake_engine(order.market)
+    _wake_engine(order.market_id)
     return order
 
 
@@ -192,24 +195,18 @@ def order_cancel_all(*, user: User, market: Market) -> int:
     return count
 
 
-def _wake_engine(market: Market) -> None:
+def _wake_engine(market_id: int) -> None:
+    """Inside the transaction that accepted a command: engine processes are notified when it
+    commits (NOTIFY, PostgreSQL); with ENGINE_INLINE the command is applied after the commit here."""
     from exchange.runner import engine_wake
 
-    transaction.on_commit(lambda: engine_wake(market.pk))
+    ownership.wake_notify(market_id)
+    transaction.on_commit(lambda: engine_wake(market_id))
 
 
 def volumes_30d(*, now=None, user_ids=None) -> dict[int, Decimal]:
     """Each user's 30-day trading volume in USDT: both sides of every trade they were in; a
     non-USDT quote is valued at its current USDT price (wallets.selectors.usdt_prices)."""
-    from datetime import timedelta
-
-    from django.db.models import Sum
-    from django.utils import timezone
-
-    from exchange.models import Trade
-    from wallets.models import Asset
-    from wallets.selectors import usdt_prices
-
     now = now or timezone.now()
     recent = Trade.objects.filter(created_at__gte=now - timedelta(days=30))
     prices = usdt_prices(Asset.objects.filter(quote_markets__isnull=False).distinct())
@@ -225,8 +222,6 @@ def volumes_30d(*, now=None, user_ids=None) -> dict[int, Decimal]:
 def fee_tiers_recompute(*, now=None) -> dict[str, int]:
     """Each user's VIP tier from their 30-day trading volume in USDT (`volumes_30d`). Safe to run
     again: it only sets tiers to what the volume says. Returns how many users moved up and down."""
-    from exchange.models import FeeTier
-
     tiers = list(FeeTier.objects.order_by("-min_volume_30d"))
     if not tiers:
         return {"up": 0, "down": 0}

@@ -1,7 +1,6 @@
 """Exchange pages: the markets with their 24-hour statistics, and the fee schedule."""
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -9,9 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from exchange.models import FeeTier, Market
-from exchange.selectors import tickers_24h
+from exchange.selectors import fee_token, fee_token_discount, tickers_24h
 from exchange.services import fee_token_choice_set, volumes_30d
-from wallets.models import AccountKind, Asset, LedgerAccount
+from wallets.models import AccountKind, LedgerAccount
 
 
 def markets(request):
@@ -20,16 +19,12 @@ def markets(request):
     return render(request, "exchange/markets.html", {"rows": rows})
 
 
-def _platform_token() -> Asset | None:
-    return Asset.objects.filter(is_platform_token=True, is_active=True).first()
-
-
 def fees(request):
     """Public: every tier's maker and taker rates, with and without the platform-token discount.
     Signed in: the reader's tier, 30-day volume, token balance and the choice to pay in it."""
-    discount = Decimal(settings.FEE_TOKEN_DISCOUNT_PERCENT) / 100
+    discount = fee_token_discount()
     tiers = [(tier, tier.maker_rate * (1 - discount), tier.taker_rate * (1 - discount)) for tier in FeeTier.objects.all()]
-    context = {"tiers": tiers, "token": _platform_token(), "discount": discount}
+    context = {"tiers": tiers, "token": fee_token(), "discount": discount}
     if request.user.is_authenticated:
         user = request.user
         context["volume"] = volumes_30d(user_ids=[user.pk]).get(user.pk, Decimal(0))
@@ -44,7 +39,7 @@ def fees(request):
 @login_required
 @require_POST
 def fee_token_choice(request):
-    token = _platform_token()
+    token = fee_token()
     if token is not None:
         pay = request.POST.get("pay_in_token") == "1"
         fee_token_choice_set(user=request.user, pay_in_token=pay)

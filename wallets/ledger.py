@@ -108,8 +108,7 @@ def journal_post(*, kind: str, lines: list[Line], idempotency_key: str, memo: st
         existing = Journal.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
-        account_ids = sorted({line.account.pk for line in lines})
-        locked = {a.pk: a for a in LedgerAccount.objects.select_for_update(no_key=True).filter(pk__in=account_ids).order_by("pk")}
+        locked = accounts_lock(line.account.pk for line in lines)
         # A concurrent post of the same key waited on our locks; look again now that we hold them.
         existing = Journal.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -176,7 +175,8 @@ class PendingJournal:
 
 def accounts_lock(account_ids) -> dict[int, LedgerAccount]:
     """Lock accounts in primary-key order (one statement), inside the caller's transaction: the
-    one lock order every ledger write uses, so writers never deadlock on each other."""
+    one lock order every ledger write uses, so writers never deadlock on each other. FOR NO KEY
+    UPDATE: a foreign-key check on an account (an entry pointing at it) does not wait for it."""
     return {a.pk: a for a in LedgerAccount.objects.select_for_update(no_key=True).filter(pk__in=sorted(set(account_ids))).order_by("pk")}
 
 

@@ -129,7 +129,6 @@ OPS = st.lists(st.one_of(
 @given(OPS)
 def test_same_fills_as_the_reference_book_and_invariants_hold(ops):
     book, reference = OrderBook(), ReferenceBook()
-    placed = filled = cancelled = 0
     for n, op in enumerate(ops):
         if op[0] == "limit":
             _kind, side, price, qty, tif = op
@@ -138,7 +137,6 @@ def test_same_fills_as_the_reference_book_and_invariants_hold(ops):
             assert r.filled + r.remaining == qty  # quantity is conserved
             if tif != 0:
                 assert n not in book
-            placed += qty
         elif op[0] == "market":
             _kind, side, qty, limit = op
             r = book.place_market(n, side, qty=qty, limit=limit)

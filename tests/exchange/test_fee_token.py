@@ -36,15 +36,20 @@ def run(market):
     engine_for(market.pk).apply_all()
 
 
+def btc_trade(market, seller, buyer):
+    """The seller rests 0.01 BTC at 50,000 and the buyer takes it: 500 USDT, one trade."""
+    accept(seller, market, "SELL", "0.01", "50000")
+    accept(buyer, market, "BUY", "0.01", "50000")
+    run(market)
+
+
 def fee_account(symbol):
     return system_account(kind=AccountKind.FEES, asset=Asset.objects.get(symbol=symbol)).available
 
 
 def test_taker_pays_its_fee_in_the_token_at_a_discount(market, agr, django_capture_on_commit_callbacks):
     seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="10")
-    accept(seller, market, "SELL", "0.01", "50000")
-    accept(buyer, market, "BUY", "0.01", "50000")
-    run(market)
+    btc_trade(market, seller, buyer)
     trade = Trade.objects.get()
     # taker 0.2 % of 0.01 BTC = 0.00002 BTC = 1 USDT at the fill's price = 1.25 AGR at 0.8; less 25 % = 0.9375 AGR
     assert (trade.buyer_fee, trade.buyer_fee_asset.symbol) == (D("0.9375"), "AGR")
@@ -63,9 +68,7 @@ def test_taker_pays_its_fee_in_the_token_at_a_discount(market, agr, django_captu
 def test_maker_fee_in_the_token_and_the_discount_setting(market, agr, settings):
     settings.FEE_TOKEN_DISCOUNT_PERCENT = "10"
     seller, buyer = opted_in(btc="1", agr="10"), funded(usdt="1000")
-    accept(seller, market, "SELL", "0.01", "50000")
-    accept(buyer, market, "BUY", "0.01", "50000")
-    run(market)
+    btc_trade(market, seller, buyer)
     trade = Trade.objects.get()
     # maker 0.1 % of 500 USDT = 0.5 USDT = 0.625 AGR, less 10 % = 0.5625 AGR
     assert (trade.seller_fee, trade.seller_fee_asset.symbol) == (D("0.5625"), "AGR")
@@ -76,9 +79,7 @@ def test_maker_fee_in_the_token_and_the_discount_setting(market, agr, settings):
 
 def test_not_enough_token_means_the_full_fee_in_the_received_asset(market, agr):
     seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="0.9374")  # 0.00000001 short of 0.9375
-    accept(seller, market, "SELL", "0.01", "50000")
-    accept(buyer, market, "BUY", "0.01", "50000")
-    run(market)
+    btc_trade(market, seller, buyer)
     trade = Trade.objects.get()
     assert (trade.buyer_fee, trade.buyer_fee_asset.symbol) == (D("0.00002"), "BTC")
     assert bal(buyer, "BTC") == (D("0.00998"), 0) and bal(buyer, "AGR") == (D("0.9374"), 0)
@@ -87,9 +88,7 @@ def test_not_enough_token_means_the_full_fee_in_the_received_asset(market, agr):
 
 def test_a_user_with_no_token_account_pays_in_the_received_asset(market, agr):
     seller, buyer = funded(btc="1"), opted_in(usdt="1000")
-    accept(seller, market, "SELL", "0.01", "50000")
-    accept(buyer, market, "BUY", "0.01", "50000")
-    run(market)
+    btc_trade(market, seller, buyer)
     assert Trade.objects.get().buyer_fee_asset.symbol == "BTC"
     assert ledger_violations() == []
 
@@ -114,9 +113,7 @@ def test_locked_token_does_not_count(market, agr, agrusdt):
     seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="10")
     accept(buyer, agrusdt, "SELL", "9.5", "1")  # 9.5 of its 10 AGR locked
     run(agrusdt)
-    accept(seller, market, "SELL", "0.01", "50000")
-    accept(buyer, market, "BUY", "0.01", "50000")
-    run(market)
+    btc_trade(market, seller, buyer)
     assert Trade.objects.get().buyer_fee_asset.symbol == "BTC"
     assert bal(buyer, "AGR") == (D("0.5"), D("9.5"))
 
@@ -138,9 +135,7 @@ def test_token_valued_at_its_usdt_markets_last_hour_average(market, agr, agrusdt
     cross(agrusdt, "10", "0.9")
     cross(agrusdt, "30", "0.7")  # the hour's volume-weighted price: (9 + 21) / 40 = 0.75
     seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="10")
-    accept(seller, market, "SELL", "0.01", "50000")
-    accept(buyer, market, "BUY", "0.01", "50000")
-    run(market)
+    btc_trade(market, seller, buyer)
     # 1 USDT of fee at 0.75 USDT per AGR = 1.3333 AGR, less 25 % = 1 AGR (not the last price 0.7, not the reference 0.8)
     trade = Trade.objects.filter(market=market).get()
     assert (trade.buyer_fee, trade.buyer_fee_asset.symbol) == (D("1.00000000"), "AGR")
@@ -152,9 +147,7 @@ def test_a_self_trade_at_an_absurd_price_cannot_make_token_fees_ruinous(market, 
     cross(agrusdt, "10", "0.8")
     cross(agrusdt, "50000", "0.0001")
     seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="10")
-    accept(seller, market, "SELL", "0.01", "50000")
-    accept(buyer, market, "BUY", "0.01", "50000")
-    run(market)
+    btc_trade(market, seller, buyer)
     # at most 20 % below 0.8: 0.64 USDT per AGR; 1 USDT of fee = 1.5625 AGR, less 25 % = 1.171875 AGR (not 2,884 AGR)
     trade = Trade.objects.filter(market=market).get()
     assert (trade.buyer_fee, trade.buyer_fee_asset.symbol) == (D("1.171875"), "AGR")
@@ -164,9 +157,7 @@ def test_a_self_trade_at_an_absurd_price_cannot_make_token_fees_ruinous(market, 
 def test_a_token_fee_that_rounds_to_nothing_stays_in_the_received_asset(market, agr):
     Asset.objects.filter(pk=agr.pk).update(reference_price=D("1000000000"))  # 1 USDT of fee is 0.000000001 AGR: below 1e-8
     seller, buyer = funded(btc="1"), opted_in(usdt="1000", agr="10")
-    accept(seller, market, "SELL", "0.01", "50000")
-    accept(buyer, market, "BUY", "0.01", "50000")
-    run(market)
+    btc_trade(market, seller, buyer)
     trade = Trade.objects.get()
     assert (trade.buyer_fee, trade.buyer_fee_asset.symbol) == (D("0.00002"), "BTC")
     assert bal(buyer, "BTC") == (D("0.00998"), 0) and bal(buyer, "AGR") == (D("10"), 0)

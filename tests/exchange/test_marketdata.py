@@ -15,6 +15,18 @@ from tests.exchange.conftest import funded
 pytestmark = pytest.mark.django_db
 
 
+def subscribed(settings, *streams, capacity=100):
+    """An in-memory channel layer with one channel in the groups of these streams; the engine is
+    driven by hand (not inline), so each test decides when batches run."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": capacity}}}
+    settings.ENGINE_INLINE = False
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    for stream in streams:
+        async_to_sync(layer.group_add)(stream_group(stream), channel)
+    return layer, channel
+
+
 @pytest.mark.parametrize(("interval", "expected"), [
     ("1m", "2026-11-24 21:37:00"), ("15m", "2026-11-24 21:30:00"), ("1h", "2026-11-24 21:00:00"), ("4h", "2026-11-24 20:00:00"),
     ("1d", "2026-11-24 00:00:00"), ("3d", "2026-11-24 00:00:00"), ("1w", "2026-11-23 00:00:00"), ("1M", "2026-11-01 00:00:00"),
@@ -29,12 +41,7 @@ def place(user, market, side, qty, price):
 
 
 def test_trades_fold_into_klines_and_publish_binance_events_with_chained_update_ids(market, settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.ENGINE_INLINE = False
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    for stream in ("btcusdt@trade", "btcusdt@depth"):
-        async_to_sync(layer.group_add)(stream_group(stream), channel)
+    layer, channel = subscribed(settings, "btcusdt@trade", "btcusdt@depth")
     seller, buyer = funded(btc="1"), funded(usdt="100000")
     engine = engine_for(market.pk)
     place(seller, market, "SELL", "0.1", "50000")
@@ -92,11 +99,7 @@ def test_rolling_24h_ticker(market):
 
 
 def test_ticker_stream_is_published_at_most_once_a_second_and_never_holds_back_the_last_change(market, settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.ENGINE_INLINE = False
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(stream_group("btcusdt@ticker"), channel)
+    layer, channel = subscribed(settings, "btcusdt@ticker")
     seller, buyer = funded(btc="1"), funded(usdt="100000")
     engine = engine_for(market.pk)
     place(seller, market, "SELL", "0.1", "50000")
@@ -126,11 +129,7 @@ def test_depth_diffs_replayed_on_the_snapshot_always_equal_the_book(market, sett
 
     from exchange.services import order_cancel
 
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}
-    settings.ENGINE_INLINE = False
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(stream_group("btcusdt@depth"), channel)
+    layer, channel = subscribed(settings, "btcusdt@depth", capacity=10000)
     rng = random.Random(7)
     traders = [funded(btc="10", usdt="1000000") for _ in range(4)]
     engine = engine_for(market.pk)
@@ -191,12 +190,7 @@ def test_kline_close_times_follow_binance(interval, open_time, close_time):
 def test_kline_events_follow_the_committed_candles_once_a_second(market, settings):
     from exchange.marketdata import kline_close_time, to_ms
 
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.ENGINE_INLINE = False
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    for stream in ("btcusdt@kline_1m", "btcusdt@kline_1M"):
-        async_to_sync(layer.group_add)(stream_group(stream), channel)
+    layer, channel = subscribed(settings, "btcusdt@kline_1m", "btcusdt@kline_1M")
     seller, buyer = funded(btc="1"), funded(usdt="100000")
     engine = engine_for(market.pk)
     place(seller, market, "SELL", "0.3", "50000")

@@ -9,7 +9,7 @@ from exchange.runner import MarketEngine, engine_for
 from exchange.services import OrderRejected, order_cancel, order_cancel_all, order_place
 from tests.exchange.conftest import bal, funded
 from wallets.ledger import system_account
-from wallets.models import AccountKind, Asset
+from wallets.models import AccountKind
 from wallets.selectors import ledger_violations
 
 pytestmark = pytest.mark.django_db

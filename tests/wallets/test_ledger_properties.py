@@ -3,6 +3,7 @@
 A plain-Python model tracks what each account should hold; after every step the database must
 agree with the model to the last unit and `ledger_violations()` must be empty.
 """
+import uuid
 from decimal import Decimal as D
 
 import pytest
@@ -26,11 +27,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self.users = [UserFactory() for _ in range(3)]
         self.accounts = [user_account(user=u, asset=self.asset) for u in self.users]
         self.model = {a.pk: [D(0), D(0)] for a in self.accounts}  # available, locked
-        self.keys = 0
+        self.keys, self.run = 0, uuid.uuid4().hex  # examples share the test's database: keys must never repeat across them
 
     def key(self) -> str:
         self.keys += 1
-        return f"prop-{id(self)}-{self.keys}"
+        return f"prop-{self.run}-{self.keys}"
 
     @rule(i=st.integers(0, 2), amount=AMOUNTS)
     def deposit(self, i, amount):

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from config.formatting import csv_cell
-from wallets.ledger import InvalidAmount, Line, amount_parse, journal_post, system_account, user_account
+from wallets.ledger import InvalidAmount, Line, accounts_lock, amount_parse, journal_post, system_account, user_account
 from wallets.models import AccountKind, Entry, HoldingSnapshot, Journal, LedgerAccount, Notice, Payout, PayoutLine, SnapshotDay
 from wallets.services.notices import notice_create
 
@@ -227,7 +227,7 @@ def payout_approve(*, payout: Payout, by: User) -> Payout:
     if by.pk in (payout.created_by_id, payout.prepared_by_id):
         raise PayoutError("a payout must be approved by someone other than whoever prepared it")
     funding = system_account(kind=payout.funding_kind, asset=payout.reward_asset)
-    funding = LedgerAccount.objects.select_for_update(no_key=True).get(pk=funding.pk)
+    funding = accounts_lock([funding.pk])[funding.pk]
     if funding.available < payout.budget:
         raise PayoutError(f"the {funding} account holds {funding.available}, less than the budget {payout.budget}")
     if payout.budget > 0:

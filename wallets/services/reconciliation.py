@@ -15,7 +15,7 @@ from django.db import transaction
 
 from accounts.models import User
 from wallets.chains import chain_adapter
-from wallets.ledger import Line, journal_post, system_account
+from wallets.ledger import Line, accounts_lock, journal_post, system_account
 from wallets.models import (
     AccountKind, ChainCursor, Deposit, Journal, LedgerAccount, Network, Payout, Reconciliation, ReconciliationLine, Withdrawal,
 )
@@ -109,7 +109,7 @@ def reconciliation_surplus_book(*, line: ReconciliationLine, by: User) -> Payout
         raise ValueError("a newer reconciliation exists: book from the latest one")
     # Lock custody, then measure again: a surplus booked since (or coins that left) must not be booked twice.
     custody = system_account(kind=AccountKind.CUSTODY, asset=line.network.asset, network=line.network)
-    LedgerAccount.objects.select_for_update(no_key=True).get(pk=custody.pk)
+    accounts_lock([custody.pk])
     live = custody_positions(networks=[line.network])[0]["difference"]
     if live != line.difference:
         raise ValueError(f"the surplus is now {live}, not {line.difference}: run reconciliation again")

@@ -19,8 +19,10 @@ from accounts.selectors import totp_code_valid, user_has_totp
 from accounts.services import ClientInfo, NO_CLIENT, security_event_record, withdrawal_lock_apply
 from wallets.chains import chain_adapter
 from config.formatting import amount_text as amount_plain
-from wallets.ledger import InsufficientFunds, InvalidAmount, Line, amount_parse, hold_release, journal_post, system_account, user_account
-from wallets.models import AccountKind, DepositAddress, Entry, Journal, LedgerAccount, Network, Notice, Withdrawal, WithdrawalAddress
+from wallets.ledger import (
+    InsufficientFunds, InvalidAmount, Line, accounts_lock, amount_parse, hold_release, journal_post, system_account, user_account,
+)
+from wallets.models import AccountKind, DepositAddress, Entry, Journal, Network, Notice, Withdrawal, WithdrawalAddress
 from wallets.services.notices import notice_create
 
 
@@ -138,7 +140,7 @@ def withdrawal_request(*, user: User, network: Network, address: str, amount, me
         target = user_account(user=recipient, asset=network.asset) if recipient is not None else None
         # Both sides locked up front in id order: A->B and B->A at once cannot deadlock. This also
         # serialises the user's requests in this asset, so the daily limit is summed under the lock.
-        list(LedgerAccount.objects.select_for_update(no_key=True).filter(pk__in=[a.pk for a in (account, target) if a]).order_by("pk"))
+        accounts_lock(a.pk for a in (account, target) if a)
         existing = Withdrawal.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing

@@ -95,7 +95,7 @@ class Command(BaseCommand):
     def _run(self, n, batch, rate, paced_seconds):
         from accounts.models import User
         from exchange.engine import BUY, SELL, OrderBook
-        from exchange.models import EngineCommand, Trade
+        from exchange.models import Trade
         from exchange.runner import MarketEngine, gc_settle
         from wallets.selectors import ledger_violations
         from wallets.services import ledger_adjust

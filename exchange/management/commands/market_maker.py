@@ -54,7 +54,7 @@ class Command(BaseCommand):
         """A random walk (±0.2 % a step) started from the assets' reference prices."""
         current = references.get(market.pk)
         if current is None:
-            base, quote = market.base.reference_price, (market.quote.reference_price if market.quote.symbol != "USDT" else Decimal(1))
+            base, quote = market.base.reference_price, self._usdt_per(market.quote)
             if not base or not quote:
                 return None
             current = base / quote
@@ -63,12 +63,17 @@ class Command(BaseCommand):
         return current
 
     @staticmethod
+    def _usdt_per(asset) -> Decimal:
+        """The asset's reference price in USDT (1 for USDT): the quotes start from reference prices."""
+        return Decimal(1) if asset.symbol == "USDT" else asset.reference_price
+
+    @staticmethod
     def _round(value: Decimal, step: Decimal) -> Decimal:
         return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
 
     def _quote(self, market, maker, reference, levels, spread, level_usdt) -> None:
         order_cancel_all(user=maker, market=market)
-        usdt_per_quote = market.quote.reference_price if market.quote.symbol != "USDT" else Decimal(1)
+        usdt_per_quote = self._usdt_per(market.quote)
         qty = self._round(level_usdt / usdt_per_quote / reference, market.step_size)
         qty = max(qty, market.min_qty)
         for level in range(1, levels + 1):
@@ -80,7 +85,7 @@ class Command(BaseCommand):
                     self.stderr.write(f"{market.symbol} {side} {qty} @ {price}: {rejected.msg}")
 
     def _take(self, market, taker, reference, level_usdt, rng) -> None:
-        usdt_per_quote = market.quote.reference_price if market.quote.symbol != "USDT" else Decimal(1)
+        usdt_per_quote = self._usdt_per(market.quote)
         qty = max(self._round(level_usdt / usdt_per_quote / reference / 3, market.step_size), market.min_qty)
         try:
             order_place(user=taker, market=market, side=rng.choice(["BUY", "SELL"]), type=Order.Type.MARKET, quantity=qty)
