@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench messages compilemessages install migrate seed check-deploy clean
+.PHONY: run test lint bench messages compilemessages install migrate seed check-deploy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,12 @@ run: compilemessages seed
 	@echo ""
 	$(VENV)/bin/honcho -f Procfile start
 
-test: compilemessages
+# Lint and format are part of the suite: a change that fails either is not green.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: compilemessages lint
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures and side-by-side ratios (never asserted in tests); see docs/performance.md.

@@ -1,10 +1,10 @@
 """allauth hooks: mail goes out through Celery in the recipient's language; frozen accounts cannot
 log in; every completed login is recorded."""
+
+from allauth.account.adapter import DefaultAccountAdapter
 from django.db import models
 from django.shortcuts import render
 from django.utils import translation
-
-from allauth.account.adapter import DefaultAccountAdapter
 
 from accounts.client import client_info
 from accounts.models import User
@@ -37,8 +37,11 @@ class AccountAdapter(DefaultAccountAdapter):
         if user_id is None:
             user_id = User.objects.filter(email__iexact=email).values_list("pk", flat=True).first()
         mail_send.delay(
-            template_prefix=template_prefix, email=email, context=plain,
-            user_id=user_id, language=translation.get_language() or "en",
+            template_prefix=template_prefix,
+            email=email,
+            context=plain,
+            user_id=user_id,
+            language=translation.get_language() or "en",
         )
 
     def pre_login(self, request, user, **kwargs):

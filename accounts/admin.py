@@ -30,8 +30,12 @@ def reason_step(modeladmin, request, queryset, *, title: str, action: str):
             return reason, None
         modeladmin.message_user(request, "A reason is required.", messages.ERROR)
     context = {
-        **modeladmin.admin_site.each_context(request), "title": title, "objects": queryset, "action": action,
-        "opts": modeladmin.model._meta, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "objects": queryset,
+        "action": action,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
     }
     return None, render(request, "admin/reason_confirm.html", context)
 
@@ -45,7 +49,20 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ["frozen_at", "withdrawals_locked_until", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["first_name", "last_name", "language", "time_zone", "anti_phishing_code", "vip_tier", "pay_fees_in_platform_token"]}),
+        (
+            "Profile",
+            {
+                "fields": [
+                    "first_name",
+                    "last_name",
+                    "language",
+                    "time_zone",
+                    "anti_phishing_code",
+                    "vip_tier",
+                    "pay_fees_in_platform_token",
+                ]
+            },
+        ),
         ("Security", {"fields": ["frozen_at", "withdrawals_locked_until"]}),
         ("Roles", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
@@ -59,7 +76,9 @@ class UserAdmin(DjangoUserAdmin):
         if response is not None:
             return response
         for user in queryset:
-            services.account_freeze(user=user, source=AccountFreeze.Source.SUPPORT, reason=reason, by=request.user, client=client_info(request))
+            services.account_freeze(
+                user=user, source=AccountFreeze.Source.SUPPORT, reason=reason, by=request.user, client=client_info(request)
+            )
         self.message_user(request, f"Froze {queryset.count()} account(s).", messages.SUCCESS)
 
     def has_freeze_permission(self, request):
@@ -111,8 +130,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = ["can_trade", "can_withdraw", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "label", "key"]
     list_select_related = ["user"]
-    readonly_fields = ["user", "label", "key", "can_read", "can_trade", "can_withdraw", "ip_allowlist", "created_at",
-                       "last_used_at", "last_used_ip", "revoked_at", "revoked_reason"]
+    readonly_fields = [
+        "user",
+        "label",
+        "key",
+        "can_read",
+        "can_trade",
+        "can_withdraw",
+        "ip_allowlist",
+        "created_at",
+        "last_used_at",
+        "last_used_ip",
+        "revoked_at",
+        "revoked_reason",
+    ]
     exclude = ["secret_encrypted"]
     actions = ["revoke"]
 

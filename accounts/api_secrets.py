@@ -4,6 +4,7 @@ Keys come from settings.API_SECRET_KEYS (Fernet keys, newest first) or, when non
 key derived from SECRET_KEY with HKDF. MultiFernet decrypts with any key and encrypts with the
 first, so keys rotate without re-issuing API keys.
 """
+
 import base64
 from functools import lru_cache
 

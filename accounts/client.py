@@ -1,4 +1,5 @@
 """Who is on the other end of a request: IP (proxy-aware, through allauth) and user agent."""
+
 from dataclasses import dataclass
 
 
@@ -14,7 +15,7 @@ def client_info(request) -> ClientInfo:
 
     try:
         ip = get_adapter(request).get_client_ip(request)
-    except Exception:  # allauth refuses unparseable proxy headers; record no IP rather than fail a login
+    except Exception:  # noqa: BLE001 - allauth refuses unparseable proxy headers; record no IP rather than fail a login
         ip = request.META.get("REMOTE_ADDR") or None
     return ClientInfo(
         ip=ip,

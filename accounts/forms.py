@@ -17,7 +17,9 @@ class ProfileForm(forms.Form):
 
 class AntiPhishingForm(forms.Form):
     code = forms.CharField(
-        label=_("Anti-phishing code"), min_length=4, max_length=20,
+        label=_("Anti-phishing code"),
+        min_length=4,
+        max_length=20,
         help_text=_("4 to 20 letters or digits. Every email from us will show it; an email without it is not from us."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
@@ -25,7 +27,9 @@ class AntiPhishingForm(forms.Form):
 
 class FreezeForm(forms.Form):
     reason = forms.CharField(
-        label=_("What happened? (optional)"), required=False, max_length=2000,
+        label=_("What happened? (optional)"),
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     confirm = forms.BooleanField(label=_("I understand that I will be signed out everywhere and need support to unfreeze."))
@@ -36,11 +40,14 @@ class ApiKeyCreateForm(forms.Form):
     can_trade = forms.BooleanField(label=_("Enable trading"), required=False)
     can_withdraw = forms.BooleanField(label=_("Enable withdrawals"), required=False)
     ip_allowlist = forms.CharField(
-        label=_("Restrict to IP addresses (optional)"), required=False,
+        label=_("Restrict to IP addresses (optional)"),
+        required=False,
         help_text=_("Addresses or networks separated by spaces or commas. Required for keys that can withdraw."),
         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "dir": "ltr"}),
     )
     code = forms.CharField(
-        label=_("Authenticator code"), max_length=6, min_length=6,
+        label=_("Authenticator code"),
+        max_length=6,
+        min_length=6,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]{6}", "dir": "ltr"}),
     )

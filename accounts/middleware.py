@@ -1,10 +1,9 @@
 import secrets
 import zoneinfo
 
-from django.utils import timezone
-
 from django.contrib.auth import logout
 from django.shortcuts import redirect
+from django.utils import timezone
 
 DEVICE_COOKIE = "agora_device"
 DEVICE_COOKIE_AGE = 2 * 365 * 24 * 3600
@@ -59,6 +58,7 @@ class DeviceCookieMiddleware:
         request.agora_device_id = device_id
         response = self.get_response(request)
         if fresh:
-            response.set_cookie(DEVICE_COOKIE, device_id, max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
-                                secure=request.is_secure())
+            response.set_cookie(
+                DEVICE_COOKIE, device_id, max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax", secure=request.is_secure()
+            )
         return response

@@ -85,9 +85,7 @@ class User(AbstractUser):
         return self.withdrawals_locked_until is not None and self.withdrawals_locked_until > timezone.now()
 
     def get_session_auth_hash(self):
-        return salted_hmac(
-            "accounts.User.session", f"{self.password}:{self.session_epoch}", algorithm="sha256"
-        ).hexdigest()
+        return salted_hmac("accounts.User.session", f"{self.password}:{self.session_epoch}", algorithm="sha256").hexdigest()
 
     def get_session_auth_fallback_hash(self):
         for fallback in settings.SECRET_KEY_FALLBACKS:
@@ -152,9 +150,19 @@ class SecurityEvent(models.Model):
 
     # Events that send the user an email (each with the one-click freeze link).
     NOTIFY = {
-        Kind.LOGIN_NEW_DEVICE, Kind.PASSWORD_CHANGED, Kind.PASSWORD_RESET, Kind.EMAIL_CHANGED,
-        Kind.MFA_ENABLED, Kind.MFA_DISABLED, Kind.RECOVERY_CODES, Kind.ANTI_PHISHING_SET,
-        Kind.API_KEY_CREATED, Kind.ACCOUNT_FROZEN, Kind.ACCOUNT_UNFROZEN, Kind.ADDRESS_ADDED, Kind.WHITELIST_CHANGED,
+        Kind.LOGIN_NEW_DEVICE,
+        Kind.PASSWORD_CHANGED,
+        Kind.PASSWORD_RESET,
+        Kind.EMAIL_CHANGED,
+        Kind.MFA_ENABLED,
+        Kind.MFA_DISABLED,
+        Kind.RECOVERY_CODES,
+        Kind.ANTI_PHISHING_SET,
+        Kind.API_KEY_CREATED,
+        Kind.ACCOUNT_FROZEN,
+        Kind.ACCOUNT_UNFROZEN,
+        Kind.ADDRESS_ADDED,
+        Kind.WHITELIST_CHANGED,
     }
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_events")

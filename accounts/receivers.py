@@ -1,8 +1,8 @@
 """allauth's signals are its only hook for these events; each receiver calls one service."""
-from django.dispatch import receiver
 
 from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
+from django.dispatch import receiver
 
 from accounts.client import ClientInfo, client_info
 from accounts.models import SecurityEvent
@@ -35,7 +35,9 @@ def _email_changed(sender, request=None, user=None, from_email_address=None, to_
 @receiver(mfa_signals.authenticator_added)
 def _mfa_added(sender, request=None, user=None, authenticator=None, **kwargs):
     credential_changed(
-        user=user, kind=SecurityEvent.Kind.MFA_ENABLED, client=_client(request),
+        user=user,
+        kind=SecurityEvent.Kind.MFA_ENABLED,
+        client=_client(request),
         data={"type": getattr(authenticator, "type", "")},
     )
 
@@ -43,7 +45,9 @@ def _mfa_added(sender, request=None, user=None, authenticator=None, **kwargs):
 @receiver(mfa_signals.authenticator_removed)
 def _mfa_removed(sender, request=None, user=None, authenticator=None, **kwargs):
     credential_changed(
-        user=user, kind=SecurityEvent.Kind.MFA_DISABLED, client=_client(request),
+        user=user,
+        kind=SecurityEvent.Kind.MFA_DISABLED,
+        client=_client(request),
         data={"type": getattr(authenticator, "type", "")},
     )
 

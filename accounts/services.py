@@ -1,4 +1,5 @@
 """Every write to accounts and their security. Callers pass who and from where (ClientInfo)."""
+
 import ipaddress
 import logging
 import secrets
@@ -70,9 +71,7 @@ def anti_phishing_code_set(*, user: User, code: str, client: ClientInfo = NO_CLI
 
 def security_event_record(*, user: User, kind: str, client: ClientInfo = NO_CLIENT, data: dict | None = None) -> SecurityEvent:
     """Append an event; events in SecurityEvent.NOTIFY email the user after commit."""
-    event = SecurityEvent.objects.create(
-        user=user, kind=kind, ip=client.ip, user_agent=client.user_agent, data=data or {}
-    )
+    event = SecurityEvent.objects.create(user=user, kind=kind, ip=client.ip, user_agent=client.user_agent, data=data or {})
     if kind in SecurityEvent.NOTIFY:
         from accounts.tasks import security_event_notify
 
@@ -88,7 +87,8 @@ def login_record(*, user: User, client: ClientInfo) -> LoginRecord:
     new_device = False
     if client.device_id:
         device, created = KnownDevice.objects.get_or_create(
-            user=user, device_id=client.device_id,
+            user=user,
+            device_id=client.device_id,
             defaults={"user_agent": client.user_agent, "last_ip": client.ip, "first_seen_at": now, "last_seen_at": now},
         )
         if created:
@@ -96,8 +96,12 @@ def login_record(*, user: User, client: ClientInfo) -> LoginRecord:
         else:
             KnownDevice.objects.filter(pk=device.pk).update(last_seen_at=now, last_ip=client.ip, user_agent=client.user_agent)
     record = LoginRecord.objects.create(
-        user=user, created_at=now, ip=client.ip, user_agent=client.user_agent,
-        device_id=client.device_id, new_device=new_device,
+        user=user,
+        created_at=now,
+        ip=client.ip,
+        user_agent=client.user_agent,
+        device_id=client.device_id,
+        new_device=new_device,
     )
     kind = SecurityEvent.Kind.LOGIN_NEW_DEVICE if new_device else SecurityEvent.Kind.LOGIN
     security_event_record(user=user, kind=kind, client=client)
@@ -122,7 +126,9 @@ def withdrawal_lock_apply(*, user: User, reason: str, client: ClientInfo = NO_CL
     User.objects.filter(pk=user.pk).update(withdrawals_locked_until=until)
     user.withdrawals_locked_until = until
     security_event_record(
-        user=user, kind=SecurityEvent.Kind.WITHDRAWAL_LOCK, client=client,
+        user=user,
+        kind=SecurityEvent.Kind.WITHDRAWAL_LOCK,
+        client=client,
         data={"reason": reason, "until": until.isoformat()},
     )
     return user
@@ -151,9 +157,7 @@ def freeze_link_user(*, token: str) -> User | None:
     return User.objects.filter(pk=pk).first()
 
 
-def account_freeze(
-    *, user: User, source: str, reason: str = "", by: User | None = None, client: ClientInfo = NO_CLIENT
-) -> AccountFreeze:
+def account_freeze(*, user: User, source: str, reason: str = "", by: User | None = None, client: ClientInfo = NO_CLIENT) -> AccountFreeze:
     """Freeze the account: ends all sessions, revokes every API key, blocks login, trading and
     withdrawals until support lifts it. Idempotent: freezing a frozen account returns its freeze."""
     with transaction.atomic():
@@ -161,15 +165,15 @@ def account_freeze(
         if locked.frozen_at is not None:
             return AccountFreeze.objects.get(user=locked, lifted_at__isnull=True)
         now = timezone.now()
-        freeze = AccountFreeze.objects.create(
-            user=locked, source=source, reason=reason[:2000], created_by=by, ip=client.ip, created_at=now
-        )
+        freeze = AccountFreeze.objects.create(user=locked, source=source, reason=reason[:2000], created_by=by, ip=client.ip, created_at=now)
         User.objects.filter(pk=user.pk).update(frozen_at=now)
         user.frozen_at = now
         revoked = ApiKey.objects.filter(user=locked, revoked_at__isnull=True).update(revoked_at=now, revoked_reason="account frozen")
         sessions_end_all(user=user)
         security_event_record(
-            user=user, kind=SecurityEvent.Kind.ACCOUNT_FROZEN, client=client,
+            user=user,
+            kind=SecurityEvent.Kind.ACCOUNT_FROZEN,
+            client=client,
             data={"source": source, "api_keys_revoked": revoked},
         )
         transaction.on_commit(lambda: _publish_account_event(user.pk, "account.frozen"))
@@ -238,8 +242,13 @@ def _ip_allowlist_parse(raw: str) -> list[str]:
 
 
 def api_key_create(
-    *, user: User, label: str, can_trade: bool = False, can_withdraw: bool = False,
-    ip_allowlist: str = "", client: ClientInfo = NO_CLIENT,
+    *,
+    user: User,
+    label: str,
+    can_trade: bool = False,
+    can_withdraw: bool = False,
+    ip_allowlist: str = "",
+    client: ClientInfo = NO_CLIENT,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it with its secret, which is never readable from the page again.
 
@@ -259,11 +268,18 @@ def api_key_create(
             raise ValidationError(_("You already have %(count)d active keys. Revoke one first.") % {"count": MAX_ACTIVE_API_KEYS})
         secret = secrets.token_urlsafe(48)[:64]
         api_key = ApiKey.objects.create(
-            user=locked, label=label[:64], secret_encrypted=secret_encrypt(secret),
-            can_read=True, can_trade=can_trade, can_withdraw=can_withdraw, ip_allowlist=allowlist,
+            user=locked,
+            label=label[:64],
+            secret_encrypted=secret_encrypt(secret),
+            can_read=True,
+            can_trade=can_trade,
+            can_withdraw=can_withdraw,
+            ip_allowlist=allowlist,
         )
         security_event_record(
-            user=user, kind=SecurityEvent.Kind.API_KEY_CREATED, client=client,
+            user=user,
+            kind=SecurityEvent.Kind.API_KEY_CREATED,
+            client=client,
             data={"label": api_key.label, "key": api_key.key[:8], "permissions": api_key.permissions},
         )
     return api_key, secret
@@ -275,7 +291,9 @@ def api_key_revoke(*, api_key: ApiKey, reason: str = "revoked by user", client: 
     api_key.refresh_from_db()
     if updated:
         security_event_record(
-            user=api_key.user, kind=SecurityEvent.Kind.API_KEY_REVOKED, client=client,
+            user=api_key.user,
+            kind=SecurityEvent.Kind.API_KEY_REVOKED,
+            client=client,
             data={"label": api_key.label, "key": api_key.key[:8]},
         )
     return api_key
@@ -286,36 +304,98 @@ def api_key_revoke(*, api_key: ApiKey, reason: str = "revoked by user", client: 
 ROLE_PERMISSIONS = {
     "trader": [],
     "support_agent": [
-        "accounts.view_user", "accounts.view_securityevent", "accounts.view_loginrecord",
-        "accounts.view_accountfreeze", "accounts.view_apikey", "accounts.freeze_account",
-        "accounts.view_customer_security", "support.view_announcement",
-        "wallets.view_deposit", "wallets.view_withdrawal", "wallets.view_recoveryrequest",
+        "accounts.view_user",
+        "accounts.view_securityevent",
+        "accounts.view_loginrecord",
+        "accounts.view_accountfreeze",
+        "accounts.view_apikey",
+        "accounts.freeze_account",
+        "accounts.view_customer_security",
+        "support.view_announcement",
+        "wallets.view_deposit",
+        "wallets.view_withdrawal",
+        "wallets.view_recoveryrequest",
     ],
     "supervisor": [
-        "accounts.view_user", "accounts.view_securityevent", "accounts.view_loginrecord",
-        "accounts.view_accountfreeze", "accounts.change_accountfreeze", "accounts.view_apikey",
-        "accounts.freeze_account", "accounts.unfreeze_account", "accounts.view_customer_security",
-        "support.view_announcement", "auditlog.view_logentry", "wallets.view_ledgeraccount", "wallets.view_journal",
-        "wallets.view_deposit", "wallets.view_withdrawal", "wallets.view_recoveryrequest",
+        "accounts.view_user",
+        "accounts.view_securityevent",
+        "accounts.view_loginrecord",
+        "accounts.view_accountfreeze",
+        "accounts.change_accountfreeze",
+        "accounts.view_apikey",
+        "accounts.freeze_account",
+        "accounts.unfreeze_account",
+        "accounts.view_customer_security",
+        "support.view_announcement",
+        "auditlog.view_logentry",
+        "wallets.view_ledgeraccount",
+        "wallets.view_journal",
+        "wallets.view_deposit",
+        "wallets.view_withdrawal",
+        "wallets.view_recoveryrequest",
     ],
     "operator": [
-        "accounts.view_user", "accounts.change_user", "accounts.view_securityevent", "accounts.view_loginrecord",
-        "accounts.view_knowndevice", "accounts.view_accountfreeze", "accounts.change_accountfreeze",
-        "accounts.view_apikey", "accounts.change_apikey", "accounts.freeze_account", "accounts.unfreeze_account",
-        "accounts.view_customer_security", "support.view_announcement", "support.add_announcement",
-        "support.change_announcement", "support.delete_announcement", "auditlog.view_logentry",
-        "django_celery_beat.view_periodictask", "django_celery_beat.change_periodictask",
-        "wallets.view_asset", "wallets.add_asset", "wallets.change_asset", "wallets.view_network",
-        "wallets.add_network", "wallets.change_network", "wallets.view_ledgeraccount", "wallets.view_journal",
-        "wallets.view_entry", "wallets.view_deposit", "wallets.view_depositaddress", "wallets.view_withdrawaladdress",
-        "wallets.view_withdrawal", "wallets.review_withdrawal", "wallets.view_distribution", "wallets.add_distribution",
-        "wallets.change_distribution", "wallets.view_campaign", "wallets.add_campaign", "wallets.change_campaign",
-        "wallets.approve_payout", "wallets.view_snapshotday", "wallets.view_holdingsnapshot", "wallets.view_chaincursor", "wallets.view_simtransfer",
-        "wallets.view_reconciliation", "wallets.add_reconciliation",
-        "wallets.view_reconciliationline", "wallets.change_reconciliationline", "wallets.view_recoveryrequest",
-        "wallets.approve_recovery", "wallets.view_notice", "exchange.view_market", "exchange.change_market", "exchange.add_market",
-        "exchange.view_feetier", "exchange.change_feetier", "exchange.view_order", "exchange.view_trade", "exchange.view_enginecommand",
-        "exchange.view_kline", "exchange.view_marketdepth",
+        "accounts.view_user",
+        "accounts.change_user",
+        "accounts.view_securityevent",
+        "accounts.view_loginrecord",
+        "accounts.view_knowndevice",
+        "accounts.view_accountfreeze",
+        "accounts.change_accountfreeze",
+        "accounts.view_apikey",
+        "accounts.change_apikey",
+        "accounts.freeze_account",
+        "accounts.unfreeze_account",
+        "accounts.view_customer_security",
+        "support.view_announcement",
+        "support.add_announcement",
+        "support.change_announcement",
+        "support.delete_announcement",
+        "auditlog.view_logentry",
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+        "wallets.view_asset",
+        "wallets.add_asset",
+        "wallets.change_asset",
+        "wallets.view_network",
+        "wallets.add_network",
+        "wallets.change_network",
+        "wallets.view_ledgeraccount",
+        "wallets.view_journal",
+        "wallets.view_entry",
+        "wallets.view_deposit",
+        "wallets.view_depositaddress",
+        "wallets.view_withdrawaladdress",
+        "wallets.view_withdrawal",
+        "wallets.review_withdrawal",
+        "wallets.view_distribution",
+        "wallets.add_distribution",
+        "wallets.change_distribution",
+        "wallets.view_campaign",
+        "wallets.add_campaign",
+        "wallets.change_campaign",
+        "wallets.approve_payout",
+        "wallets.view_snapshotday",
+        "wallets.view_holdingsnapshot",
+        "wallets.view_chaincursor",
+        "wallets.view_simtransfer",
+        "wallets.view_reconciliation",
+        "wallets.add_reconciliation",
+        "wallets.view_reconciliationline",
+        "wallets.change_reconciliationline",
+        "wallets.view_recoveryrequest",
+        "wallets.approve_recovery",
+        "wallets.view_notice",
+        "exchange.view_market",
+        "exchange.change_market",
+        "exchange.add_market",
+        "exchange.view_feetier",
+        "exchange.change_feetier",
+        "exchange.view_order",
+        "exchange.view_trade",
+        "exchange.view_enginecommand",
+        "exchange.view_kline",
+        "exchange.view_marketdepth",
     ],
 }
 STAFF_ROLES = {"support_agent", "supervisor", "operator"}

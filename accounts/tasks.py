@@ -1,5 +1,6 @@
 """Emails: rendered here, in the worker, in the recipient's language, with their anti-phishing code
 and a one-click freeze link. Tasks take ids and are safe to run twice."""
+
 import logging
 from types import SimpleNamespace
 from urllib.parse import urlsplit

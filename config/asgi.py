@@ -3,6 +3,7 @@
 Production serves pages and REST from a WSGI server and only WebSockets from here (see
 docs/deployment.md); embedded mode (`make run`) serves everything from this one process.
 """
+
 import os
 
 from django.core.asgi import get_asgi_application

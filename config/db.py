@@ -1,8 +1,11 @@
 """Database helpers for the hot paths, where Django's bulk_update (one CASE WHEN per field and
 row) costs more than the work itself."""
+
+import itertools
+
 from django.db import connection, transaction
 
-_TEMP_SEQ = 0
+_TEMP_SEQ = itertools.count(1)
 # Up to this many rows an executemany (pipelined by psycopg) costs less than creating a temporary table.
 SMALL_UPDATE = 64
 
@@ -20,14 +23,14 @@ def rows_update(model, objects, fields: list[str]) -> None:
     columns = [meta.get_field(name) for name in fields]
     if connection.vendor != "postgresql" or len(objects) <= SMALL_UPDATE:
         assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
-        rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [meta.pk.get_db_prep_save(obj.pk, connection)]
-                for obj in objects]
+        rows = [
+            [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [meta.pk.get_db_prep_save(obj.pk, connection)]
+            for obj in objects
+        ]
         with connection.cursor() as cursor:
             cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", rows)
         return
-    global _TEMP_SEQ
-    _TEMP_SEQ += 1
-    temp = f"_rows_update_{_TEMP_SEQ}"
+    temp = f"_rows_update_{next(_TEMP_SEQ)}"
     selected = ", ".join([pk] + [quote(f.column) for f in columns])
     assignments = ", ".join(f"{quote(f.column)} = t.{quote(f.column)}" for f in columns)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:  # the temporary table lives until this commit
@@ -53,7 +56,7 @@ def rows_insert(model, fields: list[str], rows: list[list], returning: bool = Fa
         if connection.vendor == "postgresql":
             one = "(" + ", ".join(["%s"] * len(columns)) + ")"
             for start in range(0, len(prepared), 1000):
-                chunk = prepared[start:start + 1000]
+                chunk = prepared[start : start + 1000]
                 sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))}"
                 if returning:
                     sql += f" RETURNING {connection.ops.quote_name(meta.pk.column)}"

@@ -4,6 +4,7 @@ Crypto amounts are shown with Latin digits in every locale (traders compare them
 chain, charts and the API), grouped and with the decimal sign of the reader's locale, and
 truncated - never rounded up - to the number of places asked for.
 """
+
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from babel.numbers import format_decimal
@@ -40,9 +41,7 @@ def amount_format(value, places: int = 8, *, language: str | None = None, trim: 
         decimals = text.split(".")[1].rstrip("0") if "." in text else ""
         shown = max(keep, len(decimals))
     pattern = "#,##0" + ("." + "0" * shown if shown else "")
-    return format_decimal(
-        amount, format=pattern, locale=babel_locale(language), decimal_quantization=False, numbering_system="latn"
-    )
+    return format_decimal(amount, format=pattern, locale=babel_locale(language), decimal_quantization=False, numbering_system="latn")
 
 
 def percent_format(value, *, min_places: int = 2, max_places: int = 4, signed: bool = False, language: str | None = None) -> str:

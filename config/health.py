@@ -1,7 +1,7 @@
 """Liveness of the parts the web process depends on, for /healthz and operators."""
+
 import time
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,7 +20,7 @@ def _timed(check):
     try:
         detail = check() or {}
         ok = detail.pop("ok", True)
-    except Exception as exc:  # a health check reports failures, it never raises them
+    except Exception as exc:  # noqa: BLE001 - a health check reports failures, it never raises them
         ok, detail = False, {"error": f"{type(exc).__name__}: {exc}"}
     return {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 2), **detail}
 
@@ -52,7 +52,7 @@ def _worker():
     age = timezone.now().timestamp() - float(beat)
     return {
         "ok": age <= settings.WORKER_HEARTBEAT_MAX_AGE,
-        "last_heartbeat": datetime.fromtimestamp(float(beat), tz=dt_timezone.utc).isoformat(),
+        "last_heartbeat": datetime.fromtimestamp(float(beat), tz=UTC).isoformat(),
         "age_s": round(age, 1),
     }
 

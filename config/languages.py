@@ -62,14 +62,42 @@ def support_queue_for(language: str) -> str:
 
 # Browser tags Django would resolve wrongly (es-MX -> es) or not at all (zh-TW -> nothing).
 _REGIONAL = {
-    "zh-tw": "zh-hant", "zh-hk": "zh-hant", "zh-mo": "zh-hant", "zh-hant": "zh-hant",
-    "zh-cn": "zh-hans", "zh-sg": "zh-hans", "zh-hans": "zh-hans", "zh": "zh-hans",
-    "pt-pt": "pt", "pt-br": "pt-br", "pt-ao": "pt", "pt-mz": "pt",
+    "zh-tw": "zh-hant",
+    "zh-hk": "zh-hant",
+    "zh-mo": "zh-hant",
+    "zh-hant": "zh-hant",
+    "zh-cn": "zh-hans",
+    "zh-sg": "zh-hans",
+    "zh-hans": "zh-hans",
+    "zh": "zh-hans",
+    "pt-pt": "pt",
+    "pt-br": "pt-br",
+    "pt-ao": "pt",
+    "pt-mz": "pt",
     "es-es": "es",
 }
 _LATIN_AMERICA = {
-    "419", "mx", "ar", "co", "cl", "pe", "ve", "ec", "gt", "cu", "bo", "do", "hn", "py", "sv",
-    "ni", "cr", "pa", "uy", "pr", "us",
+    "419",
+    "mx",
+    "ar",
+    "co",
+    "cl",
+    "pe",
+    "ve",
+    "ec",
+    "gt",
+    "cu",
+    "bo",
+    "do",
+    "hn",
+    "py",
+    "sv",
+    "ni",
+    "cr",
+    "pa",
+    "uy",
+    "pr",
+    "us",
 }
 
 
@@ -105,6 +133,7 @@ def language_from_accept_header(header: str) -> str | None:
         if code:
             return code
     return None
+
 
 # For model fields: the 36 codes with their native names.
 LANGUAGES_CHOICES_FIELD = [(code, name) for code, name, _plurals in UI_LANGUAGES]

@@ -5,6 +5,7 @@ chosen by: the signed-in user's saved preference, then the language cookie, then
 Accept-Language header mapped with config.languages (es-MX -> es-419, zh-TW -> zh-hant, ...),
 then English.
 """
+
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation

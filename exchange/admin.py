@@ -45,8 +45,18 @@ class OrderAdmin(ReadOnly):
 
 @admin.register(Trade)
 class TradeAdmin(ReadOnly):
-    list_display = ["pk", "created_at", "market", "price", "quantity", "taker_side", "buyer_fee", "buyer_fee_asset", "seller_fee",
-                    "seller_fee_asset"]
+    list_display = [
+        "pk",
+        "created_at",
+        "market",
+        "price",
+        "quantity",
+        "taker_side",
+        "buyer_fee",
+        "buyer_fee_asset",
+        "seller_fee",
+        "seller_fee_asset",
+    ]
     list_filter = ["market"]
     list_select_related = ["market", "buyer_fee_asset", "seller_fee_asset"]
 

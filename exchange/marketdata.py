@@ -1,19 +1,20 @@
 """Market data the engine produces: klines (persisted with each batch), depth update ids and the
 events published after a batch commits, with Binance's stream names and payloads."""
-from datetime import datetime, timedelta, timezone as dt_timezone
+
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from exchange.models import Kline
 
 _SECONDS = {"m": 60, "h": 3600, "d": 86400}
-_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
-_FIRST_MONDAY = datetime(1970, 1, 5, tzinfo=dt_timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIRST_MONDAY = datetime(1970, 1, 5, tzinfo=UTC)
 
 
 def kline_open_time(interval: str, when: datetime) -> datetime:
     """The start of the candle containing `when` (UTC): minutes, hours and days count from the
     epoch, weeks start on Monday, months on the 1st."""
-    when = when.astimezone(dt_timezone.utc)
+    when = when.astimezone(UTC)
     if interval == "1M":
         return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     if interval == "1w":
@@ -46,15 +47,30 @@ def klines_apply(market, trades: list[tuple[Decimal, Decimal, Decimal, int]], wh
     quote_volume = sum((t[2] for t in trades), Decimal(0))
     first_id, last_id = trades[0][3], trades[-1][3]
     opens = {interval: kline_open_time(interval, when) for interval in Kline.INTERVALS}
-    existing = {(k.interval, k.open_time): k for k in Kline.objects.select_for_update().filter(
-        market=market, interval__in=Kline.INTERVALS, open_time__in=set(opens.values()))}
+    existing = {
+        (k.interval, k.open_time): k
+        for k in Kline.objects.select_for_update().filter(market=market, interval__in=Kline.INTERVALS, open_time__in=set(opens.values()))
+    }
     created, changed = [], []
     for interval, open_time in opens.items():
         kline = existing.get((interval, open_time))
         if kline is None:
-            created.append(Kline(market=market, interval=interval, open_time=open_time, open=trades[0][0], high=high, low=low,
-                                 close=trades[-1][0], volume=volume, quote_volume=quote_volume, trades=len(trades),
-                                 first_trade_id=first_id, last_trade_id=last_id))
+            created.append(
+                Kline(
+                    market=market,
+                    interval=interval,
+                    open_time=open_time,
+                    open=trades[0][0],
+                    high=high,
+                    low=low,
+                    close=trades[-1][0],
+                    volume=volume,
+                    quote_volume=quote_volume,
+                    trades=len(trades),
+                    first_trade_id=first_id,
+                    last_trade_id=last_id,
+                )
+            )
         else:
             kline.high, kline.low, kline.close = max(kline.high, high), min(kline.low, low), trades[-1][0]
             kline.volume += volume
@@ -81,27 +97,61 @@ def plain(value: Decimal, places: int = 8) -> str:
 
 def trade_event(symbol: str, trade_id: int, price: Decimal, qty: Decimal, when: datetime, buyer_is_maker: bool, places=(8, 8)) -> dict:
     """Binance's <symbol>@trade payload."""
-    return {"e": "trade", "E": to_ms(when), "s": symbol, "t": trade_id, "p": plain(price, places[0]), "q": plain(qty, places[1]),
-            "T": to_ms(when), "m": buyer_is_maker, "M": True}
+    return {
+        "e": "trade",
+        "E": to_ms(when),
+        "s": symbol,
+        "t": trade_id,
+        "p": plain(price, places[0]),
+        "q": plain(qty, places[1]),
+        "T": to_ms(when),
+        "m": buyer_is_maker,
+        "M": True,
+    }
 
 
 def depth_event(symbol: str, first_id: int, last_id: int, bids, asks, when: datetime) -> dict:
     """Binance's <symbol>@depth diff payload: levels changed since the previous event (qty "0" =
     removed); U/u chain from the REST depth snapshot's lastUpdateId."""
-    return {"e": "depthUpdate", "E": to_ms(when), "s": symbol, "U": first_id, "u": last_id,
-            "b": [[price, qty] for price, qty in bids], "a": [[price, qty] for price, qty in asks]}
+    return {
+        "e": "depthUpdate",
+        "E": to_ms(when),
+        "s": symbol,
+        "U": first_id,
+        "u": last_id,
+        "b": [[price, qty] for price, qty in bids],
+        "a": [[price, qty] for price, qty in asks],
+    }
 
 
 def ticker_event(ticker, places: tuple[int, int], now: datetime) -> dict:
     """Binance's <symbol>@ticker payload (24hrTicker) from exchange.selectors.Ticker24h."""
     price, qty = (lambda v: plain(v, places[0])), (lambda v: plain(v, places[1]))
-    return {"e": "24hrTicker", "E": to_ms(now), "s": ticker.symbol, "p": price(ticker.price_change),
-            "P": plain(ticker.price_change_percent, 3), "w": price(ticker.weighted_avg_price), "x": price(ticker.prev_close),
-            "c": price(ticker.last_price), "Q": qty(ticker.last_qty), "b": ticker.best_bid or price(Decimal(0)),
-            "B": ticker.best_bid_qty or qty(Decimal(0)), "a": ticker.best_ask or price(Decimal(0)), "A": ticker.best_ask_qty or qty(Decimal(0)),
-            "o": price(ticker.open_price), "h": price(ticker.high_price), "l": price(ticker.low_price), "v": qty(ticker.volume),
-            "q": plain(ticker.quote_volume, 8), "O": to_ms(ticker.open_time), "C": to_ms(ticker.close_time), "F": ticker.first_id,
-            "L": ticker.last_id, "n": ticker.count}
+    return {
+        "e": "24hrTicker",
+        "E": to_ms(now),
+        "s": ticker.symbol,
+        "p": price(ticker.price_change),
+        "P": plain(ticker.price_change_percent, 3),
+        "w": price(ticker.weighted_avg_price),
+        "x": price(ticker.prev_close),
+        "c": price(ticker.last_price),
+        "Q": qty(ticker.last_qty),
+        "b": ticker.best_bid or price(Decimal(0)),
+        "B": ticker.best_bid_qty or qty(Decimal(0)),
+        "a": ticker.best_ask or price(Decimal(0)),
+        "A": ticker.best_ask_qty or qty(Decimal(0)),
+        "o": price(ticker.open_price),
+        "h": price(ticker.high_price),
+        "l": price(ticker.low_price),
+        "v": qty(ticker.volume),
+        "q": plain(ticker.quote_volume, 8),
+        "O": to_ms(ticker.open_time),
+        "C": to_ms(ticker.close_time),
+        "F": ticker.first_id,
+        "L": ticker.last_id,
+        "n": ticker.count,
+    }
 
 
 def kline_event(symbol: str, kline: Kline, places: tuple[int, int], now: datetime) -> dict:
@@ -109,11 +159,30 @@ def kline_event(symbol: str, kline: Kline, places: tuple[int, int], now: datetim
     time is over. Taker-buy volumes are not kept: "V" and "Q" are "0"."""
     price, qty = (lambda v: plain(v, places[0])), (lambda v: plain(v, places[1]))
     close_time = kline_close_time(kline.interval, kline.open_time)
-    return {"e": "kline", "E": to_ms(now), "s": symbol, "k": {
-        "t": to_ms(kline.open_time), "T": to_ms(close_time), "s": symbol, "i": kline.interval,
-        "f": kline.first_trade_id if kline.first_trade_id is not None else -1, "L": kline.last_trade_id if kline.last_trade_id is not None else -1,
-        "o": price(kline.open), "c": price(kline.close), "h": price(kline.high), "l": price(kline.low), "v": qty(kline.volume),
-        "n": kline.trades, "x": now > close_time, "q": plain(kline.quote_volume, 8), "V": qty(Decimal(0)), "Q": plain(Decimal(0), 8), "B": "0"}}
+    return {
+        "e": "kline",
+        "E": to_ms(now),
+        "s": symbol,
+        "k": {
+            "t": to_ms(kline.open_time),
+            "T": to_ms(close_time),
+            "s": symbol,
+            "i": kline.interval,
+            "f": kline.first_trade_id if kline.first_trade_id is not None else -1,
+            "L": kline.last_trade_id if kline.last_trade_id is not None else -1,
+            "o": price(kline.open),
+            "c": price(kline.close),
+            "h": price(kline.high),
+            "l": price(kline.low),
+            "v": qty(kline.volume),
+            "n": kline.trades,
+            "x": now > close_time,
+            "q": plain(kline.quote_volume, 8),
+            "V": qty(Decimal(0)),
+            "Q": plain(Decimal(0), 8),
+            "B": "0",
+        },
+    }
 
 
 def publish(events: list[tuple[str, dict]]) -> None:

@@ -3,6 +3,7 @@
 Money stays in the ledger (wallets): an order reserves funds with a hold when it is accepted and
 the engine's settlement journals move them. Prices and quantities are Decimals here and integer
 ticks and lots inside the engine (exchange/engine)."""
+
 from decimal import Decimal
 
 from django.conf import settings
@@ -30,8 +31,12 @@ class Market(models.Model):
     min_qty = models.DecimalField(**PRICE)
     max_qty = models.DecimalField(**PRICE)
     min_notional = models.DecimalField(**PRICE, help_text="minimum price x quantity, in the quote asset")
-    market_protection = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.05"),
-                                            help_text="a market order fills at most this fraction away from the best price")
+    market_protection = models.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        default=Decimal("0.05"),
+        help_text="a market order fills at most this fraction away from the best price",
+    )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.TRADING)
     update_id = models.BigIntegerField(default=0, help_text="the book's update id: +1 per command the engine applied (depth U/u)")
 
@@ -61,7 +66,9 @@ class Market(models.Model):
 
         if self.base_id and self.quote_id and self.tick_size and self.step_size:
             if (self.tick_size * self.step_size).normalize().as_tuple().exponent < -self.quote.precision:
-                raise ValidationError("tick size x step size needs more decimals than the quote asset has: every trade's amount must be exact")
+                raise ValidationError(
+                    "tick size x step size needs more decimals than the quote asset has: every trade's amount must be exact"
+                )
             if self.step_size.normalize().as_tuple().exponent < -self.base.precision:
                 raise ValidationError("the step size needs more decimals than the base asset has")
 
@@ -76,8 +83,11 @@ class FeeTier(models.Model):
 
     class Meta:
         ordering = ["tier"]
-        constraints = [models.CheckConstraint(condition=Q(maker_rate__gte=0) & Q(taker_rate__gte=0) & Q(taker_rate__lt=Decimal("0.1")),
-                                              name="fee_rates_sane")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(maker_rate__gte=0) & Q(taker_rate__gte=0) & Q(taker_rate__lt=Decimal("0.1")), name="fee_rates_sane"
+            )
+        ]
 
     def __str__(self):
         return f"tier {self.tier}: maker {self.maker_rate}, taker {self.taker_rate}"
@@ -137,19 +147,26 @@ class Order(models.Model):
     reserved_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", db_index=False)
     reserved = AmountField(help_text="still held for this order; released when it ends")
     book_seq = models.BigIntegerField(null=True, blank=True, help_text="when it started resting (engine sequence): its time priority")
-    stop_seq = models.BigIntegerField(null=True, blank=True, help_text="when a stop order was accepted (engine sequence): its trigger priority")
+    stop_seq = models.BigIntegerField(
+        null=True, blank=True, help_text="when a stop order was accepted (engine sequence): its trigger priority"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "client_order_id"], condition=Q(status__in=["PENDING_NEW", "NEW", "PARTIALLY_FILLED"]),
-                                    name="client_order_id_unique_among_open"),
+            models.UniqueConstraint(
+                fields=["user", "client_order_id"],
+                condition=Q(status__in=["PENDING_NEW", "NEW", "PARTIALLY_FILLED"]),
+                name="client_order_id_unique_among_open",
+            ),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="order_reserved_nonnegative"),
         ]
-        indexes = [models.Index(fields=["market", "status"], name="order_market_status"),
-                   models.Index(fields=["user", "status"], name="order_user_status")]
+        indexes = [
+            models.Index(fields=["market", "status"], name="order_market_status"),
+            models.Index(fields=["user", "status"], name="order_user_status"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.market} {self.side} {self.type} {self.status}"
@@ -168,7 +185,9 @@ class EngineCommand(models.Model):
         PLACE = "place", "Place"
         CANCEL = "cancel", "Cancel"
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="commands", db_index=False)  # the pending index serves the engine
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, related_name="commands", db_index=False
+    )  # the pending index serves the engine
     kind = models.CharField(max_length=6, choices=Kind.choices)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="commands")
     created_at = models.DateTimeField(default=timezone.now)

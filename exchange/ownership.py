@@ -9,6 +9,7 @@ its next round. Embedded mode (SQLite) has one engine process, which owns every 
 Waking: an accepted order or cancel sends NOTIFY on WAKE_CHANNEL inside its transaction, so
 PostgreSQL delivers it exactly when the command commits; engine processes LISTEN and wait on
 their connection instead of sleeping, and start the batch at once."""
+
 from django.db import connection
 
 ENGINE_LOCK_SPACE = 0x4147  # "AG": the first key of pg_advisory_lock(int, int)
@@ -38,8 +39,10 @@ def markets_held() -> set[int]:
     if not shared_locks():
         return set()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND pid = pg_backend_pid() AND granted",
-                       [ENGINE_LOCK_SPACE])
+        cursor.execute(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND pid = pg_backend_pid() AND granted",
+            [ENGINE_LOCK_SPACE],
+        )
         return {row[0] for row in cursor.fetchall()}
 
 

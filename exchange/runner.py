@@ -8,25 +8,38 @@ from the database, so memory never runs ahead of what is committed: an acknowled
 applied exactly once. `run_engine` (management command) owns markets through PostgreSQL
 advisory locks; embedded mode (SQLite) runs one engine for all markets.
 """
+
 import logging
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
 from decimal import ROUND_DOWN, Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
+from accounts.models import User
+from config.db import ids_allocate, rows_copy, rows_insert, rows_update
 from exchange.engine import (
-    BUY, FOK, GTC, IOC, SELL, STOP_LOSS, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER, STP_NONE, TAKE_PROFIT, OrderBook, Status,
+    BUY,
+    FOK,
+    GTC,
+    IOC,
+    SELL,
+    STOP_LOSS,
+    STP_EXPIRE_BOTH,
+    STP_EXPIRE_MAKER,
+    STP_EXPIRE_TAKER,
+    STP_NONE,
+    TAKE_PROFIT,
+    OrderBook,
+    Status,
 )
 from exchange.marketdata import depth_event, kline_event, klines_apply, plain, publish, ticker_event, trade_event
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from exchange.selectors import fee_token, fee_token_discount, ticker_24h
-from accounts.models import User
-from config.db import ids_allocate, rows_copy, rows_insert, rows_update
 from wallets.ledger import PendingJournal, accounts_lock, journals_post_many, system_account, user_account
 from wallets.models import AccountKind, Entry, Journal, LedgerAccount
 from wallets.selectors import usdt_prices
@@ -39,11 +52,19 @@ SEQ_SLOTS = 1_000_000  # rests one command may cause (a stop cascade), within on
 
 SIDES = {Order.Side.BUY: BUY, Order.Side.SELL: SELL}
 TIFS = {Order.TimeInForce.GTC: GTC, Order.TimeInForce.IOC: IOC, Order.TimeInForce.FOK: FOK}
-STPS = {Order.Stp.NONE: STP_NONE, Order.Stp.EXPIRE_TAKER: STP_EXPIRE_TAKER, Order.Stp.EXPIRE_MAKER: STP_EXPIRE_MAKER,
-        Order.Stp.EXPIRE_BOTH: STP_EXPIRE_BOTH}
+STPS = {
+    Order.Stp.NONE: STP_NONE,
+    Order.Stp.EXPIRE_TAKER: STP_EXPIRE_TAKER,
+    Order.Stp.EXPIRE_MAKER: STP_EXPIRE_MAKER,
+    Order.Stp.EXPIRE_BOTH: STP_EXPIRE_BOTH,
+}
 STOPS = {Order.Type.STOP_LOSS_LIMIT: STOP_LOSS, Order.Type.TAKE_PROFIT_LIMIT: TAKE_PROFIT}
-ENDED = {Status.FILLED: Order.Status.FILLED, Status.EXPIRED: Order.Status.EXPIRED, Status.REJECTED: Order.Status.REJECTED,
-         Status.EXPIRED_IN_MATCH: Order.Status.EXPIRED_IN_MATCH}
+ENDED = {
+    Status.FILLED: Order.Status.FILLED,
+    Status.EXPIRED: Order.Status.EXPIRED,
+    Status.REJECTED: Order.Status.REJECTED,
+    Status.EXPIRED_IN_MATCH: Order.Status.EXPIRED_IN_MATCH,
+}
 
 
 def fee_rates() -> dict[int, tuple[Decimal, Decimal]]:
@@ -121,8 +142,9 @@ class MarketEngine:
         self.market = Market.objects.select_related("base", "quote").get(pk=self.market.pk)
         self.book = OrderBook()
         self.open: dict[int, Order] = {}
-        orders = (Order.objects.filter(market=self.market, status__in=[Order.Status.NEW, Order.Status.PARTIALLY_FILLED])
-                  .order_by("book_seq", "id"))
+        orders = Order.objects.filter(market=self.market, status__in=[Order.Status.NEW, Order.Status.PARTIALLY_FILLED]).order_by(
+            "book_seq", "id"
+        )
         stops = []
         for order in orders:
             self.open[order.pk] = order
@@ -132,8 +154,17 @@ class MarketEngine:
             else:
                 self.book.restore(order.pk, SIDES[order.side], self.ticks(order.price), remaining, order.user_id)
         for order in sorted(stops, key=lambda o: (o.stop_seq or 0, o.pk)):  # in the order the engine accepted them
-            self.book.restore_stop(order.pk, SIDES[order.side], STOPS[order.type], self.ticks(order.stop_price), self.ticks(order.price),
-                                   self.lots(order.quantity), TIFS[order.time_in_force], order.user_id, STPS[order.stp_mode])
+            self.book.restore_stop(
+                order.pk,
+                SIDES[order.side],
+                STOPS[order.type],
+                self.ticks(order.stop_price),
+                self.ticks(order.price),
+                self.lots(order.quantity),
+                TIFS[order.time_in_force],
+                order.user_id,
+                STPS[order.stp_mode],
+            )
         # Depth events chain (U = previous u + 1) across batches that changed no level, so a client
         # never sees a gap; after a restart the chain starts again from the snapshot's update id.
         self.depth_published = self.market.update_id
@@ -144,9 +175,12 @@ class MarketEngine:
         self.assets = {a.pk: a for a in (base, quote, self.fee_token) if a is not None}
         self.fee_accounts = {pk: system_account(kind=AccountKind.FEES, asset=a).pk for pk, a in self.assets.items()}
         self.token_discount = 1 - fee_token_discount()
-        self.account_ids: dict[tuple[int, int], int] = dict(
-            ((user_id, asset_id), pk) for pk, user_id, asset_id in
-            LedgerAccount.objects.filter(kind=AccountKind.USER, asset__in=[base, quote]).values_list("pk", "user_id", "asset_id"))
+        self.account_ids: dict[tuple[int, int], int] = {
+            (user_id, asset_id): pk
+            for pk, user_id, asset_id in LedgerAccount.objects.filter(kind=AccountKind.USER, asset__in=[base, quote]).values_list(
+                "pk", "user_id", "asset_id"
+            )
+        }
 
     # --- applying commands ---------------------------------------------------------------------
 
@@ -162,8 +196,12 @@ class MarketEngine:
                     return 0
                 self.now = timezone.now()
                 self.fees = fee_rates()  # fee changes, tier recomputes and fee-token choices apply from the next batch
-                self.payers = {pk: (tier, token) for pk, tier, token in User.objects.filter(pk__in={c.order.user_id for c in commands})
-                               .values_list("pk", "vip_tier", "pay_fees_in_platform_token")}
+                self.payers = {
+                    pk: (tier, token)
+                    for pk, tier, token in User.objects.filter(pk__in={c.order.user_id for c in commands}).values_list(
+                        "pk", "vip_tier", "pay_fees_in_platform_token"
+                    )
+                }
                 self.touched: set[tuple[str, int]] = set()  # (side, ticks) of every book level this batch changed
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
@@ -181,10 +219,40 @@ class MarketEngine:
                 locked = self._settle()
                 journal_ids = journals_post_many(self.journals, assets=self.assets, locked=locked)
                 clock("ledger")
-                trade_fields = ["id", "market", "price", "quantity", "quote_quantity", "buy_order", "sell_order", "taker_side", "buyer_fee",
-                                "buyer_fee_asset", "seller_fee", "seller_fee_asset", "journal", "created_at"]
-                rows = [[self.market.pk, f.price, f.qty, f.notional, f.buyer.pk, f.seller.pk, f.taker_side, f.fees[0][1], f.fees[0][0].pk,
-                         f.fees[1][1], f.fees[1][0].pk, journal_ids[f.journal.idempotency_key], self.now] for f in self.fills]
+                trade_fields = [
+                    "id",
+                    "market",
+                    "price",
+                    "quantity",
+                    "quote_quantity",
+                    "buy_order",
+                    "sell_order",
+                    "taker_side",
+                    "buyer_fee",
+                    "buyer_fee_asset",
+                    "seller_fee",
+                    "seller_fee_asset",
+                    "journal",
+                    "created_at",
+                ]
+                rows = [
+                    [
+                        self.market.pk,
+                        f.price,
+                        f.qty,
+                        f.notional,
+                        f.buyer.pk,
+                        f.seller.pk,
+                        f.taker_side,
+                        f.fees[0][1],
+                        f.fees[0][0].pk,
+                        f.fees[1][1],
+                        f.fees[1][0].pk,
+                        journal_ids[f.journal.idempotency_key],
+                        self.now,
+                    ]
+                    for f in self.fills
+                ]
                 trade_ids = ids_allocate(Trade, len(rows)) if connection.vendor == "postgresql" and rows else None
                 if trade_ids is None:
                     trade_ids = rows_insert(Trade, trade_fields[1:], rows, returning=True)
@@ -195,12 +263,20 @@ class MarketEngine:
                 self.market.update_id += len(commands)
                 Market.objects.filter(pk=self.market.pk).update(update_id=self.market.update_id)
                 bids, asks = self.book.depth(DEPTH_LEVELS)
-                snapshot = {"last_update_id": self.market.update_id, "bids": [[self._p(p), self._q(q)] for p, q in bids],
-                            "asks": [[self._p(p), self._q(q)] for p, q in asks], "updated_at": self.now}
+                snapshot = {
+                    "last_update_id": self.market.update_id,
+                    "bids": [[self._p(p), self._q(q)] for p, q in bids],
+                    "asks": [[self._p(p), self._q(q)] for p, q in asks],
+                    "updated_at": self.now,
+                }
                 if not MarketDepth.objects.filter(market=self.market).update(**snapshot):
                     MarketDepth.objects.create(market=self.market, **snapshot)
                 clock("market data")
-                rows_update(Order, self.changed.values(), ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "updated_at"])
+                rows_update(
+                    Order,
+                    self.changed.values(),
+                    ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "updated_at"],
+                )
                 applied = self._mark_applied([c.pk for c in commands])
                 if applied != len(commands):
                     raise OwnershipLost(f"{self.market}: {len(commands) - applied} command(s) were applied by someone else")
@@ -230,7 +306,11 @@ class MarketEngine:
             self._pending_query = (
                 f"SELECT c.id, c.kind, {columns} FROM {quote(EngineCommand._meta.db_table)} c JOIN {quote(Order._meta.db_table)} o "
                 f"ON o.id = c.order_id WHERE c.market_id = %s AND c.applied_at IS NULL ORDER BY c.id LIMIT %s",
-                [(f.attname, f.cached_col, connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection)) for f in fields])
+                [
+                    (f.attname, f.cached_col, connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
+                    for f in fields
+                ],
+            )
         sql, converters = self._pending_query
         with connection.cursor() as cursor:
             cursor.execute(sql, [self.market.pk, limit])
@@ -256,7 +336,9 @@ class MarketEngine:
         if connection.vendor != "postgresql":
             return EngineCommand.objects.filter(pk__in=ids, applied_at__isnull=True).update(applied_at=now)
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {EngineCommand._meta.db_table} SET applied_at = %s WHERE id = ANY(%s) AND applied_at IS NULL", [now, ids])
+            cursor.execute(
+                f"UPDATE {EngineCommand._meta.db_table} SET applied_at = %s WHERE id = ANY(%s) AND applied_at IS NULL", [now, ids]
+            )
             return cursor.rowcount
 
     def _fence(self) -> None:
@@ -299,8 +381,12 @@ class MarketEngine:
             level = levels.get(ticks)
             changes[side == Order.Side.SELL].append([self._p(ticks), self._q(level.qty if level is not None else 0)])
         if changes[0] or changes[1]:
-            events.append((f"{symbol}@depth", depth_event(self.market.symbol, self.depth_published + 1, self.market.update_id, changes[0], changes[1],
-                                                          self.now)))
+            events.append(
+                (
+                    f"{symbol}@depth",
+                    depth_event(self.market.symbol, self.depth_published + 1, self.market.update_id, changes[0], changes[1], self.now),
+                )
+            )
             self.depth_published = self.market.update_id
         self.ticker_due = self.ticker_due or bool(events)
         try:
@@ -323,7 +409,9 @@ class MarketEngine:
             ticker = ticker_24h(market=self.market)
             places, now, symbol = (self.market.price_places, self.market.qty_places), timezone.now(), self.market.symbol
             events = [(f"{symbol.lower()}@ticker", ticker_event(ticker, places, now))]
-            events += [(f"{symbol.lower()}@kline_{interval}", kline_event(symbol, kline, places, now)) for interval, kline in klines.items()]
+            events += [
+                (f"{symbol.lower()}@kline_{interval}", kline_event(symbol, kline, places, now)) for interval, kline in klines.items()
+            ]
             publish(events)
         except Exception:
             log.exception("publishing the %s ticker failed", self.market.symbol)
@@ -347,8 +435,17 @@ class MarketEngine:
         side, owner, stp = SIDES[order.side], order.user_id, STPS[order.stp_mode]
         book = self.book
         if order.type in STOPS:
-            result = book.place_stop(order.pk, side, STOPS[order.type], self.ticks(order.stop_price), self.ticks(order.price),
-                                     self.lots(order.quantity), TIFS[order.time_in_force], owner, stp)
+            result = book.place_stop(
+                order.pk,
+                side,
+                STOPS[order.type],
+                self.ticks(order.stop_price),
+                self.ticks(order.price),
+                self.lots(order.quantity),
+                TIFS[order.time_in_force],
+                owner,
+                stp,
+            )
             if result.status == Status.REJECTED:
                 self._end(order, Order.Status.REJECTED)
             else:
@@ -361,10 +458,20 @@ class MarketEngine:
                 quote_units = int(order.quote_quantity / (self.market.tick_size * self.market.step_size))
                 result = book.place_market(order.pk, side, quote_qty=quote_units, limit=self.ticks(order.price), owner=owner, stp=stp)
             else:
-                result = book.place_market(order.pk, side, qty=self.lots(order.quantity), limit=self.ticks(order.price), owner=owner, stp=stp)
+                result = book.place_market(
+                    order.pk, side, qty=self.lots(order.quantity), limit=self.ticks(order.price), owner=owner, stp=stp
+                )
         else:
-            result = book.place_limit(order.pk, side, self.ticks(order.price), self.lots(order.quantity), TIFS[order.time_in_force],
-                                      order.type == Order.Type.LIMIT_MAKER, owner, stp)
+            result = book.place_limit(
+                order.pk,
+                side,
+                self.ticks(order.price),
+                self.lots(order.quantity),
+                TIFS[order.time_in_force],
+                order.type == Order.Type.LIMIT_MAKER,
+                owner,
+                stp,
+            )
         self._result(order, result)
 
     def _result(self, order: Order, result) -> None:
@@ -413,8 +520,16 @@ class MarketEngine:
         notional = price * qty
         self.trade_count += 1
         key = f"trade-{self.command.pk}-{self.trade_count}"
-        fill = Fill(PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {qty} @ {price}", []), price, qty, notional, buyer, seller,
-                    taker.side, [])
+        fill = Fill(
+            PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {qty} @ {price}", []),
+            price,
+            qty,
+            notional,
+            buyer,
+            seller,
+            taker.side,
+            [],
+        )
         self.fills.append(fill)
         self.journals.append(fill.journal)
         for order, consumed in ((buyer, notional), (seller, qty)):
@@ -443,14 +558,22 @@ class MarketEngine:
         base, quote, token = self.market.base, self.market.quote, self.fee_token
         unread = {o.user_id for f in self.fills for o in (f.buyer, f.seller)} - self.payers.keys()
         if unread:  # makers the batch's commands did not bring in: one query for all of them
-            self.payers.update((pk, (tier, pays)) for pk, tier, pays in User.objects.filter(pk__in=unread)
-                               .values_list("pk", "vip_tier", "pay_fees_in_platform_token"))
+            self.payers.update(
+                (pk, (tier, pays))
+                for pk, tier, pays in User.objects.filter(pk__in=unread).values_list("pk", "vip_tier", "pay_fees_in_platform_token")
+            )
         candidates: list[tuple[Fill, int, int, Decimal]] = []  # (fill, side 0 buyer / 1 seller, user, fee before rounding)
         credited: set[int] = set()  # assets whose fee account this batch may credit
         for fill in self.fills:
             buyer_is_maker = fill.taker_side == Order.Side.SELL
-            raw = [fill.qty * self._rate(fill.buyer, maker=buyer_is_maker), fill.notional * self._rate(fill.seller, maker=not buyer_is_maker)]
-            fill.fees = [[base, raw[0].quantize(base.quantum, rounding=ROUND_DOWN)], [quote, raw[1].quantize(quote.quantum, rounding=ROUND_DOWN)]]
+            raw = [
+                fill.qty * self._rate(fill.buyer, maker=buyer_is_maker),
+                fill.notional * self._rate(fill.seller, maker=not buyer_is_maker),
+            ]
+            fill.fees = [
+                [base, raw[0].quantize(base.quantum, rounding=ROUND_DOWN)],
+                [quote, raw[1].quantize(quote.quantum, rounding=ROUND_DOWN)],
+            ]
             for side, order in enumerate((fill.buyer, fill.seller)):
                 if raw[side] and token is not None and self._payer(order.user_id)[1]:
                     if fill.fees[side][0] == token:  # the fee is in the token anyway: the discount, nothing to check
@@ -462,13 +585,20 @@ class MarketEngine:
                     credited.add(fill.fees[side][0].pk)
         token_accounts: dict[int, int] = {}
         if candidates:
-            token_accounts = dict(LedgerAccount.objects.filter(kind=AccountKind.USER, asset=token, user_id__in={c[2] for c in candidates})
-                                  .values_list("user_id", "pk"))
+            token_accounts = dict(
+                LedgerAccount.objects.filter(kind=AccountKind.USER, asset=token, user_id__in={c[2] for c in candidates}).values_list(
+                    "user_id", "pk"
+                )
+            )
         ids = {pk for journal in self.journals for pk, _b, _a in journal.lines} | {self.fee_accounts[a] for a in credited}
         ids |= set(token_accounts.values())
         for fill in self.fills:
-            ids |= {self._account(fill.buyer.user_id, base), self._account(fill.buyer.user_id, quote),
-                    self._account(fill.seller.user_id, base), self._account(fill.seller.user_id, quote)}
+            ids |= {
+                self._account(fill.buyer.user_id, base),
+                self._account(fill.buyer.user_id, quote),
+                self._account(fill.seller.user_id, base),
+                self._account(fill.seller.user_id, quote),
+            }
         locked = accounts_lock(ids)
         if token_accounts:
             budget = {pk: locked[pk].available for pk in token_accounts.values()}
@@ -513,8 +643,11 @@ class MarketEngine:
 
     def _release(self, order: Order, amount: Decimal, key: str, memo: str) -> None:
         account = self._account(order.user_id, self.assets[order.reserved_asset_id])
-        self.journals.append(PendingJournal(Journal.Kind.RELEASE, key, memo,
-                                            [(account, Entry.Bucket.LOCKED, -amount), (account, Entry.Bucket.AVAILABLE, amount)]))
+        self.journals.append(
+            PendingJournal(
+                Journal.Kind.RELEASE, key, memo, [(account, Entry.Bucket.LOCKED, -amount), (account, Entry.Bucket.AVAILABLE, amount)]
+            )
+        )
         order.reserved -= amount
 
     def _account(self, user_id: int, asset) -> int:
@@ -529,7 +662,9 @@ class MarketEngine:
         `apply_batch` and `_settle` read them in bulk, this is the fallback)."""
         payer = self.payers.get(user_id)
         if payer is None:
-            payer = self.payers[user_id] = User.objects.filter(pk=user_id).values_list("vip_tier", "pay_fees_in_platform_token").first() or (0, False)
+            payer = self.payers[user_id] = User.objects.filter(pk=user_id).values_list(
+                "vip_tier", "pay_fees_in_platform_token"
+            ).first() or (0, False)
         return payer
 
     def _rate(self, order: Order, maker: bool) -> Decimal:

@@ -1,4 +1,5 @@
 """Reads for the exchange: market statistics the API and pages show."""
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -86,33 +87,64 @@ def tickers_24h(*, markets, now=None) -> list[Ticker24h]:
     last_hour = kline_open_time("1h", now)
     ids = [m.pk for m in markets]
     rows: dict[int, list] = {pk: [] for pk in ids}
-    for row in (Kline.objects.filter(market__in=ids).filter(
-            Q(interval="1m", open_time__gte=start, open_time__lt=first_hour) | Q(interval="1h", open_time__gte=first_hour, open_time__lt=last_hour)
-            | Q(interval="1m", open_time__gte=max(last_hour, first_hour), open_time__lte=now)).order_by("market", "open_time", "interval")
-            .values_list("market", "open", "high", "low", "close", "volume", "quote_volume", "trades", "first_trade_id", "last_trade_id")):
+    for row in (
+        Kline.objects.filter(market__in=ids)
+        .filter(
+            Q(interval="1m", open_time__gte=start, open_time__lt=first_hour)
+            | Q(interval="1h", open_time__gte=first_hour, open_time__lt=last_hour)
+            | Q(interval="1m", open_time__gte=max(last_hour, first_hour), open_time__lte=now)
+        )
+        .order_by("market", "open_time", "interval")
+        .values_list("market", "open", "high", "low", "close", "volume", "quote_volume", "trades", "first_trade_id", "last_trade_id")
+    ):
         rows[row[0]].append(row[1:])
     depths = {d.market_id: d for d in MarketDepth.objects.filter(market__in=ids)}
     last_trade = Trade.objects.filter(market=OuterRef("pk")).order_by("-id")
     before = Kline.objects.filter(market=OuterRef("pk"), interval="1m", open_time__lt=start).order_by("-open_time").values("close")[:1]
-    extra = {pk: (price, qty, prev) for pk, price, qty, prev in Market.objects.filter(pk__in=ids).annotate(
-        last_price=Subquery(last_trade.values("price")[:1]), last_qty=Subquery(last_trade.values("quantity")[:1]), prev_close=Subquery(before))
-        .values_list("pk", "last_price", "last_qty", "prev_close")}
+    extra = {
+        pk: (price, qty, prev)
+        for pk, price, qty, prev in Market.objects.filter(pk__in=ids)
+        .annotate(
+            last_price=Subquery(last_trade.values("price")[:1]),
+            last_qty=Subquery(last_trade.values("quantity")[:1]),
+            prev_close=Subquery(before),
+        )
+        .values_list("pk", "last_price", "last_qty", "prev_close")
+    }
     tickers = []
     for market in markets:
         depth = depths.get(market.pk)
         bid = depth.bids[0] if depth and depth.bids else [None, None]
         ask = depth.asks[0] if depth and depth.asks else [None, None]
         last_price, last_qty, prev_close = extra.get(market.pk, (None, None, None))
-        common = {"best_bid": bid[0], "best_ask": ask[0], "best_bid_qty": bid[1], "best_ask_qty": ask[1], "open_time": start, "close_time": now}
+        common = {
+            "best_bid": bid[0],
+            "best_ask": ask[0],
+            "best_bid_qty": bid[1],
+            "best_ask_qty": ask[1],
+            "open_time": start,
+            "close_time": now,
+        }
         candles = rows[market.pk]
         if not candles:
             price = last_price if last_price is not None else Decimal(0)
             tickers.append(Ticker24h(market.symbol, price, price, price, price, Decimal(0), Decimal(0), 0, prev_close=price, **common))
             continue
-        tickers.append(Ticker24h(
-            market.symbol, candles[0][0], max(c[1] for c in candles), min(c[2] for c in candles), candles[-1][3],
-            sum((c[4] for c in candles), Decimal(0)), sum((c[5] for c in candles), Decimal(0)), sum(c[6] for c in candles),
-            last_qty=last_qty or Decimal(0), prev_close=prev_close if prev_close is not None else Decimal(0),
-            first_id=next((c[7] for c in candles if c[7] is not None), -1), last_id=next((c[8] for c in reversed(candles) if c[8] is not None), -1),
-            **common))
+        tickers.append(
+            Ticker24h(
+                market.symbol,
+                candles[0][0],
+                max(c[1] for c in candles),
+                min(c[2] for c in candles),
+                candles[-1][3],
+                sum((c[4] for c in candles), Decimal(0)),
+                sum((c[5] for c in candles), Decimal(0)),
+                sum(c[6] for c in candles),
+                last_qty=last_qty or Decimal(0),
+                prev_close=prev_close if prev_close is not None else Decimal(0),
+                first_id=next((c[7] for c in candles if c[7] is not None), -1),
+                last_id=next((c[8] for c in reversed(candles) if c[8] is not None), -1),
+                **common,
+            )
+        )
     return tickers

@@ -4,6 +4,7 @@
 transaction: an accepted order is durable before anyone is told. The engine (exchange/runner.py)
 applies commands in sequence. Errors follow Binance's codes and texts, so bots understand them.
 """
+
 import re
 import secrets
 from datetime import timedelta
@@ -38,13 +39,17 @@ def _decimal(value, name: str, required: bool = False) -> Decimal | None:
             raise OrderRejected(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
         return None
     if isinstance(value, float):
-        raise OrderRejected(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.")
+        raise OrderRejected(
+            -1100, f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."
+        )
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         number = None
     if number is None or not number.is_finite() or number <= 0 or number.adjusted() >= 18:
-        raise OrderRejected(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.")
+        raise OrderRejected(
+            -1100, f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."
+        )
     return number
 
 
@@ -66,16 +71,29 @@ def reference_price(market: Market, side: str) -> Decimal | None:
     """The best opposite price resting in the book, else the last trade price."""
     opposite = Order.Side.SELL if side == Order.Side.BUY else Order.Side.BUY
     # In the book: resting orders have a book sequence; stops still waiting for their trigger do not.
-    resting = Order.objects.filter(market=market, side=opposite, status__in=[Order.Status.NEW, Order.Status.PARTIALLY_FILLED],
-                                   book_seq__isnull=False)
+    resting = Order.objects.filter(
+        market=market, side=opposite, status__in=[Order.Status.NEW, Order.Status.PARTIALLY_FILLED], book_seq__isnull=False
+    )
     best = resting.order_by("price" if opposite == Order.Side.SELL else "-price").values_list("price", flat=True).first()
     if best is not None:
         return best
     return market.trades.order_by("-id").values_list("price", flat=True).first()
 
 
-def order_place(*, user: User, market: Market, side: str, type: str, quantity=None, quote_quantity=None, price=None, stop_price=None,
-                time_in_force: str = Order.TimeInForce.GTC, client_order_id: str | None = None, stp_mode: str = DEFAULT_STP) -> Order:
+def order_place(
+    *,
+    user: User,
+    market: Market,
+    side: str,
+    type: str,
+    quantity=None,
+    quote_quantity=None,
+    price=None,
+    stop_price=None,
+    time_in_force: str = Order.TimeInForce.GTC,
+    client_order_id: str | None = None,
+    stp_mode: str = DEFAULT_STP,
+) -> Order:
     """Validate, reserve and accept an order (see the module docstring). Raises OrderRejected."""
     if side not in Order.Side.values:
         raise OrderRejected(-1100, "Illegal characters found in parameter 'side'; legal range is 'BUY, SELL'.")
@@ -152,12 +170,26 @@ def order_place(*, user: User, market: Market, side: str, type: str, quantity=No
     try:
         with transaction.atomic():
             order = Order.objects.create(
-                market=market, user=user, client_order_id=client_order_id, side=side, type=type, time_in_force=time_in_force,
-                price=price, stop_price=stop, quantity=qty, quote_quantity=quote_qty, stp_mode=stp_mode,
-                reserved_asset=reserve_asset, reserved=reserve,
+                market=market,
+                user=user,
+                client_order_id=client_order_id,
+                side=side,
+                type=type,
+                time_in_force=time_in_force,
+                price=price,
+                stop_price=stop,
+                quantity=qty,
+                quote_quantity=quote_qty,
+                stp_mode=stp_mode,
+                reserved_asset=reserve_asset,
+                reserved=reserve,
             )
-            hold_place(account=user_account(user=user, asset=reserve_asset), amount=reserve, idempotency_key=f"order-{order.pk}-hold",
-                       memo=f"order #{order.pk} {market.symbol}")
+            hold_place(
+                account=user_account(user=user, asset=reserve_asset),
+                amount=reserve,
+                idempotency_key=f"order-{order.pk}-hold",
+                memo=f"order #{order.pk} {market.symbol}",
+            )
             EngineCommand.objects.create(market=market, kind=EngineCommand.Kind.PLACE, order=order)
             _wake_engine(market.pk)
     except InsufficientFunds:

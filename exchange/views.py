@@ -1,4 +1,5 @@
 """Exchange pages: the markets with their 24-hour statistics, and the fee schedule."""
+
 from decimal import Decimal
 
 from django.contrib import messages
@@ -31,8 +32,9 @@ def fees(request):
         context["current"] = next((t for t, _m, _t in tiers if t.tier == user.vip_tier), None)
         context["next_tier"] = next((t for t, _m, _t in tiers if t.tier > user.vip_tier), None)
         if context["token"] is not None:  # read, not created: looking at a page writes nothing
-            context["token_balance"] = (LedgerAccount.objects.filter(kind=AccountKind.USER, user=user, asset=context["token"])
-                                        .values_list("available", flat=True).first() or Decimal(0))
+            context["token_balance"] = LedgerAccount.objects.filter(kind=AccountKind.USER, user=user, asset=context["token"]).values_list(
+                "available", flat=True
+            ).first() or Decimal(0)
     return render(request, "exchange/fees.html", context)
 
 
@@ -44,7 +46,10 @@ def fee_token_choice(request):
         pay = request.POST.get("pay_in_token") == "1"
         fee_token_choice_set(user=request.user, pay_in_token=pay)
         if pay:
-            messages.success(request, _("Your trading fees are now paid in %(token)s at a discount, while you hold enough of it.") % {"token": token.symbol})
+            messages.success(
+                request,
+                _("Your trading fees are now paid in %(token)s at a discount, while you hold enough of it.") % {"token": token.symbol},
+            )
         else:
             messages.success(request, _("Your trading fees are now paid in the asset you receive."))
     return redirect("exchange:fees")

@@ -69,7 +69,7 @@ def run_concurrently(count: int, target, expected=()) -> list:
             result = target(i)
         except expected:
             result = "refused"
-        except Exception as exc:  # deadlocks and the unexpected surface in the caller's assertions
+        except Exception as exc:  # noqa: BLE001 - deadlocks and the unexpected surface in the caller's assertions
             result = exc
         finally:
             connection.close()

@@ -1,5 +1,6 @@
 """Every admin page staff use opens: each registered model's list, its add form where adding is
 allowed, and one object's change form, on the seeded demo data with a few trades."""
+
 import pytest
 from django.contrib import admin
 from django.core.management import call_command

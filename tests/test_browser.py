@@ -1,4 +1,5 @@
 """The whole sign-up-to-freeze journey in Debian's Chromium, driven by Playwright."""
+
 import os
 import re
 
@@ -6,7 +7,6 @@ import pytest
 from django.core import mail
 
 from tests.conftest import totp_code
-
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,8 +18,15 @@ def browser_type_launch_args():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
     return {
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
     }
 
 
@@ -131,9 +138,19 @@ def test_passkey_register_then_sign_in_with_it(live_server, page):
     base = live_server.url.replace("127.0.0.1", "localhost")  # WebAuthn needs a secure context
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
-    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-        "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True}})
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
 
     page.goto(f"{base}/en/auth/login/")
     page.fill("input[name=login]", user.email)
@@ -175,8 +192,15 @@ def test_deposit_confirmations_credit_then_withdraw_with_totp(live_server, page)
     from wallets.services import chain_scan
 
     btc = Asset.objects.create(symbol="BTC", name="Bitcoin", precision=8, reference_price=Decimal("60000"))
-    Network.objects.create(asset=btc, code="BTC", name="Bitcoin", confirmations=2, withdrawal_fee=Decimal("0.0002"),
-                           withdrawal_min=Decimal("0.001"), withdrawal_max=Decimal("10"))
+    Network.objects.create(
+        asset=btc,
+        code="BTC",
+        name="Bitcoin",
+        confirmations=2,
+        withdrawal_fee=Decimal("0.0002"),
+        withdrawal_min=Decimal("0.001"),
+        withdrawal_max=Decimal("10"),
+    )
     user = UserFactory(email="depositor@example.test")
     secret = generate_totp_secret()
     TOTP.activate(user, secret)

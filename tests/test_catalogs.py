@@ -4,6 +4,7 @@ Fails on: a catalog that does not compile, an untranslated or fuzzy entry, an em
 a wrong number of plural forms, a placeholder or HTML tag that differs from the source, or a
 sentence left in English. Prints each language's share of entries identical to the source.
 """
+
 import re
 import subprocess
 from collections import Counter

@@ -1,3 +1,4 @@
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -10,10 +11,25 @@ from tests.factories import UserFactory
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        ("es-MX,es;q=0.9", "es-419"), ("es-AR", "es-419"), ("es-ES", "es"), ("es", "es"),
-        ("zh-TW", "zh-hant"), ("zh-HK", "zh-hant"), ("zh-Hant-TW", "zh-hant"), ("zh-CN", "zh-hans"), ("zh-SG", "zh-hans"),
-        ("pt-PT", "pt"), ("pt-BR", "pt-br"), ("ar-EG,ar;q=0.8", "ar"), ("ur-PK", "ur"), ("kk-KZ", "kk"),
-        ("xx-YY, de;q=0.5", "de"), ("hi-IN", None), ("", None), ("*", None), ("en-GB;q=0.4, ja;q=0.9", "ja"),
+        ("es-MX,es;q=0.9", "es-419"),
+        ("es-AR", "es-419"),
+        ("es-ES", "es"),
+        ("es", "es"),
+        ("zh-TW", "zh-hant"),
+        ("zh-HK", "zh-hant"),
+        ("zh-Hant-TW", "zh-hant"),
+        ("zh-CN", "zh-hans"),
+        ("zh-SG", "zh-hans"),
+        ("pt-PT", "pt"),
+        ("pt-BR", "pt-br"),
+        ("ar-EG,ar;q=0.8", "ar"),
+        ("ur-PK", "ur"),
+        ("kk-KZ", "kk"),
+        ("xx-YY, de;q=0.5", "de"),
+        ("hi-IN", None),
+        ("", None),
+        ("*", None),
+        ("en-GB;q=0.4, ja;q=0.9", "ja"),
     ],
 )
 def test_accept_language_mapping(header, expected):
@@ -129,12 +145,11 @@ def test_allauth_screens_use_the_supplement_where_allauth_has_no_catalog(client)
 @pytest.mark.django_db
 def test_pages_show_times_in_the_users_time_zone(client):
     from datetime import datetime
-    from datetime import timezone as dt_timezone
 
     from accounts.models import LoginRecord
 
     user = UserFactory(time_zone="Asia/Tokyo")
-    LoginRecord.objects.create(user=user, created_at=datetime(2026, 1, 2, 15, 30, tzinfo=dt_timezone.utc), ip="192.0.2.1")
+    LoginRecord.objects.create(user=user, created_at=datetime(2026, 1, 2, 15, 30, tzinfo=UTC), ip="192.0.2.1")
     client.force_login(user)
     page = client.get("/en/account/security/").content.decode()
     assert "2026-01-03T00:30:00+09:00" in page  # 15:30 UTC is 00:30 next day in Tokyo

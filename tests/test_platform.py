@@ -56,7 +56,9 @@ def test_seed_demo_is_idempotent_and_prints_logins():
     call_command("seed_demo", stdout=StringIO())
     text = out.getvalue()
     assert "agora-demo-2026" in text and "alice@demo.test" in text and "agent-ar@demo.test" in text
-    assert User.objects.filter(email__endswith="@demo.test").count() == 2 + 2 + 14 + 2  # traders, the demo maker and taker, agents, supervisor and operator
+    assert (
+        User.objects.filter(email__endswith="@demo.test").count() == 2 + 2 + 14 + 2
+    )  # traders, the demo maker and taker, agents, supervisor and operator
     alice = User.objects.get(email="alice@demo.test")
     assert alice.check_password("agora-demo-2026") and alice.groups.filter(name="trader").exists()
     assert User.objects.get(email="operator@demo.test").is_staff
@@ -71,7 +73,8 @@ def test_seed_demo_is_idempotent_and_prints_logins():
 
     assert Asset.objects.count() == 12 and Asset.objects.filter(symbol__in=["AGR", "NEO", "GAS"], is_active=True).count() == 3
     assert Market.objects.count() == 12 and {"BTCUSDT", "ETHUSDT", "BNBUSDT", "NEOUSDT", "GASUSDT", "ETHBTC", "BNBBTC", "NEOBTC"} <= set(
-        Market.objects.values_list("symbol", flat=True))
+        Market.objects.values_list("symbol", flat=True)
+    )
     for market in Market.objects.select_related("base", "quote"):
         market.full_clean()  # every market's steps fit its assets' precision
     assert FeeTier.objects.count() == 6
@@ -106,18 +109,27 @@ def test_create_api_key_command(user):
 
 def test_production_settings_pass_deploy_checks():
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.production",
-           "SECRET_KEY": "x" * 20 + "-production-check-" + "y" * 30, "ALLOWED_HOSTS": "agora.example"}
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
+    env = {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "x" * 20 + "-production-check-" + "y" * 30,
+        "ALLOWED_HOSTS": "agora.example",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_migrations_are_committed():
-    result = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
-                            cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

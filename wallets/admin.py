@@ -1,28 +1,55 @@
 from auditlog.registry import auditlog
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from modeltranslation.admin import TranslationAdmin
 
-from accounts.admin import ReadOnlyAdmin as ReadOnly, reason_step
+from accounts.admin import ReadOnlyAdmin as ReadOnly
+from accounts.admin import reason_step
 from wallets import services
 from wallets.models import (
-    Asset, Campaign, Entry, Journal, LedgerAccount, Network, Deposit, DepositAddress, Distribution, Notice, Payout, PayoutLine, Reconciliation, ReconciliationLine,
-    RecoveryRequest, SnapshotDay, Withdrawal, WithdrawalAddress, ChainCursor, HoldingSnapshot, SimTransfer,
+    Asset,
+    Campaign,
+    ChainCursor,
+    Deposit,
+    DepositAddress,
+    Distribution,
+    Entry,
+    HoldingSnapshot,
+    Journal,
+    LedgerAccount,
+    Network,
+    Notice,
+    Payout,
+    Reconciliation,
+    ReconciliationLine,
+    RecoveryRequest,
+    SimTransfer,
+    SnapshotDay,
+    Withdrawal,
+    WithdrawalAddress,
 )
-
 
 
 class NetworkInline(admin.TabularInline):
     model = Network
     extra = 0
-    fields = ["code", "name", "confirmations", "withdrawal_fee", "withdrawal_min", "withdrawal_max", "memo_required",
-              "deposit_enabled", "withdrawal_enabled"]
+    fields = [
+        "code",
+        "name",
+        "confirmations",
+        "withdrawal_fee",
+        "withdrawal_min",
+        "withdrawal_max",
+        "memo_required",
+        "deposit_enabled",
+        "withdrawal_enabled",
+    ]
 
 
 @admin.register(Asset)
@@ -35,8 +62,17 @@ class AssetAdmin(TranslationAdmin):
 
 @admin.register(Network)
 class NetworkAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "name", "confirmations", "withdrawal_fee", "withdrawal_min", "withdrawal_max",
-                    "memo_required", "deposit_enabled", "withdrawal_enabled"]
+    list_display = [
+        "__str__",
+        "name",
+        "confirmations",
+        "withdrawal_fee",
+        "withdrawal_min",
+        "withdrawal_max",
+        "memo_required",
+        "deposit_enabled",
+        "withdrawal_enabled",
+    ]
     list_filter = ["deposit_enabled", "withdrawal_enabled", "memo_required", "asset"]
     list_editable = ["deposit_enabled", "withdrawal_enabled"]
     search_fields = ["code", "name", "asset__symbol"]
@@ -83,7 +119,6 @@ auditlog.register(Network)
 # --- Deposits, withdrawals, address book ------------------------------------------------------------
 
 
-
 @admin.register(Deposit)
 class DepositAdmin(ReadOnly):
     list_display = ["pk", "seen_at", "user", "token", "chain", "amount", "confirmations", "status", "problem", "tx_hash"]
@@ -110,7 +145,19 @@ class WithdrawalAddressAdmin(ReadOnly):
 
 @admin.register(Withdrawal)
 class WithdrawalAdmin(ReadOnly):
-    list_display = ["pk", "created_at", "user", "network", "amount", "fee", "net_amount", "status", "internal_recipient", "tx_hash", "reviewed_by"]
+    list_display = [
+        "pk",
+        "created_at",
+        "user",
+        "network",
+        "amount",
+        "fee",
+        "net_amount",
+        "status",
+        "internal_recipient",
+        "tx_hash",
+        "reviewed_by",
+    ]
     list_filter = ["status", "network__asset", "network__code", ("internal_recipient", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "address", "tx_hash", "idempotency_key"]
     date_hierarchy = "created_at"
@@ -118,8 +165,13 @@ class WithdrawalAdmin(ReadOnly):
     actions = ["approve", "reject"]
 
     def _review(self, request, queryset, *, approve: bool):
-        reason, response = reason_step(self, request, queryset, title="Approve withdrawals" if approve else "Reject withdrawals (funds go back to the user)",
-                                       action="approve" if approve else "reject")
+        reason, response = reason_step(
+            self,
+            request,
+            queryset,
+            title="Approve withdrawals" if approve else "Reject withdrawals (funds go back to the user)",
+            action="approve" if approve else "reject",
+        )
         if response is not None:
             return response
         done = 0
@@ -154,12 +206,25 @@ class SnapshotDayAdmin(ReadOnly):
 
 
 class PayoutForm(forms.ModelForm):
-    csv_file = forms.FileField(required=False, help_text="CSV basis: rows of email,amount (a header row is allowed); replaces the text below")
+    csv_file = forms.FileField(
+        required=False, help_text="CSV basis: rows of email,amount (a header row is allowed); replaces the text below"
+    )
 
     class Meta:
         model = Payout
-        fields = ["name", "purpose", "basis", "reward_asset", "source_asset", "period_start", "period_end", "pool_amount", "rate",
-                  "funding_kind", "csv_text"]
+        fields = [
+            "name",
+            "purpose",
+            "basis",
+            "reward_asset",
+            "source_asset",
+            "period_start",
+            "period_end",
+            "pool_amount",
+            "rate",
+            "funding_kind",
+            "csv_text",
+        ]
 
     def clean(self):
         data = super().clean()
@@ -190,8 +255,23 @@ class PayoutAdmin(admin.ModelAdmin):
     list_filter = ["status", "purpose", "reward_asset"]
     search_fields = ["name"]
     list_select_related = ["reward_asset", "created_by", "approved_by"]
-    readonly_fields = ["status", "budget", "paid_total", "dust", "lines_total", "lines_paid", "progress", "report", "lines_table",
-                       "created_by", "prepared_by", "approved_by", "created_at", "approved_at", "finished_at"]
+    readonly_fields = [
+        "status",
+        "budget",
+        "paid_total",
+        "dust",
+        "lines_total",
+        "lines_paid",
+        "progress",
+        "report",
+        "lines_table",
+        "created_by",
+        "prepared_by",
+        "approved_by",
+        "created_at",
+        "approved_at",
+        "finished_at",
+    ]
     actions = ["preview", "approve", "cancel"]
     PREVIEW_ROWS = 100
 
@@ -225,11 +305,22 @@ class PayoutAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "-"
         lines = list(obj.lines.select_related("user").order_by("-amount", "pk")[: self.PREVIEW_ROWS])
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                                ((line.user.email, line.basis.normalize(), line.amount, "✓" if line.journal_id else "") for line in lines))
-        more = f"<p>The {self.PREVIEW_ROWS} largest of {obj.lines_total} lines; the CSV report has all.</p>" if obj.lines_total > self.PREVIEW_ROWS else ""
-        return format_html("<table><thead><tr><th>user</th><th>basis (unit-days or CSV)</th><th>amount</th><th>paid</th></tr></thead>"
-                           "<tbody>{}</tbody></table>{}", rows, mark_safe(more))
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((line.user.email, line.basis.normalize(), line.amount, "✓" if line.journal_id else "") for line in lines),
+        )
+        more = (
+            f"<p>The {self.PREVIEW_ROWS} largest of {obj.lines_total} lines; the CSV report has all.</p>"
+            if obj.lines_total > self.PREVIEW_ROWS
+            else ""
+        )
+        return format_html(
+            "<table><thead><tr><th>user</th><th>basis (unit-days or CSV)</th><th>amount</th><th>paid</th></tr></thead>"
+            "<tbody>{}</tbody></table>{}",
+            rows,
+            mark_safe(more),
+        )
 
     @admin.display(description="progress")
     def progress(self, obj):
@@ -264,7 +355,9 @@ class PayoutAdmin(admin.ModelAdmin):
         for payout in queryset:
             try:
                 payout = services.payout_preview(payout=payout, by=request.user)
-                self.message_user(request, f"{payout}: {payout.lines_total} users, budget {payout.budget}, dust {payout.dust}.", messages.SUCCESS)
+                self.message_user(
+                    request, f"{payout}: {payout.lines_total} users, budget {payout.budget}, dust {payout.dust}.", messages.SUCCESS
+                )
             except services.PayoutError as error:
                 for problem in error.errors[:50]:
                     self.message_user(request, f"{payout}: {problem}", messages.ERROR)
@@ -315,7 +408,17 @@ class ReconciliationLineInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("network__asset", "surplus_journal")
 
-    fields = ["network", "chain_holdings", "ledger_custody", "in_flight", "unattributed", "difference", "liabilities", "asset_chain_total", "surplus_journal"]
+    fields = [
+        "network",
+        "chain_holdings",
+        "ledger_custody",
+        "in_flight",
+        "unattributed",
+        "difference",
+        "liabilities",
+        "asset_chain_total",
+        "surplus_journal",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -344,7 +447,17 @@ class ReconciliationAdmin(ReadOnly):
 
 @admin.register(ReconciliationLine)
 class ReconciliationLineAdmin(ReadOnly):
-    list_display = ["reconciliation", "network", "chain_holdings", "ledger_custody", "in_flight", "unattributed", "difference", "liabilities", "surplus_journal"]
+    list_display = [
+        "reconciliation",
+        "network",
+        "chain_holdings",
+        "ledger_custody",
+        "in_flight",
+        "unattributed",
+        "difference",
+        "liabilities",
+        "surplus_journal",
+    ]
     list_filter = ["network__asset"]
     list_select_related = ["reconciliation", "network__asset", "surplus_journal"]
     actions = ["book_surplus"]
@@ -354,7 +467,9 @@ class ReconciliationLineAdmin(ReadOnly):
         for line in queryset:
             try:
                 payout = services.reconciliation_surplus_book(line=line, by=request.user)
-                self.message_user(request, f"{line.network}: {line.difference} booked; draft distribution #{payout.pk} opened.", messages.SUCCESS)
+                self.message_user(
+                    request, f"{line.network}: {line.difference} booked; draft distribution #{payout.pk} opened.", messages.SUCCESS
+                )
             except ValueError as error:
                 self.message_user(request, f"{line.network}: {error}", messages.ERROR)
 
@@ -364,8 +479,21 @@ class ReconciliationLineAdmin(ReadOnly):
 
 @admin.register(RecoveryRequest)
 class RecoveryRequestAdmin(ReadOnly):
-    list_display = ["pk", "created_at", "user", "chain", "token", "amount", "fee", "status", "check_result", "sender", "verified_by",
-                    "first_approver", "second_approver"]
+    list_display = [
+        "pk",
+        "created_at",
+        "user",
+        "chain",
+        "token",
+        "amount",
+        "fee",
+        "status",
+        "check_result",
+        "sender",
+        "verified_by",
+        "first_approver",
+        "second_approver",
+    ]
     list_filter = ["status", "check_result", "chain"]
     search_fields = ["tx_hash", "user__email", "address"]
     list_select_related = ["user", "deposit", "verified_by", "first_approver", "second_approver"]

@@ -2,12 +2,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
-
 class WithdrawForm(forms.Form):
     network = forms.ChoiceField(label=_("Network"))
-    address = forms.CharField(label=_("Address"), max_length=128, widget=forms.TextInput(attrs={"dir": "ltr", "autocomplete": "off", "spellcheck": "false"}))
-    memo = forms.CharField(label=_("Memo / tag"), max_length=64, required=False, widget=forms.TextInput(attrs={"dir": "ltr", "autocomplete": "off"}))
-    amount = forms.CharField(label=_("Amount"), max_length=40, widget=forms.TextInput(attrs={"inputmode": "decimal", "dir": "ltr", "autocomplete": "off"}))
+    address = forms.CharField(
+        label=_("Address"), max_length=128, widget=forms.TextInput(attrs={"dir": "ltr", "autocomplete": "off", "spellcheck": "false"})
+    )
+    memo = forms.CharField(
+        label=_("Memo / tag"), max_length=64, required=False, widget=forms.TextInput(attrs={"dir": "ltr", "autocomplete": "off"})
+    )
+    amount = forms.CharField(
+        label=_("Amount"), max_length=40, widget=forms.TextInput(attrs={"inputmode": "decimal", "dir": "ltr", "autocomplete": "off"})
+    )
 
     def __init__(self, *args, networks, **kwargs):
         super().__init__(*args, **kwargs)
@@ -16,14 +21,20 @@ class WithdrawForm(forms.Form):
 
 class WithdrawConfirmForm(WithdrawForm):
     key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-    code = forms.CharField(label=_("Authenticator code"), max_length=6, min_length=6,
-                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "dir": "ltr"}))
+    code = forms.CharField(
+        label=_("Authenticator code"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "dir": "ltr"}),
+    )
 
 
 class AddressBookForm(forms.Form):
     network = forms.ChoiceField(label=_("Network"))
     label = forms.CharField(label=_("Label"), max_length=64)
-    address = forms.CharField(label=_("Address"), max_length=128, widget=forms.TextInput(attrs={"dir": "ltr", "autocomplete": "off", "spellcheck": "false"}))
+    address = forms.CharField(
+        label=_("Address"), max_length=128, widget=forms.TextInput(attrs={"dir": "ltr", "autocomplete": "off", "spellcheck": "false"})
+    )
     memo = forms.CharField(label=_("Memo / tag"), max_length=64, required=False, widget=forms.TextInput(attrs={"dir": "ltr"}))
 
     def __init__(self, *args, networks, **kwargs):
@@ -44,11 +55,21 @@ class HistoryFilterForm(forms.Form):
 
 
 class RecoveryForm(forms.Form):
-    tx_hash = forms.CharField(label=_("Transaction hash"), max_length=128, widget=forms.TextInput(attrs={"dir": "ltr", "spellcheck": "false"}))
+    tx_hash = forms.CharField(
+        label=_("Transaction hash"), max_length=128, widget=forms.TextInput(attrs={"dir": "ltr", "spellcheck": "false"})
+    )
     chain = forms.ChoiceField(label=_("Network you sent on"))
     token = forms.CharField(label=_("Asset you sent"), max_length=32, widget=forms.TextInput(attrs={"dir": "ltr"}))
-    amount = forms.DecimalField(label=_("Amount"), max_digits=36, decimal_places=18, min_value=0, widget=forms.TextInput(attrs={"inputmode": "decimal", "dir": "ltr"}))
-    address = forms.CharField(label=_("Address you sent to"), max_length=128, widget=forms.TextInput(attrs={"dir": "ltr", "spellcheck": "false"}))
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=36,
+        decimal_places=18,
+        min_value=0,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "dir": "ltr"}),
+    )
+    address = forms.CharField(
+        label=_("Address you sent to"), max_length=128, widget=forms.TextInput(attrs={"dir": "ltr", "spellcheck": "false"})
+    )
 
     def __init__(self, *args, chains, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ Guarantees:
 - idempotent: posting again with a used idempotency key returns the first journal, writes nothing;
 - deadlock-free: the touched accounts are locked in primary-key order before they are read.
 """
+
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -142,7 +143,9 @@ def journal_post(*, kind: str, lines: list[Line], idempotency_key: str, memo: st
 def hold_place(*, account: LedgerAccount, amount: Decimal, idempotency_key: str, memo: str = "") -> Journal:
     """Reserve funds (available -> locked) for an order or a withdrawal."""
     return journal_post(
-        kind=Journal.Kind.HOLD, idempotency_key=idempotency_key, memo=memo,
+        kind=Journal.Kind.HOLD,
+        idempotency_key=idempotency_key,
+        memo=memo,
         lines=[Line(account, -amount, Entry.Bucket.AVAILABLE), Line(account, amount, Entry.Bucket.LOCKED)],
     )
 
@@ -150,15 +153,28 @@ def hold_place(*, account: LedgerAccount, amount: Decimal, idempotency_key: str,
 def hold_release(*, account: LedgerAccount, amount: Decimal, idempotency_key: str, memo: str = "") -> Journal:
     """Give reserved funds back (locked -> available)."""
     return journal_post(
-        kind=Journal.Kind.RELEASE, idempotency_key=idempotency_key, memo=memo,
+        kind=Journal.Kind.RELEASE,
+        idempotency_key=idempotency_key,
+        memo=memo,
         lines=[Line(account, -amount, Entry.Bucket.LOCKED), Line(account, amount, Entry.Bucket.AVAILABLE)],
     )
 
 
-def transfer(*, source: LedgerAccount, target: LedgerAccount, amount: Decimal, idempotency_key: str,
-             kind: str = Journal.Kind.TRANSFER, memo: str = "", created_by=None) -> Journal:
+def transfer(
+    *,
+    source: LedgerAccount,
+    target: LedgerAccount,
+    amount: Decimal,
+    idempotency_key: str,
+    kind: str = Journal.Kind.TRANSFER,
+    memo: str = "",
+    created_by=None,
+) -> Journal:
     return journal_post(
-        kind=kind, idempotency_key=idempotency_key, memo=memo, created_by=created_by,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        created_by=created_by,
         lines=[Line(source, -amount), Line(target, amount)],
     )
 
@@ -180,8 +196,9 @@ def accounts_lock(account_ids) -> dict[int, LedgerAccount]:
     return {a.pk: a for a in LedgerAccount.objects.select_for_update(no_key=True).filter(pk__in=sorted(set(account_ids))).order_by("pk")}
 
 
-def journals_post_many(journals: list[PendingJournal], *, assets: dict[int, Asset],
-                       locked: dict[int, LedgerAccount] | None = None) -> dict[str, int]:
+def journals_post_many(
+    journals: list[PendingJournal], *, assets: dict[int, Asset], locked: dict[int, LedgerAccount] | None = None
+) -> dict[str, int]:
     """Post many journals in a few statements, with journal_post's guarantees: each journal
     balances per asset and is exact to its asset's precision; all touched accounts are locked in
     primary-key order first (one statement); no user account and no locked bucket ends below
@@ -221,11 +238,18 @@ def journals_post_many(journals: list[PendingJournal], *, assets: dict[int, Asse
     entries = [(pk, accounts[pk].asset_id, bucket, amount) for j in journals for pk, bucket, amount in j.lines]
     if connection.vendor == "postgresql":  # ids from the sequence, then COPY: a few round trips for any batch
         journal_ids = ids_allocate(Journal, len(journals))
-        rows_copy(Journal, ["id", "kind", "idempotency_key", "memo", "created_at"],
-                  ([pk, j.kind, j.idempotency_key, j.memo[:500], now] for pk, j in zip(journal_ids, journals)))
+        rows_copy(
+            Journal,
+            ["id", "kind", "idempotency_key", "memo", "created_at"],
+            ([pk, j.kind, j.idempotency_key, j.memo[:500], now] for pk, j in zip(journal_ids, journals)),
+        )
     else:
-        journal_ids = rows_insert(Journal, ["kind", "idempotency_key", "memo", "created_at"],
-                                  [[j.kind, j.idempotency_key, j.memo[:500], now] for j in journals], returning=True)
+        journal_ids = rows_insert(
+            Journal,
+            ["kind", "idempotency_key", "memo", "created_at"],
+            [[j.kind, j.idempotency_key, j.memo[:500], now] for j in journals],
+            returning=True,
+        )
     ids = {journal.idempotency_key: pk for journal, pk in zip(journals, journal_ids)}
     owner = [ids[j.idempotency_key] for j in journals for _line in j.lines]
     if connection.vendor == "postgresql":

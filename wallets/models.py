@@ -5,6 +5,7 @@ Every change of money is a Journal whose Entries sum to zero per asset. A Ledger
 user accounts can never go below zero (CHECK constraints), system accounts (custody, adjustments,
 pools) may, because they mirror what users are owed.
 """
+
 from decimal import Decimal
 
 from django.conf import settings
@@ -38,15 +39,21 @@ class Asset(models.Model):
     precision = models.PositiveSmallIntegerField(help_text="decimal places amounts of this asset may have (max 18)")
     is_platform_token = models.BooleanField(default=False, help_text="the token that gives fee discounts")
     is_active = models.BooleanField(default=True)
-    reference_price = models.DecimalField(max_digits=36, decimal_places=18, default=Decimal(0),
-                                          help_text="USDT per unit for estimates; the trading engine's last price wins where a market exists")
+    reference_price = models.DecimalField(
+        max_digits=36,
+        decimal_places=18,
+        default=Decimal(0),
+        help_text="USDT per unit for estimates; the trading engine's last price wins where a market exists",
+    )
     withdrawal_daily_limit = AmountField(help_text="most a user may withdraw in 24 hours (0: no limit)")
     withdrawal_review_threshold = AmountField(help_text="withdrawals above this wait for an operator's review (0: none do)")
 
     class Meta:
         ordering = ["symbol"]
-        constraints = [models.CheckConstraint(condition=Q(precision__lte=18), name="asset_precision_max_18"),
-                       models.UniqueConstraint(fields=["is_platform_token"], condition=Q(is_platform_token=True), name="one_platform_token")]
+        constraints = [
+            models.CheckConstraint(condition=Q(precision__lte=18), name="asset_precision_max_18"),
+            models.UniqueConstraint(fields=["is_platform_token"], condition=Q(is_platform_token=True), name="one_platform_token"),
+        ]
 
     def __str__(self):
         return self.symbol
@@ -106,11 +113,19 @@ class LedgerAccount(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "asset"], condition=Q(kind="user"), name="one_user_account_per_asset"),
-            models.UniqueConstraint(fields=["kind", "asset", "network"], condition=Q(kind="custody"), name="one_custody_account_per_network"),
-            models.UniqueConstraint(fields=["kind", "asset"], condition=~Q(kind__in=["user", "custody"]), name="one_system_account_per_kind_asset"),
-            models.CheckConstraint(condition=~Q(kind="user") | (Q(available__gte=0) & Q(locked__gte=0)), name="user_balance_never_negative"),
+            models.UniqueConstraint(
+                fields=["kind", "asset", "network"], condition=Q(kind="custody"), name="one_custody_account_per_network"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "asset"], condition=~Q(kind__in=["user", "custody"]), name="one_system_account_per_kind_asset"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="user") | (Q(available__gte=0) & Q(locked__gte=0)), name="user_balance_never_negative"
+            ),
             models.CheckConstraint(condition=Q(locked__gte=0), name="locked_never_negative"),
-            models.CheckConstraint(condition=Q(kind="user", user__isnull=False) | (~Q(kind="user") & Q(user__isnull=True)), name="user_accounts_have_users"),
+            models.CheckConstraint(
+                condition=Q(kind="user", user__isnull=False) | (~Q(kind="user") & Q(user__isnull=True)), name="user_accounts_have_users"
+            ),
             models.CheckConstraint(condition=~Q(kind="custody") | Q(network__isnull=False), name="custody_accounts_have_networks"),
         ]
         indexes = [models.Index(fields=["user", "asset"], name="ledger_account_user_asset")]
@@ -309,9 +324,17 @@ class Withdrawal(models.Model):
     net_amount = AmountField(help_text="what the address receives")
     status = models.CharField(max_length=12, choices=Status.choices, db_index=True)
     idempotency_key = models.CharField(max_length=64)
-    internal_recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="internal_receipts")
-    journal = models.OneToOneField(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="withdrawal",
-                                   help_text="the settlement (broadcast) or the internal transfer")
+    internal_recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="internal_receipts"
+    )
+    journal = models.OneToOneField(
+        Journal,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="withdrawal",
+        help_text="the settlement (broadcast) or the internal transfer",
+    )
     tx_hash = models.CharField(max_length=128, blank=True)
     block_height = models.PositiveBigIntegerField(null=True, blank=True)
     confirmations = models.PositiveIntegerField(default=0)
@@ -407,13 +430,19 @@ class Payout(models.Model):
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     basis = models.CharField(max_length=8, choices=Basis.choices)
     reward_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", help_text="what users receive")
-    source_asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="what users held (snapshot bases)")
+    source_asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="what users held (snapshot bases)"
+    )
     period_start = models.DateField(null=True, blank=True, help_text="first snapshot day")
     period_end = models.DateField(null=True, blank=True, help_text="last snapshot day (inclusive)")
     pool_amount = AmountField(help_text="pool basis: the amount shared")
     rate = models.DecimalField(max_digits=36, decimal_places=18, default=Decimal(0), help_text="rate basis: reward per unit held per day")
-    funding_kind = models.CharField(max_length=24, choices=[c for c in AccountKind.choices if c[0] not in ("user", "custody")],
-                                    default=AccountKind.DISTRIBUTION_POOL, help_text="the system account that pays")
+    funding_kind = models.CharField(
+        max_length=24,
+        choices=[c for c in AccountKind.choices if c[0] not in ("user", "custody")],
+        default=AccountKind.DISTRIBUTION_POOL,
+        help_text="the system account that pays",
+    )
     csv_text = models.TextField(blank=True, help_text="CSV basis: email,amount rows")
     budget = AmountField(help_text="taken from the funding account: the users' shares plus the dust")
     paid_total = AmountField()
@@ -422,8 +451,14 @@ class Payout(models.Model):
     lines_paid = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                    help_text="who last edited or previewed it; the approver must be someone else")
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="who last edited or previewed it; the approver must be someone else",
+    )
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -433,8 +468,10 @@ class Payout(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("created_by")), name="payout_four_eyes"),
-            models.CheckConstraint(condition=Q(approved_by__isnull=True) | Q(prepared_by__isnull=True) | ~Q(approved_by=models.F("prepared_by")),
-                                   name="payout_four_eyes_preparer"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | Q(prepared_by__isnull=True) | ~Q(approved_by=models.F("prepared_by")),
+                name="payout_four_eyes_preparer",
+            ),
             models.CheckConstraint(condition=Q(pool_amount__gte=0) & Q(rate__gte=0), name="payout_pool_rate_nonnegative"),
         ]
         permissions = [("approve_payout", "Can approve distributions and campaigns prepared by someone else")]
@@ -541,8 +578,14 @@ class RecoveryRequest(models.Model):
     amount = AmountField()
     address = models.CharField(max_length=128)
     deposit = models.ForeignKey(Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="recovery_requests")
-    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                    help_text="the operator who checked the sender's proof (transfers no user's address or memo names)")
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the operator who checked the sender's proof (transfers no user's address or memo names)",
+    )
     asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=14, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
     check_result = models.CharField(max_length=32, blank=True)
@@ -557,8 +600,10 @@ class RecoveryRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(second_approver__isnull=True) | ~Q(second_approver=models.F("first_approver")),
-                                   name="recovery_two_different_approvers"),
+            models.CheckConstraint(
+                condition=Q(second_approver__isnull=True) | ~Q(second_approver=models.F("first_approver")),
+                name="recovery_two_different_approvers",
+            ),
         ]
         permissions = [("approve_recovery", "Can approve fund recovery requests")]
 
@@ -589,7 +634,9 @@ class SimTransfer(models.Model):
     memo = models.CharField(max_length=64, blank=True)
     amount = AmountField()
     height = models.PositiveBigIntegerField()
-    outgoing_key = models.CharField(max_length=128, null=True, blank=True, unique=True, help_text="our withdrawal's key (broadcast is idempotent)")
+    outgoing_key = models.CharField(
+        max_length=128, null=True, blank=True, unique=True, help_text="our withdrawal's key (broadcast is idempotent)"
+    )
 
     class Meta:
         ordering = ["chain", "height", "id"]

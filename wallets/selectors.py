@@ -50,14 +50,17 @@ def ledger_violations() -> list[str]:
             cached, counted = getattr(account, bucket), sums.get((account.pk, bucket), Decimal(0))
             if cached != counted:
                 problems.append(f"account {account} ({account.pk}) {bucket}: balance {_plain(cached)} but entries sum to {_plain(counted)}")
-    negatives = LedgerAccount.objects.filter(Q(kind=AccountKind.USER, available__lt=0) | Q(kind=AccountKind.USER, locked__lt=0) | Q(locked__lt=0))
+    negatives = LedgerAccount.objects.filter(
+        Q(kind=AccountKind.USER, available__lt=0) | Q(kind=AccountKind.USER, locked__lt=0) | Q(locked__lt=0)
+    )
     for account in negatives.select_related("asset", "user")[:100]:
-        problems.append(f"account {account} ({account.pk}) is negative: available {_plain(account.available)}, locked {_plain(account.locked)}")
+        problems.append(
+            f"account {account} ({account.pk}) is negative: available {_plain(account.available)}, locked {_plain(account.locked)}"
+        )
     mismatched = Entry.objects.exclude(asset_id=F("account__asset_id")).values_list("pk", flat=True)[:100]
     for pk in mismatched:
         problems.append(f"entry #{pk} is in a different asset from its account")
     return problems
-
 
 
 def custody_violations() -> list[str]:
@@ -71,11 +74,13 @@ def custody_violations() -> list[str]:
             kind = "surplus" if p["difference"] > 0 else "shortfall"
             problems.append(
                 f"custody {p['network']}: chain reports {_plain(p['chain_holdings'])}, ledger custody {_plain(p['ledger_custody'])} "
-                f"+ in flight {_plain(p['in_flight'])} + awaiting recovery {_plain(p['unattributed'])}: {kind} of {_plain(abs(p['difference']))}")
+                f"+ in flight {_plain(p['in_flight'])} + awaiting recovery {_plain(p['unattributed'])}: {kind} of {_plain(abs(p['difference']))}"
+            )
     return problems
 
 
 # --- Pages ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class BalanceRow:
@@ -106,9 +111,18 @@ def usdt_prices(assets, *, now=None) -> dict[int, Decimal | None]:
     assets = list(assets)
     now = now or timezone.now()
     Kline = apps.get_model("exchange", "Kline")
-    hour = (Kline.objects.filter(interval="1m", open_time__gte=now - timedelta(hours=1), open_time__lte=now, market__quote__symbol="USDT",
-                                 market__base__in=[a.pk for a in assets])
-            .values("market__base").annotate(volume=Sum("volume"), quote_volume=Sum("quote_volume")).order_by())
+    hour = (
+        Kline.objects.filter(
+            interval="1m",
+            open_time__gte=now - timedelta(hours=1),
+            open_time__lte=now,
+            market__quote__symbol="USDT",
+            market__base__in=[a.pk for a in assets],
+        )
+        .values("market__base")
+        .annotate(volume=Sum("volume"), quote_volume=Sum("quote_volume"))
+        .order_by()
+    )
     traded = {row["market__base"]: Decimal(str(row["quote_volume"])) / Decimal(str(row["volume"])) for row in hour if row["volume"]}
     band = Decimal(settings.PRICE_REFERENCE_BAND_PERCENT) / 100
     prices = {}
@@ -171,9 +185,12 @@ def history_for(*, user, kind: str = "", asset: str = "", start=None, end=None):
     left out (they move money between the user's own buckets)."""
     from wallets.models import Journal
 
-    entries = (Entry.objects.filter(account__user=user, account__kind=AccountKind.USER)
-               .exclude(journal__kind__in=[Journal.Kind.HOLD, Journal.Kind.RELEASE])
-               .select_related("journal", "asset").order_by("-journal__created_at", "-journal_id"))
+    entries = (
+        Entry.objects.filter(account__user=user, account__kind=AccountKind.USER)
+        .exclude(journal__kind__in=[Journal.Kind.HOLD, Journal.Kind.RELEASE])
+        .select_related("journal", "asset")
+        .order_by("-journal__created_at", "-journal_id")
+    )
     if kind:
         entries = entries.filter(journal__kind=kind)
     if asset:
@@ -195,12 +212,15 @@ def history_rows(entries) -> list[HistoryRow]:
         if key in rows:
             rows[key].amount += entry.amount
         else:
-            rows[key] = HistoryRow(entry.journal.created_at, entry.journal.kind, entry.asset.symbol, entry.asset.precision, entry.amount, entry.journal)
+            rows[key] = HistoryRow(
+                entry.journal.created_at, entry.journal.kind, entry.asset.symbol, entry.asset.precision, entry.amount, entry.journal
+            )
     journals = [row.journal for row in rows.values()]
     ids = [j.pk for j in journals]
     details = {}
     for journal in Journal.objects.filter(pk__in=ids).select_related(
-            "deposit__network", "withdrawal__network", "payout_line__payout__source_asset", "payout_line__payout__reward_asset"):
+        "deposit__network", "withdrawal__network", "payout_line__payout__source_asset", "payout_line__payout__reward_asset"
+    ):
         details[journal.pk] = journal
     for row in rows.values():
         row.journal = details.get(row.journal.pk, row.journal)

@@ -1,5 +1,6 @@
 """Celery interface to the wallet services: tasks take ids, re-fetch, call a service, and are safe
 to run twice."""
+
 import logging
 
 from celery import shared_task
@@ -24,7 +25,6 @@ def chain_tick() -> None:
             adapter.mine()
     for chain in services.chains_active():
         chain_scan_task.delay(chain)
-
 
 
 @shared_task(ignore_result=True)

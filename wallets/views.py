@@ -1,4 +1,5 @@
 """Wallet pages: thin views over wallets.selectors (reads) and wallets.services (writes)."""
+
 import csv
 import uuid
 
@@ -8,7 +9,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.client import client_info
@@ -19,9 +21,15 @@ from wallets.forms import AddressBookForm, HistoryFilterForm, RecoveryForm, With
 from wallets.models import Asset, Network, RecoveryRequest, Withdrawal, WithdrawalAddress
 
 HISTORY_LABELS = {
-    "deposit": gettext_lazy("Deposit"), "withdrawal": gettext_lazy("Withdrawal"), "transfer": gettext_lazy("Internal transfer"),
-    "distribution": gettext_lazy("Distribution"), "compensation": gettext_lazy("Compensation"), "recovery": gettext_lazy("Fund recovery"),
-    "adjustment": gettext_lazy("Adjustment"), "trade": gettext_lazy("Trade"), "fee": gettext_lazy("Fee"),
+    "deposit": gettext_lazy("Deposit"),
+    "withdrawal": gettext_lazy("Withdrawal"),
+    "transfer": gettext_lazy("Internal transfer"),
+    "distribution": gettext_lazy("Distribution"),
+    "compensation": gettext_lazy("Compensation"),
+    "recovery": gettext_lazy("Fund recovery"),
+    "adjustment": gettext_lazy("Adjustment"),
+    "trade": gettext_lazy("Trade"),
+    "fee": gettext_lazy("Fee"),
 }
 
 
@@ -43,10 +51,15 @@ def overview(request):
     hide_zero = request.GET.get("hide_zero") == "1"
     if hide_zero:
         rows = [row for row in rows if row.total]
-    context = {"rows": rows, "total": total, "hide_zero": hide_zero,
-               "pending": selectors.deposits_pending_for(user=request.user),
-               "withdrawals": Withdrawal.objects.filter(user=request.user, status__in=[*Withdrawal.CANCELLABLE, Withdrawal.Status.SENDING, Withdrawal.Status.BROADCAST])
-               .select_related("network__asset")}
+    context = {
+        "rows": rows,
+        "total": total,
+        "hide_zero": hide_zero,
+        "pending": selectors.deposits_pending_for(user=request.user),
+        "withdrawals": Withdrawal.objects.filter(
+            user=request.user, status__in=[*Withdrawal.CANCELLABLE, Withdrawal.Status.SENDING, Withdrawal.Status.BROADCAST]
+        ).select_related("network__asset"),
+    }
     return render(request, "wallets/overview.html", context)
 
 
@@ -61,8 +74,14 @@ def deposit(request, symbol):
     if network.deposit_enabled:
         address = services.deposit_address_for(user=request.user, network=network)
         qr = mark_safe(_qr_svg(address.address))  # generated SVG, no user input in markup
-    context = {"asset": asset, "networks": networks, "network": network, "address": address, "qr": qr,
-               "pending": selectors.deposits_pending_for(user=request.user, asset=asset)}
+    context = {
+        "asset": asset,
+        "networks": networks,
+        "network": network,
+        "address": address,
+        "qr": qr,
+        "pending": selectors.deposits_pending_for(user=request.user, asset=asset),
+    }
     template = "wallets/deposit_pending.html" if request.GET.get("fragment") == "pending" else "wallets/deposit.html"
     return render(request, template, context)
 
@@ -85,8 +104,15 @@ def withdraw(request, symbol):
             network = next(n for n in networks if n.code == data["network"])
             try:
                 if confirming:
-                    done = services.withdrawal_request(user=user, network=network, address=data["address"], memo=data["memo"],
-                                                       amount=data["amount"], mfa_code=data["code"], idempotency_key=data["key"])
+                    done = services.withdrawal_request(
+                        user=user,
+                        network=network,
+                        address=data["address"],
+                        memo=data["memo"],
+                        amount=data["amount"],
+                        mfa_code=data["code"],
+                        idempotency_key=data["key"],
+                    )
                     messages.success(request, _("Your withdrawal request is received. Follow its status below."))
                     return redirect("wallets:withdraw", symbol=asset.symbol)
                 preview = _withdraw_preview(user=user, network=network, data=data)
@@ -95,9 +121,17 @@ def withdraw(request, symbol):
                 form.add_error(None, refused.message)
                 if confirming and refused.code == "mfa_invalid":
                     preview = _withdraw_preview(user=user, network=network, data=data)
-    context = {"asset": asset, "networks": networks, "form": form, "preview": preview, "done": done, "balance": balance,
-               "book": book, "has_totp": user_has_totp(user=user),
-               "withdrawals": Withdrawal.objects.filter(user=user, network__asset=asset).select_related("network")[:20]}
+    context = {
+        "asset": asset,
+        "networks": networks,
+        "form": form,
+        "preview": preview,
+        "done": done,
+        "balance": balance,
+        "book": book,
+        "has_totp": user_has_totp(user=user),
+        "withdrawals": Withdrawal.objects.filter(user=user, network__asset=asset).select_related("network")[:20],
+    }
     return render(request, "wallets/withdraw.html", context, status=400 if form.errors else 200)
 
 
@@ -106,7 +140,15 @@ def _withdraw_preview(*, user, network: Network, data) -> dict:
     internal = recipient is not None and recipient.pk != user.pk
     quote = services.internal_quote if internal else services.withdrawal_quote
     amount, fee, net = quote(network=network, amount=data["amount"])
-    return {"network": network, "address": data["address"], "memo": data["memo"], "amount": amount, "fee": fee, "net": net, "internal": internal}
+    return {
+        "network": network,
+        "address": data["address"],
+        "memo": data["memo"],
+        "amount": amount,
+        "fee": fee,
+        "net": net,
+        "internal": internal,
+    }
 
 
 @login_required
@@ -144,8 +186,9 @@ def address_book(request):
             data = form.cleaned_data
             network = next(n for n in networks if str(n.pk) == data["network"])
             try:
-                services.address_book_add(user=user, network=network, label=data["label"], address=data["address"], memo=data["memo"],
-                                          client=client_info(request))
+                services.address_book_add(
+                    user=user, network=network, label=data["label"], address=data["address"], memo=data["memo"], client=client_info(request)
+                )
                 messages.success(request, _("The address is added. For your protection it can be used after a cooling period."))
                 return redirect("wallets:address_book")
             except services.WithdrawalRefused as refused:
@@ -159,16 +202,18 @@ def history(request):
     assets = list(Asset.objects.filter(is_active=True).values_list("symbol", flat=True))
     form = HistoryFilterForm(request.GET or None, assets=assets, kind_labels=HISTORY_LABELS)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    entries = selectors.history_for(user=request.user, kind=filters.get("kind", ""), asset=filters.get("asset", ""),
-                                    start=filters.get("start"), end=filters.get("end"))
+    entries = selectors.history_for(
+        user=request.user, kind=filters.get("kind", ""), asset=filters.get("asset", ""), start=filters.get("start"), end=filters.get("end")
+    )
     if request.GET.get("format") == "csv":
         return _history_csv(request, entries)
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     rows = selectors.history_rows(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "wallets/history.html", {"form": form, "rows": rows, "page": page, "labels": HISTORY_LABELS,
-                                                    "query": query.urlencode()})
+    return render(
+        request, "wallets/history.html", {"form": form, "rows": rows, "page": page, "labels": HISTORY_LABELS, "query": query.urlencode()}
+    )
 
 
 def _history_csv(request, entries) -> HttpResponse:
@@ -192,8 +237,12 @@ def recovery(request):
             item = get_object_or_404(RecoveryRequest, pk=request.POST.get("request"), user=user)
             try:
                 services.recovery_answer(request=item, user=user, accept=answer == "accept")
-                messages.success(request, _("Thank you. Two of our operators will review the request.") if answer == "accept"
-                                 else _("You declined the quote. The request is closed."))
+                messages.success(
+                    request,
+                    _("Thank you. Two of our operators will review the request.")
+                    if answer == "accept"
+                    else _("You declined the quote. The request is closed."),
+                )
             except services.RecoveryRefused as refused:
                 messages.error(request, refused.message)
             return redirect("wallets:recovery")
@@ -204,8 +253,13 @@ def recovery(request):
                 if item.status == RecoveryRequest.Status.QUOTED:
                     messages.success(request, _("We found your transfer. Review the fee quote below."))
                 elif item.status == RecoveryRequest.Status.SUBMITTED:
-                    messages.info(request, _("We found the transfer, but nothing on the chain shows it is yours. "
-                                             "Our team will ask you for proof that you sent it."))
+                    messages.info(
+                        request,
+                        _(
+                            "We found the transfer, but nothing on the chain shows it is yours. "
+                            "Our team will ask you for proof that you sent it."
+                        ),
+                    )
                 else:
                     messages.error(request, item.reject_reason)
                 return redirect("wallets:recovery")

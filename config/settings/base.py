@@ -4,11 +4,12 @@ Embedded default (no variables set): SQLite in WAL mode, a file-system Celery br
 in-memory channel layer and a file cache, so `make run` needs no servers. `DATABASE_URL`
 switches to PostgreSQL; `REDIS_URL` makes Redis the Celery broker, the channel layer and the cache.
 """
+
 from decimal import Decimal
 from pathlib import Path
 
-from celery.schedules import crontab
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -96,11 +97,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # SQLite: WAL so readers never block the writer, IMMEDIATE transactions so two writers queue on
 # the busy timeout instead of failing with "database is locked" on lock upgrade.
-DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'agora.sqlite3'}"
-    )
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'agora.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
@@ -119,14 +116,10 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     # A file cache is shared by the web, worker and beat processes of `make run`.
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
-    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
     # The file-system transport needs no server: each message is a file in var/celery/.
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -253,9 +246,42 @@ TIME_ZONE = "UTC"
 
 # A constant, not derived: changing it generates migrations (one column per language per field).
 MODELTRANSLATION_LANGUAGES = (
-    "en", "zh-hans", "zh-hant", "ja", "ko", "ru", "uk", "es", "es-419", "pt-br", "pt", "fr", "de",
-    "it", "nl", "pl", "cs", "sk", "ro", "hu", "bg", "el", "sv", "da", "lv", "lt", "sl", "tr", "ar",
-    "vi", "id", "th", "ms", "kk", "az", "ur",
+    "en",
+    "zh-hans",
+    "zh-hant",
+    "ja",
+    "ko",
+    "ru",
+    "uk",
+    "es",
+    "es-419",
+    "pt-br",
+    "pt",
+    "fr",
+    "de",
+    "it",
+    "nl",
+    "pl",
+    "cs",
+    "sk",
+    "ro",
+    "hu",
+    "bg",
+    "el",
+    "sv",
+    "da",
+    "lv",
+    "lt",
+    "sl",
+    "tr",
+    "ar",
+    "vi",
+    "id",
+    "th",
+    "ms",
+    "kk",
+    "az",
+    "ur",
 )
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_FALLBACK_LANGUAGES = {

@@ -1,5 +1,6 @@
 """Development and `make run`: the embedded default unless DATABASE_URL / REDIS_URL are set."""
-from .base import *  # noqa: F401,F403
+
+from .base import *
 from .base import VAR_DIR, env
 
 DEBUG = env.bool("DEBUG", default=True)

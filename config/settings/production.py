@@ -1,5 +1,6 @@
 """Production: every secret from the environment, HTTPS everywhere. Passes `check --deploy`."""
-from .base import *  # noqa: F401,F403
+
+from .base import *
 from .base import env
 
 DEBUG = False

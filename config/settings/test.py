@@ -1,5 +1,6 @@
 """pytest: SQLite by default, PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI)."""
-from .base import *  # noqa: F401,F403
+
+from .base import *
 from .base import REDIS_URL, env
 
 DEBUG = False
@@ -19,7 +20,7 @@ if not REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 else:
     # Keep test keys apart from anything a developer runs against the same Redis.
-    CACHES["default"]["KEY_PREFIX"] = "agora-test"  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = "agora-test"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 SITE_URL = env("SITE_URL", default="http://testserver")
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

@@ -1,4 +1,5 @@
 """Template helpers available in every template (registered as a builtin)."""
+
 from django import template
 from django.utils.html import format_html
 

@@ -15,6 +15,7 @@ A Result carries the order's status (Status.*), filled and remaining quantity, i
 and the results of stop orders its trades triggered. Market orders never rest: `limit` is the
 protection bound (the worst price the service layer allows) and whatever is left expires.
 """
+
 from collections import deque
 from heapq import heappop, heappush, nlargest, nsmallest
 

@@ -3,6 +3,7 @@
 Benchmarks run it on the same operation list as OrderBook and compare the total filled quantity;
 property tests use it as the model. Supports LIMIT GTC/IOC/FOK, MARKET by quantity with a bound,
 and cancel, without self-trade prevention or stops."""
+
 from bisect import insort
 
 from exchange.engine.book import BUY, FOK, GTC, IOC
@@ -69,6 +70,7 @@ class ReferenceBook:
             for key, _s, oid in book:
                 out[abs(key)] = out.get(abs(key), 0) + self.qty[oid]
             return list(out.items())[:n]
+
         return levels(self.bids), levels(self.asks)
 
 

@@ -6,13 +6,41 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["accounts/user", "accounts/apikey", "accounts/accountfreeze", "accounts/securityevent",
-         "accounts/loginrecord", "accounts/knowndevice", "support/announcement", "auditlog/logentry",
-         "wallets/asset", "wallets/network", "wallets/ledgeraccount", "wallets/journal", "wallets/deposit",
-         "wallets/depositaddress", "wallets/withdrawaladdress", "wallets/withdrawal", "wallets/distribution", "wallets/campaign",
-         "wallets/snapshotday", "wallets/holdingsnapshot", "wallets/chaincursor", "wallets/simtransfer", "wallets/reconciliation", "wallets/reconciliationline", "wallets/recoveryrequest", "wallets/notice",
-         "exchange/market", "exchange/feetier", "exchange/order", "exchange/trade", "exchange/enginecommand", "exchange/kline",
-         "exchange/marketdepth"]
+PAGES = [
+    "accounts/user",
+    "accounts/apikey",
+    "accounts/accountfreeze",
+    "accounts/securityevent",
+    "accounts/loginrecord",
+    "accounts/knowndevice",
+    "support/announcement",
+    "auditlog/logentry",
+    "wallets/asset",
+    "wallets/network",
+    "wallets/ledgeraccount",
+    "wallets/journal",
+    "wallets/deposit",
+    "wallets/depositaddress",
+    "wallets/withdrawaladdress",
+    "wallets/withdrawal",
+    "wallets/distribution",
+    "wallets/campaign",
+    "wallets/snapshotday",
+    "wallets/holdingsnapshot",
+    "wallets/chaincursor",
+    "wallets/simtransfer",
+    "wallets/reconciliation",
+    "wallets/reconciliationline",
+    "wallets/recoveryrequest",
+    "wallets/notice",
+    "exchange/market",
+    "exchange/feetier",
+    "exchange/order",
+    "exchange/trade",
+    "exchange/enginecommand",
+    "exchange/kline",
+    "exchange/marketdepth",
+]
 
 
 @pytest.fixture

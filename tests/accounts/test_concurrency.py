@@ -1,4 +1,5 @@
 """Races that only a real database with row locks can show (run on PostgreSQL in CI)."""
+
 import pytest
 from django.core.exceptions import ValidationError
 

@@ -17,7 +17,9 @@ def login(client, email, password=PASSWORD):
 
 
 def test_signup_requires_email_verification_in_the_page_language(client):
-    response = client.post("/fr/auth/signup/", {"email": "new@example.test", "password1": "a-Long-pass-2026", "password2": "a-Long-pass-2026"})
+    response = client.post(
+        "/fr/auth/signup/", {"email": "new@example.test", "password1": "a-Long-pass-2026", "password2": "a-Long-pass-2026"}
+    )
     assert response.status_code == 302
     user = User.objects.get(email="new@example.test")
     assert user.language == "fr"
@@ -131,7 +133,9 @@ class TestFreezeViews:
 def test_password_change_locks_withdrawals(client, user):
     client.force_login(user)
     client.get("/en/")
-    response = client.post("/en/auth/password/change/", {"oldpassword": PASSWORD, "password1": "N3w-and-long-pass", "password2": "N3w-and-long-pass"})
+    response = client.post(
+        "/en/auth/password/change/", {"oldpassword": PASSWORD, "password1": "N3w-and-long-pass", "password2": "N3w-and-long-pass"}
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.withdrawals_locked

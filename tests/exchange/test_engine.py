@@ -1,10 +1,22 @@
 """The pure matcher, semantics table by table, then property tests against the reference book."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange.engine import (
-    BUY, FOK, IOC, SELL, STOP_LOSS, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER, STP_NONE, TAKE_PROFIT, OrderBook, Status,
+    BUY,
+    FOK,
+    IOC,
+    SELL,
+    STOP_LOSS,
+    STP_EXPIRE_BOTH,
+    STP_EXPIRE_MAKER,
+    STP_EXPIRE_TAKER,
+    STP_NONE,
+    TAKE_PROFIT,
+    OrderBook,
+    Status,
 )
 from exchange.engine.reference import ReferenceBook
 
@@ -31,10 +43,13 @@ def test_partial_fill_rests_the_remainder_at_its_price():
     assert book.best_bid() == 100 and book.best_ask() is None and book.depth() == ([(100, 6)], [])
 
 
-@pytest.mark.parametrize(("tif", "status", "fills", "rests"), [
-    (IOC, Status.EXPIRED, [("a", 100, 4)], False),
-    (FOK, Status.EXPIRED, [], False),
-])
+@pytest.mark.parametrize(
+    ("tif", "status", "fills", "rests"),
+    [
+        (IOC, Status.EXPIRED, [("a", 100, 4)], False),
+        (FOK, Status.EXPIRED, [], False),
+    ],
+)
 def test_ioc_and_fok_never_rest(tif, status, fills, rests):
     book = book_with(("a", SELL, 100, 4), ("z", SELL, 103, 10))
     r = book.place_limit("b", BUY, 101, 10, tif=tif)
@@ -72,12 +87,15 @@ def test_market_by_quote_amount():
     assert (r.status, r.filled, r.quote_filled) == (Status.EXPIRED, 8, 1200)  # the book ran out
 
 
-@pytest.mark.parametrize(("mode", "status", "fills", "expired", "depth"), [
-    (STP_NONE, Status.FILLED, [("own", 100, 3)], [], ([], [(100, 2), (101, 5)])),
-    (STP_EXPIRE_TAKER, Status.EXPIRED_IN_MATCH, [], [], ([], [(100, 5), (101, 5)])),
-    (STP_EXPIRE_MAKER, Status.FILLED, [("other", 101, 3)], ["own"], ([], [(101, 2)])),
-    (STP_EXPIRE_BOTH, Status.EXPIRED_IN_MATCH, [], ["own"], ([], [(101, 5)])),
-])
+@pytest.mark.parametrize(
+    ("mode", "status", "fills", "expired", "depth"),
+    [
+        (STP_NONE, Status.FILLED, [("own", 100, 3)], [], ([], [(100, 2), (101, 5)])),
+        (STP_EXPIRE_TAKER, Status.EXPIRED_IN_MATCH, [], [], ([], [(100, 5), (101, 5)])),
+        (STP_EXPIRE_MAKER, Status.FILLED, [("other", 101, 3)], ["own"], ([], [(101, 2)])),
+        (STP_EXPIRE_BOTH, Status.EXPIRED_IN_MATCH, [], ["own"], ([], [(101, 5)])),
+    ],
+)
 def test_self_trade_prevention(mode, status, fills, expired, depth):
     book = book_with(("own", SELL, 100, 5, "alice"), ("other", SELL, 101, 5, "bob"))
     r = book.place_limit("t", BUY, 101, 3, owner="alice", stp=mode)
@@ -118,11 +136,14 @@ def test_cancel_returns_the_remainder_and_is_skipped_by_matching():
 
 # --- property tests against the reference book --------------------------------------------------
 
-OPS = st.lists(st.one_of(
-    st.tuples(st.just("limit"), st.sampled_from([BUY, SELL]), st.integers(95, 105), st.integers(1, 20), st.sampled_from([0, IOC, FOK])),
-    st.tuples(st.just("market"), st.sampled_from([BUY, SELL]), st.integers(1, 40), st.one_of(st.none(), st.integers(95, 105))),
-    st.tuples(st.just("cancel"), st.integers(0, 60)),
-), max_size=80)
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("limit"), st.sampled_from([BUY, SELL]), st.integers(95, 105), st.integers(1, 20), st.sampled_from([0, IOC, FOK])),
+        st.tuples(st.just("market"), st.sampled_from([BUY, SELL]), st.integers(1, 40), st.one_of(st.none(), st.integers(95, 105))),
+        st.tuples(st.just("cancel"), st.integers(0, 60)),
+    ),
+    max_size=80,
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -1,5 +1,6 @@
 """The engine process on PostgreSQL: SIGKILL mid-batch loses and repeats nothing; two engine
 processes share the markets and one takes over the other's within seconds."""
+
 import os
 import random
 import signal
@@ -30,10 +31,20 @@ pytestmark = [
 
 def engine_process(*args) -> subprocess.Popen:
     db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "ENGINE_INLINE": "false",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    return subprocess.Popen([sys.executable, "manage.py", "run_engine", "--claim-every", "0.3", *args], cwd=django_settings.BASE_DIR,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "ENGINE_INLINE": "false",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_engine", "--claim-every", "0.3", *args],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for(condition, timeout=20.0, step=0.02):
@@ -78,8 +89,9 @@ def test_sigkill_mid_batch_then_restart_applies_every_command_exactly_once(marke
         side = rng.choice(["BUY", "SELL"])
         price = D(50000 + rng.randint(-30, 30))
         qty = D(rng.randint(2, 50)) / 10000
-        placed.append(order_place(user=rng.choice(traders), market=market, side=side, type="LIMIT", quantity=qty, price=price,
-                                  stp_mode="NONE"))
+        placed.append(
+            order_place(user=rng.choice(traders), market=market, side=side, type="LIMIT", quantity=qty, price=price, stp_mode="NONE")
+        )
     process = engine_process("--batch", "10")
     wait_for(lambda: pending() < 590, step=0.001)
     process.send_signal(signal.SIGKILL)  # wherever it is: most of its time is spent inside a batch's transaction
@@ -94,11 +106,18 @@ def test_sigkill_mid_batch_then_restart_applies_every_command_exactly_once(marke
     # The same commands, replayed once in order by the pure matcher, give the same trades.
     book, expected = OrderBook(), []
     for order in placed:
-        result = book.place_limit(order.pk, BUY if order.side == "BUY" else SELL, int(order.price / market.tick_size),
-                                  int(order.quantity / market.step_size))
+        result = book.place_limit(
+            order.pk, BUY if order.side == "BUY" else SELL, int(order.price / market.tick_size), int(order.quantity / market.step_size)
+        )
         expected += [(maker, order.pk, q) for maker, _p, q in result.fills]
-    trades = [(t.sell_order_id if t.taker_side == "BUY" else t.buy_order_id, t.buy_order_id if t.taker_side == "BUY" else t.sell_order_id,
-               int(t.quantity / market.step_size)) for t in Trade.objects.order_by("id")]
+    trades = [
+        (
+            t.sell_order_id if t.taker_side == "BUY" else t.buy_order_id,
+            t.buy_order_id if t.taker_side == "BUY" else t.sell_order_id,
+            int(t.quantity / market.step_size),
+        )
+        for t in Trade.objects.order_by("id")
+    ]
     assert trades == expected and len(trades) > 50
     assert MarketEngine(market).book.depth(1000) == book.depth(1000)  # the database's book is the replayed book
     assert ledger_violations() == []
@@ -109,8 +128,16 @@ def test_sigkill_mid_batch_then_restart_applies_every_command_exactly_once(marke
 def test_two_engines_share_markets_and_take_over_a_dead_ones(market):
     from wallets.models import Asset
 
-    second = Market.objects.create(symbol="ETHUSDT", base=Asset.objects.create(symbol="ETH", name="Ether", precision=8), quote=market.quote,
-                                   tick_size=D("0.01"), step_size=D("0.0001"), min_qty=D("0.0001"), max_qty=D("1000"), min_notional=D("5"))
+    second = Market.objects.create(
+        symbol="ETHUSDT",
+        base=Asset.objects.create(symbol="ETH", name="Ether", precision=8),
+        quote=market.quote,
+        tick_size=D("0.01"),
+        step_size=D("0.0001"),
+        min_qty=D("0.0001"),
+        max_qty=D("1000"),
+        min_notional=D("5"),
+    )
     first_engine = engine_process()
     second_engine = None
     try:
@@ -129,13 +156,13 @@ def test_two_engines_share_markets_and_take_over_a_dead_ones(market):
         assert taken_at - killed_at < 5
         order.refresh_from_db()
         assert order.status == "NEW"
-        wait_for(lambda: set(owners()) == {market.pk, second.pk} and len(set(owners().values())) == 1
-                 and set(owners().values()) != first_backend)
+        wait_for(
+            lambda: set(owners()) == {market.pk, second.pk} and len(set(owners().values())) == 1 and set(owners().values()) != first_backend
+        )
     finally:
         stop(first_engine)
         if second_engine is not None:
             stop(second_engine)
-
 
 
 @pytest.mark.parametrize("when", ["while claiming", "while running"])
@@ -169,8 +196,16 @@ def test_a_market_that_cannot_be_rebuilt_is_released_and_the_others_kept(market,
     from exchange.management.commands import run_engine
     from wallets.models import Asset
 
-    broken = Market.objects.create(symbol="ETHUSDT", base=Asset.objects.create(symbol="ETH", name="Ether", precision=8), quote=market.quote,
-                                   tick_size=D("0.01"), step_size=D("0.0001"), min_qty=D("0.0001"), max_qty=D("1000"), min_notional=D("5"))
+    broken = Market.objects.create(
+        symbol="ETHUSDT",
+        base=Asset.objects.create(symbol="ETH", name="Ether", precision=8),
+        quote=market.quote,
+        tick_size=D("0.01"),
+        step_size=D("0.0001"),
+        min_qty=D("0.0001"),
+        max_qty=D("1000"),
+        min_notional=D("5"),
+    )
 
     class Engine(MarketEngine):
         def rebuild(self):
@@ -226,8 +261,15 @@ def test_placing_orders_while_the_engine_settles_the_same_accounts_never_deadloc
         placed = 0
         while time.monotonic() - started < 3:
             k = placed
-            order_place(user=traders[k % 2], market=market, side="SELL" if k % 2 else "BUY", type="LIMIT", quantity="0.001",
-                        price=str(50000 + k % 3), stp_mode="NONE")
+            order_place(
+                user=traders[k % 2],
+                market=market,
+                side="SELL" if k % 2 else "BUY",
+                type="LIMIT",
+                quantity="0.001",
+                price=str(50000 + k % 3),
+                stp_mode="NONE",
+            )
             placed += 1
         wait_for(lambda: pending() == 0)
     finally:

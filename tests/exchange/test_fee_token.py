@@ -1,5 +1,6 @@
 """Paying trading fees in the platform token: 25 % less, valued at the fill's price and the last USDT
 prices, only while the payer holds enough of it; otherwise the fee stays in the received asset."""
+
 from decimal import Decimal as D
 
 import pytest
@@ -58,10 +59,18 @@ def test_taker_pays_its_fee_in_the_token_at_a_discount(market, agr, django_captu
     assert bal(buyer, "AGR") == (D("9.0625"), 0)
     assert bal(seller, "USDT") == (D("499.5"), 0)
     assert (fee_account("AGR"), fee_account("BTC"), fee_account("USDT")) == (D("0.9375"), 0, D("0.5"))
-    lines = sorted((e.account.asset.symbol, e.bucket, e.amount) for e in Entry.objects.filter(journal=trade.journal).select_related("account__asset"))
-    assert lines == [("AGR", "available", D("-0.9375")), ("AGR", "available", D("0.9375")), ("BTC", "available", D("0.01")),
-                     ("BTC", "locked", D("-0.01")), ("USDT", "available", D("0.5")), ("USDT", "available", D("499.5")),
-                     ("USDT", "locked", D("-500"))]
+    lines = sorted(
+        (e.account.asset.symbol, e.bucket, e.amount) for e in Entry.objects.filter(journal=trade.journal).select_related("account__asset")
+    )
+    assert lines == [
+        ("AGR", "available", D("-0.9375")),
+        ("AGR", "available", D("0.9375")),
+        ("BTC", "available", D("0.01")),
+        ("BTC", "locked", D("-0.01")),
+        ("USDT", "available", D("0.5")),
+        ("USDT", "available", D("499.5")),
+        ("USDT", "locked", D("-500")),
+    ]
     assert ledger_violations() == []
 
 
@@ -120,8 +129,16 @@ def test_locked_token_does_not_count(market, agr, agrusdt):
 
 @pytest.fixture
 def agrusdt(market, agr):
-    return Market.objects.create(symbol="AGRUSDT", base=agr, quote=market.quote, tick_size=D("0.0001"), step_size=D("0.1"),
-                                 min_qty=D("0.1"), max_qty=D("1000000"), min_notional=D("5"))
+    return Market.objects.create(
+        symbol="AGRUSDT",
+        base=agr,
+        quote=market.quote,
+        tick_size=D("0.0001"),
+        step_size=D("0.1"),
+        min_qty=D("0.1"),
+        max_qty=D("1000000"),
+        min_notional=D("5"),
+    )
 
 
 def cross(market, qty, price):

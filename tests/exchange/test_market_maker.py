@@ -18,8 +18,21 @@ def test_market_maker_quotes_both_sides_through_the_order_service_and_a_taker_tr
     maker = funded(btc="10", usdt="1000000")
     taker = funded(btc="10", usdt="1000000")
     monkeypatch.setattr("time.sleep", lambda _s: engine_for(market.pk).apply_all())  # the engine runs between rounds
-    call_command("market_maker", "--email", maker.email, "--taker", taker.email, "--interval", "0", "--max-rounds", "12", "--seed", "3",
-                 stdout=StringIO(), stderr=StringIO())
+    call_command(
+        "market_maker",
+        "--email",
+        maker.email,
+        "--taker",
+        taker.email,
+        "--interval",
+        "0",
+        "--max-rounds",
+        "12",
+        "--seed",
+        "3",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
     engine_for(market.pk).apply_all()
     book = engine_for(market.pk).book
     bids, asks = book.depth()

@@ -1,10 +1,10 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
-from freezegun import freeze_time
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from freezegun import freeze_time
 
 from exchange.marketdata import kline_open_time, stream_group
 from exchange.models import Kline, MarketDepth, Order
@@ -27,12 +27,21 @@ def subscribed(settings, *streams, capacity=100):
     return layer, channel
 
 
-@pytest.mark.parametrize(("interval", "expected"), [
-    ("1m", "2026-11-24 21:37:00"), ("15m", "2026-11-24 21:30:00"), ("1h", "2026-11-24 21:00:00"), ("4h", "2026-11-24 20:00:00"),
-    ("1d", "2026-11-24 00:00:00"), ("3d", "2026-11-24 00:00:00"), ("1w", "2026-11-23 00:00:00"), ("1M", "2026-11-01 00:00:00"),
-])
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        ("1m", "2026-11-24 21:37:00"),
+        ("15m", "2026-11-24 21:30:00"),
+        ("1h", "2026-11-24 21:00:00"),
+        ("4h", "2026-11-24 20:00:00"),
+        ("1d", "2026-11-24 00:00:00"),
+        ("3d", "2026-11-24 00:00:00"),
+        ("1w", "2026-11-23 00:00:00"),
+        ("1M", "2026-11-01 00:00:00"),
+    ],
+)
 def test_kline_open_times_follow_binance(interval, expected):
-    when = datetime(2026, 11, 24, 21, 37, 42, tzinfo=timezone.utc)  # a Tuesday
+    when = datetime(2026, 11, 24, 21, 37, 42, tzinfo=UTC)  # a Tuesday
     assert kline_open_time(interval, when).strftime("%Y-%m-%d %H:%M:%S") == expected
 
 
@@ -63,7 +72,14 @@ def test_trades_fold_into_klines_and_publish_binance_events_with_chained_update_
     assert (snapshot.last_update_id, snapshot.asks, snapshot.bids) == (3, [["50100.00", "0.1500"]], [])
     minute = Kline.objects.get(market=market, interval="1m")
     assert (minute.open, minute.high, minute.low, minute.close, minute.volume, minute.quote_volume, minute.trades) == (
-        D("50000"), D("50100"), D("50000"), D("50100"), D("0.15"), D("7505"), 2)
+        D("50000"),
+        D("50100"),
+        D("50000"),
+        D("50100"),
+        D("0.15"),
+        D("7505"),
+        2,
+    )
     assert Kline.objects.filter(market=market).count() == len(Kline.INTERVALS)
 
 
@@ -83,18 +99,18 @@ def test_rolling_24h_ticker(market):
         place(seller, market, "SELL", "0.02", "52000")
         engine.apply_all()
     # Just before 10:00 the window starts at the minute 24 hours before, 09:59 the day before: all four trades.
-    ticker = ticker_24h(market=market, now=datetime(2026, 3, 2, 9, 59, 59, 900000, tzinfo=timezone.utc))
+    ticker = ticker_24h(market=market, now=datetime(2026, 3, 2, 9, 59, 59, 900000, tzinfo=UTC))
     assert (ticker.open_price, ticker.high_price, ticker.low_price, ticker.last_price) == (D("50000"), D("51000"), D("49500"), D("49800"))
     assert (ticker.volume, ticker.quote_volume, ticker.count) == (D("0.04"), D("2003"), 4)
     # At 10:01 the window starts at 10:01 the day before: the 09:59 trade has left it. The 10:20
     # trade is counted from the 1m candles (the first hour is partial), the rest from whole 1h candles
     # and the last hour's 1m candles.
-    ticker = ticker_24h(market=market, now=datetime(2026, 3, 2, 10, 1, 0, tzinfo=timezone.utc))
+    ticker = ticker_24h(market=market, now=datetime(2026, 3, 2, 10, 1, 0, tzinfo=UTC))
     assert (ticker.open_price, ticker.high_price, ticker.low_price, ticker.last_price) == (D("51000"), D("51000"), D("49500"), D("49800"))
     assert (ticker.volume, ticker.quote_volume, ticker.count) == (D("0.03"), D("1503"), 3)
     assert (ticker.price_change, ticker.price_change_percent) == (D("-1200"), D("-2.353"))
     assert (ticker.best_bid, ticker.best_ask) == (None, "52000.00")
-    later = ticker_24h(market=market, now=datetime(2026, 3, 4, tzinfo=timezone.utc))
+    later = ticker_24h(market=market, now=datetime(2026, 3, 4, tzinfo=UTC))
     assert (later.count, later.volume, later.open_price, later.last_price) == (0, 0, D("49800"), D("49800"))
 
 
@@ -109,9 +125,26 @@ def test_ticker_stream_is_published_at_most_once_a_second_and_never_holds_back_t
     first = async_to_sync(layer.receive)(channel)["data"]
     trade_ids = list(market.trades.order_by("id").values_list("id", flat=True))
     assert {k: first[k] for k in ("e", "s", "o", "h", "l", "c", "Q", "v", "q", "n", "F", "L", "a", "A", "b", "B", "p", "P", "w")} == {
-        "e": "24hrTicker", "s": "BTCUSDT", "o": "50000.00", "h": "50100.00", "l": "50000.00", "c": "50100.00", "Q": "0.0500",
-        "v": "0.1500", "q": "7505.00000000", "n": 2, "F": trade_ids[0], "L": trade_ids[1], "a": "50100.00", "A": "0.1500",
-        "b": "0.00", "B": "0.0000", "p": "100.00", "P": "0.200", "w": "50033.33"}
+        "e": "24hrTicker",
+        "s": "BTCUSDT",
+        "o": "50000.00",
+        "h": "50100.00",
+        "l": "50000.00",
+        "c": "50100.00",
+        "Q": "0.0500",
+        "v": "0.1500",
+        "q": "7505.00000000",
+        "n": 2,
+        "F": trade_ids[0],
+        "L": trade_ids[1],
+        "a": "50100.00",
+        "A": "0.1500",
+        "b": "0.00",
+        "B": "0.0000",
+        "p": "100.00",
+        "P": "0.200",
+        "w": "50033.33",
+    }
     place(buyer, market, "BUY", "0.05", "50100")
     engine.apply_all()  # within the second: held back, not lost
     assert engine.ticker_due and engine.periodic_publish() is False
@@ -142,9 +175,16 @@ def test_depth_diffs_replayed_on_the_snapshot_always_equal_the_book(market, sett
             if open_orders and rng.random() < 0.25:
                 order_cancel(user=user, order=rng.choice(open_orders))
                 continue
-            order_place(user=user, market=market, side=rng.choice(["BUY", "SELL"]), type="LIMIT", quantity=str(rng.randint(1, 20) / 1000),
-                        price=str(rng.randint(49_990, 50_010)), time_in_force=rng.choice(["GTC", "GTC", "IOC"]),
-                        stp_mode=rng.choice(["NONE", "EXPIRE_MAKER", "EXPIRE_TAKER"]))
+            order_place(
+                user=user,
+                market=market,
+                side=rng.choice(["BUY", "SELL"]),
+                type="LIMIT",
+                quantity=str(rng.randint(1, 20) / 1000),
+                price=str(rng.randint(49_990, 50_010)),
+                time_in_force=rng.choice(["GTC", "GTC", "IOC"]),
+                stp_mode=rng.choice(["NONE", "EXPIRE_MAKER", "EXPIRE_TAKER"]),
+            )
         engine.apply_all()
         while True:
             try:
@@ -171,19 +211,25 @@ async def asyncio_wait_for_receive(layer, channel):
 
     try:
         return await asyncio.wait_for(layer.receive(channel), 0.05)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise TimeoutError
 
 
-@pytest.mark.parametrize(("interval", "open_time", "close_time"), [
-    ("1m", "2026-02-14 10:15:00", "2026-02-14 10:15:59.999000"), ("4h", "2026-02-14 08:00:00", "2026-02-14 11:59:59.999000"),
-    ("1w", "2026-02-09 00:00:00", "2026-02-15 23:59:59.999000"), ("1M", "2026-02-01 00:00:00", "2026-02-28 23:59:59.999000"),
-    ("1M", "2026-12-01 00:00:00", "2026-12-31 23:59:59.999000"), ("1M", "2028-02-01 00:00:00", "2028-02-29 23:59:59.999000"),
-])
+@pytest.mark.parametrize(
+    ("interval", "open_time", "close_time"),
+    [
+        ("1m", "2026-02-14 10:15:00", "2026-02-14 10:15:59.999000"),
+        ("4h", "2026-02-14 08:00:00", "2026-02-14 11:59:59.999000"),
+        ("1w", "2026-02-09 00:00:00", "2026-02-15 23:59:59.999000"),
+        ("1M", "2026-02-01 00:00:00", "2026-02-28 23:59:59.999000"),
+        ("1M", "2026-12-01 00:00:00", "2026-12-31 23:59:59.999000"),
+        ("1M", "2028-02-01 00:00:00", "2028-02-29 23:59:59.999000"),
+    ],
+)
 def test_kline_close_times_follow_binance(interval, open_time, close_time):
     from exchange.marketdata import kline_close_time
 
-    parse = lambda text: datetime.fromisoformat(text).replace(tzinfo=timezone.utc)  # noqa: E731
+    parse = lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC)  # noqa: E731
     assert kline_close_time(interval, parse(open_time)) == parse(close_time)
 
 
@@ -201,10 +247,25 @@ def test_kline_events_follow_the_committed_candles_once_a_second(market, setting
     events = {m["stream"]: m["data"] for m in (async_to_sync(layer.receive)(channel) for _ in range(2))}
     candle = Kline.objects.get(market=market, interval="1m")
     minute = events["btcusdt@kline_1m"]["k"]
-    assert minute == {"t": to_ms(candle.open_time), "T": to_ms(kline_close_time("1m", candle.open_time)), "s": "BTCUSDT", "i": "1m",
-                      "f": trade_ids[0], "L": trade_ids[1], "o": "50000.00", "c": "50000.00", "h": "50000.00", "l": "50000.00",
-                      "v": "0.1500", "n": 2, "x": events["btcusdt@kline_1m"]["E"] > minute["T"], "q": "7500.00000000", "V": "0.0000",
-                      "Q": "0.00000000", "B": "0"}
+    assert minute == {
+        "t": to_ms(candle.open_time),
+        "T": to_ms(kline_close_time("1m", candle.open_time)),
+        "s": "BTCUSDT",
+        "i": "1m",
+        "f": trade_ids[0],
+        "L": trade_ids[1],
+        "o": "50000.00",
+        "c": "50000.00",
+        "h": "50000.00",
+        "l": "50000.00",
+        "v": "0.1500",
+        "n": 2,
+        "x": events["btcusdt@kline_1m"]["E"] > minute["T"],
+        "q": "7500.00000000",
+        "V": "0.0000",
+        "Q": "0.00000000",
+        "B": "0",
+    }
     assert events["btcusdt@kline_1M"]["k"]["t"] == to_ms(Kline.objects.get(market=market, interval="1M").open_time)
     assert engine.klines_changed == {}  # published: nothing held back
     place(buyer, market, "BUY", "0.05", "50000")

@@ -60,18 +60,21 @@ def test_vip_tier_fees(market, django_capture_on_commit_callbacks):
     assert bal(seller, "USDT") == (D("500"), 0)
 
 
-@pytest.mark.parametrize(("kwargs", "code", "msg"), [
-    ({"qty": "0", "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
-    ({"qty": "-1", "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
-    ({"qty": "NaN", "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
-    ({"qty": 0.1, "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
-    ({"qty": "0.00001", "price": "50000"}, -1013, "Filter failure: LOT_SIZE"),
-    ({"qty": "0.1", "price": "50000.001"}, -1013, "Filter failure: PRICE_FILTER"),
-    ({"qty": "0.0001", "price": "100"}, -1013, "Filter failure: NOTIONAL"),
-    ({"qty": "101", "price": "1"}, -1013, "Filter failure: LOT_SIZE"),
-    ({"qty": "0.1"}, -1102, "Mandatory parameter 'price'"),
-    ({"qty": "1", "price": "50000"}, -2010, "Account has insufficient balance for requested action."),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "code", "msg"),
+    [
+        ({"qty": "0", "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
+        ({"qty": "-1", "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
+        ({"qty": "NaN", "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
+        ({"qty": 0.1, "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
+        ({"qty": "0.00001", "price": "50000"}, -1013, "Filter failure: LOT_SIZE"),
+        ({"qty": "0.1", "price": "50000.001"}, -1013, "Filter failure: PRICE_FILTER"),
+        ({"qty": "0.0001", "price": "100"}, -1013, "Filter failure: NOTIONAL"),
+        ({"qty": "101", "price": "1"}, -1013, "Filter failure: LOT_SIZE"),
+        ({"qty": "0.1"}, -1102, "Mandatory parameter 'price'"),
+        ({"qty": "1", "price": "50000"}, -2010, "Account has insufficient balance for requested action."),
+    ],
+)
 def test_bad_orders_are_refused_with_binance_codes_and_reserve_nothing(market, kwargs, code, msg):
     user = funded(usdt="10000")
     with pytest.raises(OrderRejected) as info:
@@ -163,7 +166,10 @@ def test_stop_loss_triggers_from_the_last_trade(market, django_capture_on_commit
     stop.refresh_from_db()
     assert (stop.status, stop.executed_qty) == ("FILLED", D("0.5"))
     assert list(Trade.objects.order_by("id").values_list("price", "quantity")) == [
-        (D("50000"), D("0.1")), (D("49000"), D("0.1")), (D("49000"), D("0.5"))]
+        (D("50000"), D("0.1")),
+        (D("49000"), D("0.1")),
+        (D("49000"), D("0.5")),
+    ]
 
 
 def test_cancel_all_and_unknown_orders(market, django_capture_on_commit_callbacks):
@@ -274,11 +280,14 @@ def test_market_order_bound_ignores_stops_waiting_for_their_trigger(market, djan
     assert (order.price, order.status, order.executed_qty) == (D("52500.00"), "FILLED", D("0.5"))
 
 
-@pytest.mark.parametrize(("kwargs", "code"), [
-    ({"client_order_id": "a bé<script>"}, -1100),
-    ({"price": "1000000000000000000"}, -1100),
-    ({"stop_price": "40000"}, -1106),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"client_order_id": "a bé<script>"}, -1100),
+        ({"price": "1000000000000000000"}, -1100),
+        ({"stop_price": "40000"}, -1106),
+    ],
+)
 def test_more_bad_input_is_refused(market, kwargs, code):
     user = funded(usdt="100000")
     params = {"quantity": "0.1", "price": "50000", **kwargs}

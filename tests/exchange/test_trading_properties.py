@@ -1,5 +1,6 @@
 """A randomized trading session through the public service keeps the ledger sound and conserves
 every asset; concurrent placement on PostgreSQL cannot overdraw."""
+
 from decimal import Decimal as D
 from itertools import count
 
@@ -17,13 +18,17 @@ from wallets.models import AccountKind, Asset, LedgerAccount
 from wallets.selectors import ledger_violations
 
 EXAMPLES = count()
-ORDERS = st.lists(st.tuples(
-    st.integers(0, 2),  # trader
-    st.sampled_from(["BUY", "SELL"]),
-    st.sampled_from(["LIMIT", "LIMIT", "LIMIT", "MARKET", "LIMIT_MAKER", "IOC", "FOK", "CANCEL"]),
-    st.integers(49_990, 50_010),  # price in whole USDT
-    st.integers(1, 30),  # quantity in 0.0001 BTC... x10
-), min_size=5, max_size=40)
+ORDERS = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # trader
+        st.sampled_from(["BUY", "SELL"]),
+        st.sampled_from(["LIMIT", "LIMIT", "LIMIT", "MARKET", "LIMIT_MAKER", "IOC", "FOK", "CANCEL"]),
+        st.integers(49_990, 50_010),  # price in whole USDT
+        st.integers(1, 30),  # quantity in 0.0001 BTC... x10
+    ),
+    min_size=5,
+    max_size=40,
+)
 
 
 @pytest.mark.django_db
@@ -32,10 +37,19 @@ ORDERS = st.lists(st.tuples(
 def test_random_session_conserves_assets_and_keeps_the_ledger_sound(market, ops):
     template = market
     # Examples share the test's database: each gets its own market and traders, and fees are measured as changes.
-    market = Market.objects.create(symbol=f"BTCUSDT{next(EXAMPLES)}", base=template.base, quote=template.quote, tick_size=template.tick_size,
-                                   step_size=template.step_size, min_qty=template.min_qty, max_qty=template.max_qty, min_notional=template.min_notional)
-    agr = Asset.objects.get_or_create(symbol="AGR", defaults={"name": "Agora Token", "precision": 8, "is_platform_token": True,
-                                                              "reference_price": D("0.8")})[0]
+    market = Market.objects.create(
+        symbol=f"BTCUSDT{next(EXAMPLES)}",
+        base=template.base,
+        quote=template.quote,
+        tick_size=template.tick_size,
+        step_size=template.step_size,
+        min_qty=template.min_qty,
+        max_qty=template.max_qty,
+        min_notional=template.min_notional,
+    )
+    agr = Asset.objects.get_or_create(
+        symbol="AGR", defaults={"name": "Agora Token", "precision": 8, "is_platform_token": True, "reference_price": D("0.8")}
+    )[0]
     fees_before = {a: system_account(kind=AccountKind.FEES, asset=a).available for a in (market.base, market.quote, agr)}
     # The third trader pays fees in the platform token and holds little of it: it runs out mid-session.
     traders = [funded(btc="1", usdt="100000") for _ in range(2)] + [funded(btc="1", usdt="100000", agr="3")]
@@ -64,8 +78,10 @@ def test_random_session_conserves_assets_and_keeps_the_ledger_sound(market, ops)
     assert totals["AGR"] + fees[agr] == D("3") and bal(traders[2], "AGR")[0] >= 0
     for order in Order.objects.filter(market=market).exclude(status__in=Order.OPEN):
         assert order.reserved == 0  # every ended order released what it held
-    open_reserved = {symbol: sum((o.reserved for o in Order.objects.filter(market=market, status__in=Order.OPEN, reserved_asset__symbol=symbol)), D(0))
-                     for symbol in ("BTC", "USDT")}
+    open_reserved = {
+        symbol: sum((o.reserved for o in Order.objects.filter(market=market, status__in=Order.OPEN, reserved_asset__symbol=symbol)), D(0))
+        for symbol in ("BTC", "USDT")
+    }
     for symbol in ("BTC", "USDT"):
         locked = sum((a.locked for a in LedgerAccount.objects.filter(kind="user", asset__symbol=symbol, user__in=traders)), D(0))
         assert locked == open_reserved[symbol]  # what is locked is exactly what open orders hold
@@ -77,8 +93,11 @@ def test_random_session_conserves_assets_and_keeps_the_ledger_sound(market, ops)
 def test_concurrent_placement_cannot_overdraw(market, settings):
     settings.ENGINE_INLINE = False
     user = funded(usdt="1000")
-    outcomes = run_concurrently(12, lambda i: order_place(user=user, market=market, side="BUY", type="LIMIT", quantity="0.002",
-                                                          price="50000", client_order_id=f"c{i}"), expected=(OrderRejected,))
+    outcomes = run_concurrently(
+        12,
+        lambda i: order_place(user=user, market=market, side="BUY", type="LIMIT", quantity="0.002", price="50000", client_order_id=f"c{i}"),
+        expected=(OrderRejected,),
+    )
     assert [o for o in outcomes if isinstance(o, Exception)] == []
     assert sum(isinstance(o, Order) for o in outcomes) == 10 and outcomes.count("refused") == 2  # 10 x 100 USDT
     assert bal(user, "USDT") == (D("0"), D("1000"))

@@ -1,4 +1,5 @@
 """The markets page and the fee schedule, with the choice to pay fees in the platform token."""
+
 from decimal import Decimal as D
 
 import pytest
@@ -27,10 +28,17 @@ def trade(market, price, qty="0.01", seller=None, buyer=None):
     return seller, buyer
 
 
-@pytest.mark.parametrize(("language", "value", "expected"), [
-    ("en", "0.00075", "0.075%"), ("de", "0.001", "0,10\xa0%"), ("tr", "0.0015", "%0,15"), ("en", "0.000675", "0.0675%"),
-    ("fr", "-0.02941", "-2,941\xa0%"), ("ar", "0.25", "25.00%"),
-])
+@pytest.mark.parametrize(
+    ("language", "value", "expected"),
+    [
+        ("en", "0.00075", "0.075%"),
+        ("de", "0.001", "0,10\xa0%"),
+        ("tr", "0.0015", "%0,15"),
+        ("en", "0.000675", "0.0675%"),
+        ("fr", "-0.02941", "-2,941\xa0%"),
+        ("ar", "0.25", "25.00%"),
+    ],
+)
 def test_percentages_follow_the_locale_with_latin_digits(language, value, expected):
     assert percent_format(D(value), language=language) == expected
 
@@ -41,15 +49,26 @@ def test_a_positive_change_carries_its_plus_inside_the_isolated_number():
 
     with translation.override("ar"):
         html = Template("{{ up|change_percent }} {{ down|change_percent }} {{ flat|change_percent }} {{ d|percent:'0-2' }}").render(
-            Context({"up": D("0.02"), "down": D("-0.0123"), "flat": D(0), "d": D("0.125")}))
-    assert html == ('<bdi class="num" dir="ltr">+2.00%</bdi> <bdi class="num" dir="ltr">-1.23%</bdi> '
-                    '<bdi class="num" dir="ltr">0.00%</bdi> <bdi class="num" dir="ltr">12.5%</bdi>')
+            Context({"up": D("0.02"), "down": D("-0.0123"), "flat": D(0), "d": D("0.125")})
+        )
+    assert html == (
+        '<bdi class="num" dir="ltr">+2.00%</bdi> <bdi class="num" dir="ltr">-1.23%</bdi> '
+        '<bdi class="num" dir="ltr">0.00%</bdi> <bdi class="num" dir="ltr">12.5%</bdi>'
+    )
 
 
 def test_markets_page_shows_24h_statistics_for_everyone(client, market):
-    halted = Market.objects.create(symbol="ETHUSDT", base=Asset.objects.create(symbol="ETH", name="Ether", precision=8), quote=market.quote,
-                                   tick_size=D("0.01"), step_size=D("0.0001"), min_qty=D("0.0001"), max_qty=D("1000"), min_notional=D("5"),
-                                   status=Market.Status.HALT)
+    halted = Market.objects.create(
+        symbol="ETHUSDT",
+        base=Asset.objects.create(symbol="ETH", name="Ether", precision=8),
+        quote=market.quote,
+        tick_size=D("0.01"),
+        step_size=D("0.0001"),
+        min_qty=D("0.0001"),
+        max_qty=D("1000"),
+        min_notional=D("5"),
+        status=Market.Status.HALT,
+    )
     assert "No markets are open yet." not in client.get("/en/markets/").content.decode()  # (also loads C extensions before time is frozen)
     with freeze_time("2026-03-02 09:00:00"):
         trade(market, "50000")
@@ -57,12 +76,12 @@ def test_markets_page_shows_24h_statistics_for_everyone(client, market):
         trade(market, "51000")
         html = client.get("/en/markets/").content.decode()
         german = client.get("/de/markets/").content.decode()
-    row = html[html.index('data-symbol="BTCUSDT"'):html.index('data-symbol="ETHUSDT"')]
+    row = html[html.index('data-symbol="BTCUSDT"') : html.index('data-symbol="ETHUSDT"')]
     assert '<bdi class="num" dir="ltr">51,000.00</bdi>' in row  # last price, in the market's tick
     assert 'class="num change up"><bdi class="num" dir="ltr">+2.00%</bdi>' in row
     assert '<bdi class="num" dir="ltr">0.0200</bdi> <span class="muted">BTC</span>' in row  # 24h volume in the market's step
     assert '<span class="badge ok">Trading</span>' in row
-    never_traded = html[html.index('data-symbol="ETHUSDT"'):]
+    never_traded = html[html.index('data-symbol="ETHUSDT"') :]
     assert '<span class="badge off">Halted</span>' in never_traded and never_traded.count('<td class="num">—</td>') == 5
     assert "51.000,00<" in german and "2,00\xa0%" in german
     assert halted.symbol in html
@@ -70,7 +89,7 @@ def test_markets_page_shows_24h_statistics_for_everyone(client, market):
 
 def test_fee_schedule_is_public_and_shows_the_token_discount(client, market, agr):
     html = client.get("/en/fees/").content.decode()
-    tier0 = html[html.index('data-tier="0"'):html.index('data-tier="1"')]
+    tier0 = html[html.index('data-tier="0"') : html.index('data-tier="1"')]
     # tier 0: maker 0.1 %, taker 0.2 %; paid in AGR 25 % less
     assert [part.split("<")[0] for part in tier0.split('dir="ltr">')[1:]] == ["0", "0.10%", "0.20%", "0.075%", "0.15%"]
     assert "Pay fees in AGR" in html and 'cost <bdi class="num" dir="ltr">25%</bdi> less' in html
@@ -114,8 +133,16 @@ def test_signed_in_trader_sees_tier_and_volume_and_chooses_to_pay_in_the_token(c
 def test_30_day_volume_values_other_quotes_in_usdt_and_forgets_old_trades(market):
     btc = market.base
     eth = Asset.objects.create(symbol="ETH", name="Ether", precision=8, reference_price=D("3000"))
-    ethbtc = Market.objects.create(symbol="ETHBTC", base=eth, quote=btc, tick_size=D("0.00001"), step_size=D("0.001"), min_qty=D("0.001"),
-                                   max_qty=D("1000"), min_notional=D("0.0001"))
+    ethbtc = Market.objects.create(
+        symbol="ETHBTC",
+        base=eth,
+        quote=btc,
+        tick_size=D("0.00001"),
+        step_size=D("0.001"),
+        min_qty=D("0.001"),
+        max_qty=D("1000"),
+        min_notional=D("0.0001"),
+    )
     seller, buyer = funded(btc="1", eth="10"), funded(btc="1", usdt="100000")
     with freeze_time("2026-01-01"):
         trade(market, "40000", seller=seller, buyer=buyer)  # leaves the window
@@ -133,8 +160,16 @@ def test_markets_page_reads_the_same_few_queries_however_many_markets(client, ma
     client.get("/en/markets/")  # warm-up: content types, the first session
     for n in range(6):
         base = Asset.objects.create(symbol=f"X{n}", name=f"X{n}", precision=8)
-        Market.objects.create(symbol=f"X{n}USDT", base=base, quote=market.quote, tick_size=D("0.01"), step_size=D("0.0001"),
-                              min_qty=D("0.0001"), max_qty=D("1000"), min_notional=D("5"))
+        Market.objects.create(
+            symbol=f"X{n}USDT",
+            base=base,
+            quote=market.quote,
+            tick_size=D("0.01"),
+            step_size=D("0.0001"),
+            min_qty=D("0.0001"),
+            max_qty=D("1000"),
+            min_notional=D("5"),
+        )
     with django_assert_max_num_queries(5):  # markets, klines, depth snapshots, last trades and closes before the window
         html = client.get("/en/markets/").content.decode()
     assert html.count("data-symbol=") == 7

@@ -23,7 +23,9 @@ def staff(role):
 def test_operator_rejects_a_withdrawal_in_review_with_a_reason(client, chain, trader, django_capture_on_commit_callbacks):
     user, secret = trader
     fund(user, chain["BTC"].asset, "3")
-    withdrawal = withdrawal_request(user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k")
+    withdrawal = withdrawal_request(
+        user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
+    )
     operator = staff("operator")
     client.force_login(operator)
     url = "/en/admin/wallets/withdrawal/"
@@ -39,7 +41,9 @@ def test_operator_rejects_a_withdrawal_in_review_with_a_reason(client, chain, tr
 def test_support_agent_can_view_but_not_review_withdrawals(client, chain, trader):
     user, secret = trader
     fund(user, chain["BTC"].asset, "3")
-    withdrawal = withdrawal_request(user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k")
+    withdrawal = withdrawal_request(
+        user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
+    )
     client.force_login(staff("support_agent"))
     assert client.get("/en/admin/wallets/withdrawal/").status_code == 200
     client.post("/en/admin/wallets/withdrawal/", {"action": "approve", ACTION_CHECKBOX_NAME: [withdrawal.pk], "reason": "ok"})
@@ -53,14 +57,34 @@ def test_distribution_from_admin_preview_second_operator_approves_report(client,
     fund(alice, btc, "3")
     fund(bob, btc, "1")
     holdings_snapshot_take(day=date(2026, 11, 1))
-    journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key="pool", lines=[
-        Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=eth), D("-2")), Line(system_account(kind=AccountKind.DISTRIBUTION_POOL, asset=eth), D("2"))])
+    journal_post(
+        kind=Journal.Kind.ADJUSTMENT,
+        idempotency_key="pool",
+        lines=[
+            Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=eth), D("-2")),
+            Line(system_account(kind=AccountKind.DISTRIBUTION_POOL, asset=eth), D("2")),
+        ],
+    )
     author, approver = staff("operator"), staff("operator")
     client.force_login(author)
-    response = client.post("/en/admin/wallets/distribution/add/", {
-        "name": "ETH airdrop for BTC holders", "purpose": "airdrop", "basis": "pool", "reward_asset": eth.pk, "source_asset": btc.pk,
-        "period_start": "2026-11-01", "period_end": "2026-11-01", "pool_amount": "2", "rate": "0", "funding_kind": "distribution_pool",
-        "csv_text": "", "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0"})
+    response = client.post(
+        "/en/admin/wallets/distribution/add/",
+        {
+            "name": "ETH airdrop for BTC holders",
+            "purpose": "airdrop",
+            "basis": "pool",
+            "reward_asset": eth.pk,
+            "source_asset": btc.pk,
+            "period_start": "2026-11-01",
+            "period_end": "2026-11-01",
+            "pool_amount": "2",
+            "rate": "0",
+            "funding_kind": "distribution_pool",
+            "csv_text": "",
+            "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     payout = Payout.objects.get()
     client.post("/en/admin/wallets/distribution/", {"action": "preview", ACTION_CHECKBOX_NAME: [payout.pk]})
@@ -85,9 +109,22 @@ def test_campaign_csv_upload_errors_are_shown_row_by_row(client, chain):
 
     client.force_login(staff("operator"))
     upload = SimpleUploadedFile("c.csv", b"email,amount\nghost@x.test,5\n", content_type="text/csv")
-    response = client.post("/en/admin/wallets/campaign/add/", {
-        "name": "outage", "purpose": "compensation", "basis": "csv", "reward_asset": chain["USDT"].asset.pk, "pool_amount": "0", "rate": "0",
-        "funding_kind": "compensation_pool", "csv_text": "", "csv_file": upload, "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0"})
+    response = client.post(
+        "/en/admin/wallets/campaign/add/",
+        {
+            "name": "outage",
+            "purpose": "compensation",
+            "basis": "csv",
+            "reward_asset": chain["USDT"].asset.pk,
+            "pool_amount": "0",
+            "rate": "0",
+            "funding_kind": "compensation_pool",
+            "csv_text": "",
+            "csv_file": upload,
+            "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 200 and "line 2: no user with the email ghost@x.test" in response.content.decode()
     assert Payout.objects.count() == 0
 
@@ -105,8 +142,9 @@ def test_reconciliation_runs_on_demand_from_admin(client, chain):
 def test_view_only_staff_cannot_preview_or_cancel_payouts(client, chain):
     from django.contrib.auth.models import Permission
 
-    payout = Payout.objects.create(name="x", purpose="airdrop", basis="csv", reward_asset=chain["BTC"].asset, csv_text="a@b.test,1",
-                                   created_by=UserFactory())
+    payout = Payout.objects.create(
+        name="x", purpose="airdrop", basis="csv", reward_asset=chain["BTC"].asset, csv_text="a@b.test,1", created_by=UserFactory()
+    )
     viewer = UserFactory(is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_distribution"))
     client.force_login(viewer)
@@ -121,15 +159,37 @@ def test_editing_a_previewed_payout_makes_the_editor_its_preparer(client, chain)
     fund(UserFactory(), btc, "1")
     holdings_snapshot_take(day=date(2026, 11, 1))
     author, editor = staff("operator"), staff("operator")
-    payout = Payout.objects.create(name="x", purpose="airdrop", basis="pool", reward_asset=eth, source_asset=btc, pool_amount=D("1"),
-                                   period_start=date(2026, 11, 1), period_end=date(2026, 11, 1), created_by=author)
+    payout = Payout.objects.create(
+        name="x",
+        purpose="airdrop",
+        basis="pool",
+        reward_asset=eth,
+        source_asset=btc,
+        pool_amount=D("1"),
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 1),
+        created_by=author,
+    )
     from wallets.services import payout_preview
 
     payout_preview(payout=payout, by=author)
     client.force_login(editor)
-    response = client.post(f"/en/admin/wallets/distribution/{payout.pk}/change/", {
-        "name": "x", "purpose": "airdrop", "basis": "pool", "reward_asset": eth.pk, "source_asset": btc.pk, "period_start": "2026-11-01",
-        "period_end": "2026-11-01", "pool_amount": "2", "rate": "0", "funding_kind": "distribution_pool", "csv_text": ""})
+    response = client.post(
+        f"/en/admin/wallets/distribution/{payout.pk}/change/",
+        {
+            "name": "x",
+            "purpose": "airdrop",
+            "basis": "pool",
+            "reward_asset": eth.pk,
+            "source_asset": btc.pk,
+            "period_start": "2026-11-01",
+            "period_end": "2026-11-01",
+            "pool_amount": "2",
+            "rate": "0",
+            "funding_kind": "distribution_pool",
+            "csv_text": "",
+        },
+    )
     assert response.status_code == 302
     payout.refresh_from_db()
     assert (payout.status, payout.prepared_by, payout.pool_amount) == ("draft", editor, D("2"))

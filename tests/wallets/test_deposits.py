@@ -104,7 +104,8 @@ def test_transfers_to_foreign_addresses_are_ignored_and_hot_wallet_top_ups_show_
     chain_scan(chain="BTC")
     assert Deposit.objects.count() == 0
     assert custody_violations() == [
-        "custody BTC/BTC: chain reports 0.5, ledger custody 0 + in flight 0 + awaiting recovery 0: surplus of 0.5"]
+        "custody BTC/BTC: chain reports 0.5, ledger custody 0 + in flight 0 + awaiting recovery 0: surplus of 0.5"
+    ]
 
 
 def test_suspended_deposits_wait_and_are_credited_after_resuming(chain, django_capture_on_commit_callbacks):
@@ -173,4 +174,6 @@ def test_a_top_up_from_our_own_cold_wallet_on_a_memo_chain_is_not_a_deposit(chai
     chain_adapter("XRP").mine(token="XRP", to_address=hot, amount=D("1000"), from_address="cold-wallet")
     chain_scan(chain="XRP")
     assert Deposit.objects.count() == 0
-    assert custody_violations() == ["custody XRP/XRP: chain reports 1000, ledger custody 0 + in flight 0 + awaiting recovery 0: surplus of 1000"]
+    assert custody_violations() == [
+        "custody XRP/XRP: chain reports 1000, ledger custody 0 + in flight 0 + awaiting recovery 0: surplus of 1000"
+    ]

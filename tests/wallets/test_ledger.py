@@ -5,12 +5,23 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from wallets.ledger import (InsufficientFunds, InvalidAmount, Line, UnbalancedJournal, amount_parse, hold_place,
-                            hold_release, journal_post, system_account, transfer, user_account)
+from tests.factories import UserFactory
+from wallets.ledger import (
+    InsufficientFunds,
+    InvalidAmount,
+    Line,
+    UnbalancedJournal,
+    amount_parse,
+    hold_place,
+    hold_release,
+    journal_post,
+    system_account,
+    transfer,
+    user_account,
+)
 from wallets.models import AccountKind, Asset, Entry, Journal, LedgerAccount, Network
 from wallets.selectors import ledger_violations
 from wallets.services import ledger_adjust
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

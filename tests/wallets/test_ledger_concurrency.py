@@ -1,14 +1,15 @@
 """Races on one balance, on PostgreSQL: never overdrawn, never deadlocked."""
+
 from decimal import Decimal as D
 
 import pytest
 
+from tests.conftest import on_postgres, run_concurrently
+from tests.factories import UserFactory
 from wallets.ledger import InsufficientFunds, hold_place, transfer, user_account
 from wallets.models import Asset, Journal
 from wallets.selectors import ledger_violations
 from wallets.services import ledger_adjust
-from tests.conftest import on_postgres, run_concurrently
-from tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.postgres,

@@ -3,6 +3,7 @@
 A plain-Python model tracks what each account should hold; after every step the database must
 agree with the model to the last unit and `ledger_violations()` must be empty.
 """
+
 import uuid
 from decimal import Decimal as D
 
@@ -11,11 +12,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from tests.factories import UserFactory
 from wallets.ledger import InsufficientFunds, hold_place, hold_release, transfer, user_account
 from wallets.models import Asset, LedgerAccount
 from wallets.selectors import ledger_violations
 from wallets.services import ledger_adjust
-from tests.factories import UserFactory
 
 AMOUNTS = st.integers(min_value=1, max_value=300_000_000).map(lambda units: D(units).scaleb(-8))
 
@@ -56,7 +57,8 @@ class LedgerMachine(RuleBasedStateMachine):
         account = self.accounts[i]
         self.attempt(
             lambda: ledger_adjust(user=self.users[i], asset=self.asset, amount=-amount, reason="withdraw", idempotency_key=self.key()),
-            self.model[account.pk][0] >= amount, {account.pk: (-amount, 0)},
+            self.model[account.pk][0] >= amount,
+            {account.pk: (-amount, 0)},
         )
 
     @rule(i=st.integers(0, 2), j=st.integers(0, 2), amount=AMOUNTS)
@@ -66,7 +68,8 @@ class LedgerMachine(RuleBasedStateMachine):
         source, target = self.accounts[i], self.accounts[j]
         self.attempt(
             lambda: transfer(source=source, target=target, amount=amount, idempotency_key=self.key()),
-            self.model[source.pk][0] >= amount, {source.pk: (-amount, 0), target.pk: (amount, 0)},
+            self.model[source.pk][0] >= amount,
+            {source.pk: (-amount, 0), target.pk: (amount, 0)},
         )
 
     @rule(i=st.integers(0, 2), amount=AMOUNTS)
@@ -74,7 +77,8 @@ class LedgerMachine(RuleBasedStateMachine):
         account = self.accounts[i]
         self.attempt(
             lambda: hold_place(account=account, amount=amount, idempotency_key=self.key()),
-            self.model[account.pk][0] >= amount, {account.pk: (-amount, amount)},
+            self.model[account.pk][0] >= amount,
+            {account.pk: (-amount, amount)},
         )
 
     @rule(i=st.integers(0, 2), amount=AMOUNTS)
@@ -82,7 +86,8 @@ class LedgerMachine(RuleBasedStateMachine):
         account = self.accounts[i]
         self.attempt(
             lambda: hold_release(account=account, amount=amount, idempotency_key=self.key()),
-            self.model[account.pk][1] >= amount, {account.pk: (amount, -amount)},
+            self.model[account.pk][1] >= amount,
+            {account.pk: (amount, -amount)},
         )
 
     @rule(i=st.integers(0, 2), amount=AMOUNTS)
@@ -104,7 +109,10 @@ class LedgerMachine(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_random_ledger_operations_keep_every_invariant():
     LedgerMachine.TestCase.settings = settings(
-        max_examples=25, stateful_step_count=25, deadline=None, database=None,
+        max_examples=25,
+        stateful_step_count=25,
+        deadline=None,
+        database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     LedgerMachine.TestCase().runTest()

@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
@@ -25,8 +25,11 @@ def neo_gas(db):
 
 def pool_fund(asset, amount, kind=AccountKind.DISTRIBUTION_POOL):
     adjustments = system_account(kind=AccountKind.ADJUSTMENTS, asset=asset)
-    journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key=f"pool-{kind}-{asset.pk}-{amount}",
-                 lines=[Line(adjustments, -D(amount)), Line(system_account(kind=kind, asset=asset), D(amount))])
+    journal_post(
+        kind=Journal.Kind.ADJUSTMENT,
+        idempotency_key=f"pool-{kind}-{asset.pk}-{amount}",
+        lines=[Line(adjustments, -D(amount)), Line(system_account(kind=kind, asset=asset), D(amount))],
+    )
 
 
 def test_snapshot_counts_locked_funds_and_is_idempotent_per_day(neo_gas):
@@ -80,8 +83,17 @@ def test_pool_is_shared_by_days_held_with_the_remainder_to_dust(neo_gas, django_
     snapshots(neo, [{alice: "10", carol: "1"}, {alice: "10", bob: "5", carol: "1"}, {alice: "10", bob: "5", carol: "1"}])
     pool_fund(gas, "1")
     operator_a, operator_b = UserFactory(), UserFactory()
-    payout = Payout.objects.create(name="NEO holders earn GAS, Nov 1-3", purpose="holder_reward", basis="pool", reward_asset=gas,
-                                   source_asset=neo, period_start=DAY1, period_end=DAY3, pool_amount=D("1"), created_by=operator_a)
+    payout = Payout.objects.create(
+        name="NEO holders earn GAS, Nov 1-3",
+        purpose="holder_reward",
+        basis="pool",
+        reward_asset=gas,
+        source_asset=neo,
+        period_start=DAY1,
+        period_end=DAY3,
+        pool_amount=D("1"),
+        created_by=operator_a,
+    )
     payout = payout_preview(payout=payout)
     lines = {line.user: (line.basis, line.amount) for line in payout.lines.all()}
     assert lines == {alice: (D("30"), D("0.69767441")), bob: (D("10"), D("0.23255813")), carol: (D("3"), D("0.06976744"))}
@@ -111,17 +123,37 @@ def test_rate_per_unit_day_and_a_fork_use_the_same_machinery(neo_gas, django_cap
     snapshots(neo, [{alice: "3", bob: "7"}, {alice: "3", bob: "7"}, {alice: "3", bob: "7"}])
     pool_fund(gas, "10")
     author, approver = UserFactory(), UserFactory()
-    reward = payout_preview(payout=Payout.objects.create(
-        name="staking", purpose="holder_reward", basis="rate", reward_asset=gas, source_asset=neo, period_start=DAY1, period_end=DAY2,
-        rate=D("0.000333333333"), created_by=author))
+    reward = payout_preview(
+        payout=Payout.objects.create(
+            name="staking",
+            purpose="holder_reward",
+            basis="rate",
+            reward_asset=gas,
+            source_asset=neo,
+            period_start=DAY1,
+            period_end=DAY2,
+            rate=D("0.000333333333"),
+            created_by=author,
+        )
+    )
     # alice: 6 unit-days x 0.000333333333 = 0.001999999998 -> 0.00199999; bob 14 -> 0.004666666662 -> 0.00466666
-    assert {l.user: l.amount for l in reward.lines.all()} == {alice: D("0.00199999"), bob: D("0.00466666")}
+    assert {line.user: line.amount for line in reward.lines.all()} == {alice: D("0.00199999"), bob: D("0.00466666")}
     assert (reward.budget, reward.dust) == (D("0.00666667"), D("0.00000002"))
     neo_fork = Asset.objects.create(symbol="NEOX", name="NEO fork", precision=8)
     pool_fund(neo_fork, "30")
-    fork = payout_preview(payout=Payout.objects.create(
-        name="NEOX fork 1:1", purpose="fork", basis="rate", reward_asset=neo_fork, source_asset=neo, period_start=DAY3, period_end=DAY3,
-        rate=D("1"), created_by=author))
+    fork = payout_preview(
+        payout=Payout.objects.create(
+            name="NEOX fork 1:1",
+            purpose="fork",
+            basis="rate",
+            reward_asset=neo_fork,
+            source_asset=neo,
+            period_start=DAY3,
+            period_end=DAY3,
+            rate=D("1"),
+            created_by=author,
+        )
+    )
     with django_capture_on_commit_callbacks(execute=True):
         payout_approve(payout=reward, by=approver)
         payout_approve(payout=fork, by=approver)
@@ -134,8 +166,17 @@ def test_preview_refuses_missing_snapshots_and_approval_needs_a_funded_pool(neo_
     neo, gas = neo_gas
     author = UserFactory()
     holdings_snapshot_take(day=DAY1)
-    payout = Payout.objects.create(name="x", purpose="airdrop", basis="pool", reward_asset=gas, source_asset=neo,
-                                   period_start=DAY1, period_end=DAY2, pool_amount=D("1"), created_by=author)
+    payout = Payout.objects.create(
+        name="x",
+        purpose="airdrop",
+        basis="pool",
+        reward_asset=gas,
+        source_asset=neo,
+        period_start=DAY1,
+        period_end=DAY2,
+        pool_amount=D("1"),
+        created_by=author,
+    )
     with pytest.raises(PayoutError, match="no holdings snapshot for 2026-11-02"):
         payout_preview(payout=payout)
     payout.period_end = DAY1
@@ -155,10 +196,18 @@ def test_preview_refuses_missing_snapshots_and_approval_needs_a_funded_pool(neo_
 def test_csv_campaign_validates_row_by_row_then_pays_from_the_named_account(neo_gas, django_capture_on_commit_callbacks):
     neo, gas = neo_gas
     usdt = Asset.objects.create(symbol="USDT", name="Tether", precision=6)
-    alice, bob = UserFactory(email="alice@x.test"), UserFactory(email="bob@x.test")
+    alice = UserFactory(email="alice@x.test")
+    UserFactory(email="bob@x.test")  # on the CSV by email
     author = UserFactory()
-    bad = Payout.objects.create(name="outage", purpose="compensation", basis="csv", reward_asset=usdt, funding_kind="compensation_pool",
-                                created_by=author, csv_text="email,amount\nalice@x.test,10\nnobody@x.test,5\nbob@x.test,1.1234567\nalice@x.test,3\nbob@x.test\nbob@x.test,-2\n")
+    bad = Payout.objects.create(
+        name="outage",
+        purpose="compensation",
+        basis="csv",
+        reward_asset=usdt,
+        funding_kind="compensation_pool",
+        created_by=author,
+        csv_text="email,amount\nalice@x.test,10\nnobody@x.test,5\nbob@x.test,1.1234567\nalice@x.test,3\nbob@x.test\nbob@x.test,-2\n",
+    )
     with pytest.raises(PayoutError) as info:
         payout_preview(payout=bad)
     assert info.value.errors == [
@@ -169,9 +218,17 @@ def test_csv_campaign_validates_row_by_row_then_pays_from_the_named_account(neo_
         "line 7: bob@x.test already appears on line 4",
     ]
     pool_fund(usdt, "100", kind=AccountKind.COMPENSATION_POOL)
-    good = payout_preview(payout=Payout.objects.create(name="outage", purpose="compensation", basis="csv", reward_asset=usdt,
-                                                       funding_kind="compensation_pool", created_by=author,
-                                                       csv_text="Alice@X.test,12.5\nbob@x.test,7.25\n"))
+    good = payout_preview(
+        payout=Payout.objects.create(
+            name="outage",
+            purpose="compensation",
+            basis="csv",
+            reward_asset=usdt,
+            funding_kind="compensation_pool",
+            created_by=author,
+            csv_text="Alice@X.test,12.5\nbob@x.test,7.25\n",
+        )
+    )
     assert good.budget == D("19.75") and good.dust == 0
     with django_capture_on_commit_callbacks(execute=True):
         payout_approve(payout=good, by=UserFactory())
@@ -180,9 +237,11 @@ def test_csv_campaign_validates_row_by_row_then_pays_from_the_named_account(neo_
     assert Journal.objects.filter(kind="compensation").count() == 3  # the reserve and 2 users
     report = list(payout_report_rows(payout=good))
     assert report[0] == ["email", "basis", "amount", "asset", "journal", "paid_at"]
-    assert [row[:4] for row in report[1:]] == [["alice@x.test", "12.5", "12.500000", "USDT"],
-                                               ["bob@x.test", "7.25", "7.250000", "USDT"],
-                                               ["(dust)", "", "0.000000", "USDT"]]
+    assert [row[:4] for row in report[1:]] == [
+        ["alice@x.test", "12.5", "12.500000", "USDT"],
+        ["bob@x.test", "7.25", "7.250000", "USDT"],
+        ["(dust)", "", "0.000000", "USDT"],
+    ]
 
 
 def test_refund_formula_six_times_the_subscription_over_a_snapshot(neo_gas, django_capture_on_commit_callbacks):
@@ -194,10 +253,21 @@ def test_refund_formula_six_times_the_subscription_over_a_snapshot(neo_gas, djan
     fund(bob, token, "0.01")
     holdings_snapshot_take(day=DAY1)
     pool_fund(usdt, "1000", kind=AccountKind.COMPENSATION_POOL)
-    refund = payout_preview(payout=Payout.objects.create(
-        name="FAIL refund at 6x", purpose="refund", basis="rate", reward_asset=usdt, source_asset=token, period_start=DAY1,
-        period_end=DAY1, rate=D("6"), funding_kind="compensation_pool", created_by=UserFactory()))
-    assert {l.user: l.amount for l in refund.lines.all()} == {alice: D("74.04"), bob: D("0.06")}
+    refund = payout_preview(
+        payout=Payout.objects.create(
+            name="FAIL refund at 6x",
+            purpose="refund",
+            basis="rate",
+            reward_asset=usdt,
+            source_asset=token,
+            period_start=DAY1,
+            period_end=DAY1,
+            rate=D("6"),
+            funding_kind="compensation_pool",
+            created_by=UserFactory(),
+        )
+    )
+    assert {line.user: line.amount for line in refund.lines.all()} == {alice: D("74.04"), bob: D("0.06")}
     with django_capture_on_commit_callbacks(execute=True):
         payout_approve(payout=refund, by=UserFactory())
     assert PayoutLine.objects.filter(payout=refund, journal__isnull=False).count() == 2
@@ -212,8 +282,19 @@ def test_two_payouts_cannot_spend_the_same_pool_and_cancel_gives_the_reserve_bac
     author, approver = UserFactory(), UserFactory()
 
     def prepared():
-        return payout_preview(payout=Payout.objects.create(name="x", purpose="airdrop", basis="pool", reward_asset=gas, source_asset=neo,
-                                                           period_start=DAY1, period_end=DAY1, pool_amount=D("1"), created_by=author))
+        return payout_preview(
+            payout=Payout.objects.create(
+                name="x",
+                purpose="airdrop",
+                basis="pool",
+                reward_asset=gas,
+                source_asset=neo,
+                period_start=DAY1,
+                period_end=DAY1,
+                pool_amount=D("1"),
+                created_by=author,
+            )
+        )
 
     first, second = prepared(), prepared()
     payout_approve(payout=first, by=approver)  # its task would run after commit; the budget is reserved now
@@ -236,8 +317,17 @@ def test_whoever_prepared_a_payout_cannot_approve_it(neo_gas):
     holdings_snapshot_take(day=DAY1)
     pool_fund(gas, "1")
     author, editor = UserFactory(), UserFactory()
-    payout = Payout.objects.create(name="x", purpose="airdrop", basis="pool", reward_asset=gas, source_asset=neo,
-                                   period_start=DAY1, period_end=DAY1, pool_amount=D("1"), created_by=author)
+    payout = Payout.objects.create(
+        name="x",
+        purpose="airdrop",
+        basis="pool",
+        reward_asset=gas,
+        source_asset=neo,
+        period_start=DAY1,
+        period_end=DAY1,
+        pool_amount=D("1"),
+        created_by=author,
+    )
     payout = payout_preview(payout=payout, by=editor)
     with pytest.raises(PayoutError, match="prepared"):
         payout_approve(payout=payout, by=editor)

@@ -3,14 +3,23 @@ from decimal import Decimal as D
 import pytest
 
 from tests.factories import UserFactory
-from tests.wallets.conftest import balance, deposit, mine, send
+from tests.wallets.conftest import balance, deposit, send
 from wallets.chains import chain_adapter
 from wallets.ledger import system_account
 from wallets.models import AccountKind, Deposit, Payout, Reconciliation, RecoveryRequest
 from wallets.selectors import custody_violations, ledger_violations
 from wallets.services import (
-    RecoveryRefused, chain_scan, deposit_address_for, ledger_adjust, reconciliation_run, reconciliation_surplus_book, recovery_answer,
-    recovery_approve, recovery_ownership_verify, recovery_reject, recovery_submit,
+    RecoveryRefused,
+    chain_scan,
+    deposit_address_for,
+    ledger_adjust,
+    reconciliation_run,
+    reconciliation_surplus_book,
+    recovery_answer,
+    recovery_approve,
+    recovery_ownership_verify,
+    recovery_reject,
+    recovery_submit,
 )
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +32,13 @@ def test_clean_reconciliation_has_no_discrepancies(chain, mailoutbox):
     assert report.discrepancies == 0 and mailoutbox == []
     line = report.lines.get(network=chain["BTC"])
     assert (line.chain_holdings, line.ledger_custody, line.in_flight, line.unattributed, line.difference, line.liabilities) == (
-        D("2"), D("2"), 0, 0, 0, D("2"))
+        D("2"),
+        D("2"),
+        0,
+        0,
+        0,
+        D("2"),
+    )
 
 
 def test_surplus_and_shortfall_are_reported_and_operators_alerted(chain, django_capture_on_commit_callbacks, mailoutbox):
@@ -70,7 +85,12 @@ def test_recovery_of_a_missing_memo_deposit_needs_acceptance_and_two_operators(c
     transfer = missing_memo_deposit(chain)
     request = recovery_submit(user=alice, tx_hash=transfer.tx_hash, chain="xrp", token="xrp", amount=D("50"), address=transfer.to_address)
     # No memo: nothing on chain says whose it is, so nothing is quoted before an operator checks proof.
-    assert (request.status, request.check_result, request.fee, request.deposit.status) == ("submitted", "ownership_unverified", D("2.5"), "unmatched")
+    assert (request.status, request.check_result, request.fee, request.deposit.status) == (
+        "submitted",
+        "ownership_unverified",
+        D("2.5"),
+        "unmatched",
+    )
     with pytest.raises(RecoveryRefused):
         recovery_answer(request=request, user=alice, accept=True)
     with pytest.raises(RecoveryRefused, match="own"):
@@ -93,7 +113,9 @@ def test_recovery_of_a_missing_memo_deposit_needs_acceptance_and_two_operators(c
     assert Deposit.objects.get().status == "recovered"
     assert custody_violations() == [] and ledger_violations() == []
     # Someone else's claim on the same transfer can be filed (operators judge the proof) but never credited twice.
-    squatter = recovery_submit(user=UserFactory(), tx_hash=transfer.tx_hash, chain="XRP", token="XRP", amount=D("50"), address=transfer.to_address)
+    squatter = recovery_submit(
+        user=UserFactory(), tx_hash=transfer.tx_hash, chain="XRP", token="XRP", amount=D("50"), address=transfer.to_address
+    )
     assert (squatter.status, squatter.check_result) == ("rejected", "already_credited")
 
 
@@ -101,7 +123,9 @@ def test_recovery_checks_refuse_what_is_not_ours_credited_or_unlisted(chain):
     alice, bob = UserFactory(), UserFactory()
     credited = deposit(alice, chain["BTC"], "1")
     btc_tx = Deposit.objects.get(chain="BTC").tx_hash
-    r = recovery_submit(user=alice, tx_hash=btc_tx, chain="BTC", token="BTC", amount=D("1"), address=Deposit.objects.get(chain="BTC").address)
+    r = recovery_submit(
+        user=alice, tx_hash=btc_tx, chain="BTC", token="BTC", amount=D("1"), address=Deposit.objects.get(chain="BTC").address
+    )
     assert (r.status, r.check_result) == ("rejected", "already_credited")
     r = recovery_submit(user=alice, tx_hash="0xnothing", chain="ERC20", token="USDT", amount=D("5"), address="0xabc")
     assert r.check_result == "not_found"

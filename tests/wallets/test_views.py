@@ -15,8 +15,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_pages_need_a_login(client, chain):
-    for path in ["/en/wallet/", "/en/wallet/deposit/BTC/", "/en/wallet/withdraw/BTC/", "/en/wallet/history/", "/en/wallet/address-book/",
-                 "/en/wallet/recovery/"]:
+    for path in [
+        "/en/wallet/",
+        "/en/wallet/deposit/BTC/",
+        "/en/wallet/withdraw/BTC/",
+        "/en/wallet/history/",
+        "/en/wallet/address-book/",
+        "/en/wallet/recovery/",
+    ]:
         response = client.get(path)
         assert response.status_code == 302 and "/auth/login/" in response["Location"], path
 
@@ -28,7 +34,7 @@ def test_overview_shows_balances_and_usdt_estimate(client, chain):
     fund(user, chain["USDT"].asset, "1234.5")
     client.force_login(user)
     html = client.get("/en/wallet/").content.decode()
-    assert "≈ <bdi class=\"num\" dir=\"ltr\">31,234.50</bdi> USDT" in html  # 0.5 x 60000 + 1234.5
+    assert '≈ <bdi class="num" dir="ltr">31,234.50</bdi> USDT' in html  # 0.5 x 60000 + 1234.5
     assert '<td class="num"><bdi class="num" dir="ltr">0.50000000</bdi></td>' in html
     german = client.get("/de/wallet/").content.decode()
     assert "31.234,50" in german
@@ -92,7 +98,9 @@ def test_cancel_only_own_withdrawal(client, chain, trader, django_capture_on_com
     fund(user, chain["BTC"].asset, "3")
     from wallets.services import withdrawal_request
 
-    withdrawal = withdrawal_request(user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k")
+    withdrawal = withdrawal_request(
+        user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
+    )
     client.force_login(UserFactory())
     assert client.post(f"/en/wallet/withdrawals/{withdrawal.pk}/cancel/").status_code == 404
     client.force_login(user)
@@ -103,9 +111,13 @@ def test_cancel_only_own_withdrawal(client, chain, trader, django_capture_on_com
 def test_address_book_page(client, chain):
     user = UserFactory()
     client.force_login(user)
-    response = client.post("/en/wallet/address-book/", {"action": "add", "network": chain["XRP"].pk, "label": "ledger", "address": "rAbc", "memo": ""})
+    response = client.post(
+        "/en/wallet/address-book/", {"action": "add", "network": chain["XRP"].pk, "label": "ledger", "address": "rAbc", "memo": ""}
+    )
     assert response.status_code == 400 and "needs a memo" in response.content.decode()
-    client.post("/en/wallet/address-book/", {"action": "add", "network": chain["BTC"].pk, "label": "cold", "address": "bc1qcold", "memo": ""})
+    client.post(
+        "/en/wallet/address-book/", {"action": "add", "network": chain["BTC"].pk, "label": "cold", "address": "bc1qcold", "memo": ""}
+    )
     entry = WithdrawalAddress.objects.get(user=user)
     assert entry.is_cooling and "Usable from" in client.get("/en/wallet/address-book/").content.decode()
     client.post("/en/wallet/address-book/", {"action": "whitelist", "enabled": "1"})
@@ -125,7 +137,7 @@ def test_history_filters_csv_and_only_own_rows(client, chain):
     client.force_login(alice)
     html = client.get("/en/wallet/history/").content.decode()
     assert html.count('data-kind="deposit"') == 1 and html.count('data-kind="adjustment"') == 1
-    assert "+<bdi class=\"num\" dir=\"ltr\">0.50000000</bdi>" in html
+    assert '+<bdi class="num" dir="ltr">0.50000000</bdi>' in html
     only = client.get("/en/wallet/history/?kind=adjustment").content.decode()
     assert 'data-kind="deposit"' not in only and 'data-kind="adjustment"' in only
     response = client.get("/en/wallet/history/?asset=BTC&format=csv")
@@ -138,7 +150,6 @@ def test_history_filters_csv_and_only_own_rows(client, chain):
 
 
 def test_recovery_page_submit_accept(client, chain):
-    from wallets.chains import chain_adapter
 
     user = UserFactory()
     client.force_login(user)
@@ -169,16 +180,32 @@ def test_history_explains_a_distribution_credit(client, chain, django_capture_on
     btc, eth = chain["BTC"].asset, chain["ETH"].asset
     fund(holder, btc, "2")
     holdings_snapshot_take(day=date(2026, 11, 1))
-    journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key="pool", lines=[
-        Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=eth), D("-1")), Line(system_account(kind=AccountKind.DISTRIBUTION_POOL, asset=eth), D("1"))])
-    payout = payout_preview(payout=Payout.objects.create(
-        name="ETH for BTC holders", purpose="airdrop", basis="pool", reward_asset=eth, source_asset=btc, period_start=date(2026, 11, 1),
-        period_end=date(2026, 11, 1), pool_amount=D("1"), created_by=UserFactory()))
+    journal_post(
+        kind=Journal.Kind.ADJUSTMENT,
+        idempotency_key="pool",
+        lines=[
+            Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=eth), D("-1")),
+            Line(system_account(kind=AccountKind.DISTRIBUTION_POOL, asset=eth), D("1")),
+        ],
+    )
+    payout = payout_preview(
+        payout=Payout.objects.create(
+            name="ETH for BTC holders",
+            purpose="airdrop",
+            basis="pool",
+            reward_asset=eth,
+            source_asset=btc,
+            period_start=date(2026, 11, 1),
+            period_end=date(2026, 11, 1),
+            pool_amount=D("1"),
+            created_by=UserFactory(),
+        )
+    )
     with django_capture_on_commit_callbacks(execute=True):
         payout_approve(payout=payout, by=UserFactory())
     client.force_login(holder)
     html = client.get("/en/wallet/history/?kind=distribution").content.decode()
-    assert 'data-kind="distribution"' in html and "+<bdi class=\"num\" dir=\"ltr\">1.00000000</bdi>" in html
+    assert 'data-kind="distribution"' in html and '+<bdi class="num" dir="ltr">1.00000000</bdi>' in html
     assert "Airdrop: ETH for BTC holders · for holding BTC from 11/01/2026 to 11/01/2026" in html
 
 
@@ -187,8 +214,12 @@ def test_internal_preview_refuses_bad_amounts_with_a_message(client, chain, trad
     fund(user, chain["ETH"].asset, "5")
     friend = deposit_address_for(user=UserFactory(), network=chain["ETH"])
     client.force_login(user)
-    for amount, message in [("abc", "at most 8 decimals"), ("NaN", "at most 8 decimals"), ("-5", "at most 8 decimals"),
-                            ("0.123456789", "at most 8 decimals")]:
+    for amount, message in [
+        ("abc", "at most 8 decimals"),
+        ("NaN", "at most 8 decimals"),
+        ("-5", "at most 8 decimals"),
+        ("0.123456789", "at most 8 decimals"),
+    ]:
         response = client.post("/en/wallet/withdraw/ETH/", {"network": "ERC20", "address": friend.address, "memo": "", "amount": amount})
         assert response.status_code == 400 and message in response.content.decode(), amount
     ok = client.post("/en/wallet/withdraw/ETH/", {"network": "ERC20", "address": friend.address, "memo": "", "amount": "0.001"})
@@ -199,4 +230,11 @@ def test_history_csv_cells_cannot_be_spreadsheet_formulas():
     from config.formatting import csv_cell
 
     assert [csv_cell(v) for v in ["=HYPERLINK(1)", "+1", "-2", "@x", "0xabc", "", None]] == [
-        "'=HYPERLINK(1)", "'+1", "'-2", "'@x", "0xabc", "", ""]
+        "'=HYPERLINK(1)",
+        "'+1",
+        "'-2",
+        "'@x",
+        "0xabc",
+        "",
+        "",
+    ]

@@ -1,6 +1,7 @@
 """Random sequences of deposits (some scanned twice), withdrawals (broadcast, cancelled, or internal
 transfers), holds, releases and distributions keep every invariant: the database agrees with a
 plain-Python model to the last unit, the ledger balances, and custody equals the simulated chain."""
+
 from datetime import date, timedelta
 from decimal import Decimal as D
 from itertools import count
@@ -18,8 +19,18 @@ from wallets.ledger import hold_place, hold_release, user_account
 from wallets.models import Asset, ChainCursor, Network, Payout, Withdrawal
 from wallets.selectors import custody_violations, ledger_violations
 from wallets.services import (
-    WithdrawalRefused, chain_scan, deposit_address_for, holdings_snapshot_take, payout_approve, payout_execute, payout_preview,
-    reconciliation_run, reconciliation_surplus_book, withdrawal_broadcast, withdrawal_cancel, withdrawal_request,
+    WithdrawalRefused,
+    chain_scan,
+    deposit_address_for,
+    holdings_snapshot_take,
+    payout_approve,
+    payout_execute,
+    payout_preview,
+    reconciliation_run,
+    reconciliation_surplus_book,
+    withdrawal_broadcast,
+    withdrawal_cancel,
+    withdrawal_request,
 )
 
 UNITS = st.integers(min_value=100_000, max_value=200_000_000)  # 0.001 .. 2 in 1e-8 units
@@ -37,8 +48,17 @@ class WalletMachine(RuleBasedStateMachine):
         from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
         self.asset, _ = Asset.objects.get_or_create(symbol="PWB", defaults={"name": "Property wallet coin", "precision": 8})
-        self.network, _ = Network.objects.get_or_create(asset=self.asset, code="PWBNET", defaults={
-            "name": "Property chain", "confirmations": 1, "withdrawal_fee": FEE, "withdrawal_min": D("0.001"), "withdrawal_max": D("100")})
+        self.network, _ = Network.objects.get_or_create(
+            asset=self.asset,
+            code="PWBNET",
+            defaults={
+                "name": "Property chain",
+                "confirmations": 1,
+                "withdrawal_fee": FEE,
+                "withdrawal_min": D("0.001"),
+                "withdrawal_max": D("100"),
+            },
+        )
         self.chain = chain_adapter("PWBNET")
         self.users, self.secrets, self.addresses = [], [], []
         for _ in range(3):
@@ -71,8 +91,14 @@ class WalletMachine(RuleBasedStateMachine):
         address = self.addresses[j] if internal else f"external-{j}"
         cache.clear()  # each request gets a fresh TOTP code (allauth refuses a code twice)
         try:
-            withdrawal = withdrawal_request(user=self.users[i], network=self.network, address=address, amount=amount,
-                                            mfa_code=totp_code(self.secrets[i]), idempotency_key=f"w-{next(self.keys)}")
+            withdrawal = withdrawal_request(
+                user=self.users[i],
+                network=self.network,
+                address=address,
+                amount=amount,
+                mfa_code=totp_code(self.secrets[i]),
+                idempotency_key=f"w-{next(self.keys)}",
+            )
         except WithdrawalRefused as refused:
             assert refused.code == "insufficient_balance" and self.model[i][0] < amount
             return
@@ -133,7 +159,7 @@ class WalletMachine(RuleBasedStateMachine):
         # Expected shares: floor(pool x holding / all holdings) in units, over every holder of the asset that day.
         from wallets.models import HoldingSnapshot
 
-        everyone = {uid: total for uid, total in HoldingSnapshot.objects.filter(day=day, asset=self.asset).values_list("user_id", "total")}
+        everyone = dict(HoldingSnapshot.objects.filter(day=day, asset=self.asset).values_list("user_id", "total"))
         scale = D(10) ** 8
         total_units = sum(int(v * scale) for v in everyone.values())
         for index, user in enumerate(self.users):
@@ -154,7 +180,10 @@ class WalletMachine(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_random_wallet_operations_keep_every_invariant():
     WalletMachine.TestCase.settings = settings(
-        max_examples=25, stateful_step_count=20, deadline=None, database=None,
+        max_examples=25,
+        stateful_step_count=20,
+        deadline=None,
+        database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     WalletMachine.TestCase().runTest()

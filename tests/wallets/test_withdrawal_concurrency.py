@@ -1,5 +1,6 @@
 """Concurrent withdrawals and order holds against one balance, on PostgreSQL: never overdrawn,
 never deadlocked, the daily limit never exceeded together."""
+
 from decimal import Decimal as D
 
 import pytest
@@ -25,8 +26,15 @@ def setup(monkeypatch):
     # Each racer would need its own TOTP code; the code check is tested on its own elsewhere.
     monkeypatch.setattr("wallets.services.withdrawals.totp_code_valid", lambda user, code: code == "ok")
     asset = Asset.objects.create(symbol="RCW", name="Race coin", precision=8, withdrawal_daily_limit=D("100"))
-    network = Network.objects.create(asset=asset, code="RCWNET", name="Race chain", confirmations=1, withdrawal_fee=D("0.1"),
-                                     withdrawal_min=D("0.5"), withdrawal_max=D("1000"))
+    network = Network.objects.create(
+        asset=asset,
+        code="RCWNET",
+        name="Race chain",
+        confirmations=1,
+        withdrawal_fee=D("0.1"),
+        withdrawal_min=D("0.5"),
+        withdrawal_max=D("1000"),
+    )
     user = UserFactory()
     TOTP.activate(user, generate_totp_secret())
     return asset, network, user
@@ -57,8 +65,11 @@ def test_concurrent_withdrawals_and_holds_never_overdraw(setup):
 def test_concurrent_withdrawals_cannot_pass_the_daily_limit_together(setup):
     asset, network, user = setup
     ledger_adjust(user=user, asset=asset, amount=D("1000"), reason="fund", idempotency_key="fund")
-    outcomes = run_concurrently(12, lambda i: withdrawal_request(user=user, network=network, address="dest", amount="30", mfa_code="ok",
-                                                                 idempotency_key=f"w-{i}"), expected=(WithdrawalRefused,))
+    outcomes = run_concurrently(
+        12,
+        lambda i: withdrawal_request(user=user, network=network, address="dest", amount="30", mfa_code="ok", idempotency_key=f"w-{i}"),
+        expected=(WithdrawalRefused,),
+    )
     assert [o for o in outcomes if isinstance(o, Exception)] == []
     assert Withdrawal.objects.count() == 3 and outcomes.count("refused") == 9  # 3 x 30 <= 100 < 4 x 30
     assert user_account(user=user, asset=asset).available == D("910")
@@ -67,8 +78,11 @@ def test_concurrent_withdrawals_cannot_pass_the_daily_limit_together(setup):
 def test_same_withdrawal_key_from_two_tabs_creates_one(setup):
     asset, network, user = setup
     ledger_adjust(user=user, asset=asset, amount=D("10"), reason="fund", idempotency_key="fund")
-    outcomes = run_concurrently(6, lambda i: withdrawal_request(user=user, network=network, address="dest", amount="2", mfa_code="ok",
-                                                                idempotency_key="double-click"), expected=(WithdrawalRefused,))
+    outcomes = run_concurrently(
+        6,
+        lambda i: withdrawal_request(user=user, network=network, address="dest", amount="2", mfa_code="ok", idempotency_key="double-click"),
+        expected=(WithdrawalRefused,),
+    )
     assert Withdrawal.objects.count() == 1
     assert user_account(user=user, asset=asset).available == D("8")
     assert all(isinstance(o, Withdrawal) or o == "refused" for o in outcomes)
@@ -89,8 +103,9 @@ def test_crossing_internal_transfers_do_not_deadlock(setup):
 
     def act(i):
         sender, receiver = i % 2, 1 - i % 2
-        return withdrawal_request(user=users[sender], network=network, address=addresses[receiver], amount="0.5", mfa_code="ok",
-                                  idempotency_key=f"x-{i}")
+        return withdrawal_request(
+            user=users[sender], network=network, address=addresses[receiver], amount="0.5", mfa_code="ok", idempotency_key=f"x-{i}"
+        )
 
     outcomes = run_concurrently(20, act, expected=(WithdrawalRefused,))
     assert [o for o in outcomes if not isinstance(o, Withdrawal)] == []  # no deadlock, no refusal

@@ -4,24 +4,38 @@ from decimal import Decimal as D
 import pytest
 from django.utils import timezone, translation
 
-from accounts.services import account_freeze, withdrawal_lock_apply
 from accounts.models import AccountFreeze, SecurityEvent
+from accounts.services import account_freeze, withdrawal_lock_apply
 from tests.factories import UserFactory
 from tests.wallets.conftest import balance, deposit, fresh_code, fund, mine
 from wallets.chains import chain_adapter
 from wallets.models import Journal, Notice, SimTransfer, Withdrawal
 from wallets.selectors import custody_violations, ledger_violations
 from wallets.services import (
-    WithdrawalRefused, address_book_add, chain_scan, deposit_address_for, whitelist_mode_set, withdrawal_cancel, withdrawal_quote,
-    withdrawal_request, withdrawal_review,
+    WithdrawalRefused,
+    address_book_add,
+    chain_scan,
+    deposit_address_for,
+    whitelist_mode_set,
+    withdrawal_cancel,
+    withdrawal_quote,
+    withdrawal_request,
+    withdrawal_review,
 )
 
 pytestmark = pytest.mark.django_db
 
 
 def request(user, secret, network, amount, address="bc1qexternal000", memo="", key="k1", code=None):
-    return withdrawal_request(user=user, network=network, address=address, memo=memo, amount=amount,
-                              mfa_code=code if code is not None else fresh_code(secret), idempotency_key=key)
+    return withdrawal_request(
+        user=user,
+        network=network,
+        address=address,
+        memo=memo,
+        amount=amount,
+        mfa_code=code if code is not None else fresh_code(secret),
+        idempotency_key=key,
+    )
 
 
 def refused(expected, *args, **kwargs):
@@ -34,8 +48,15 @@ def refused(expected, *args, **kwargs):
 def test_quote_gives_fee_and_net_and_refuses_out_of_range(chain):
     btc = chain["BTC"]
     assert withdrawal_quote(network=btc, amount="0.5") == (D("0.5"), D("0.0002"), D("0.4998"))
-    for amount, code in [("0.0009", "below_minimum"), ("10.00000001", "above_maximum"), ("0.123456789", "invalid_amount"),
-                         ("abc", "invalid_amount"), ("NaN", "invalid_amount"), ("-1", "invalid_amount"), ("0", "invalid_amount")]:
+    for amount, code in [
+        ("0.0009", "below_minimum"),
+        ("10.00000001", "above_maximum"),
+        ("0.123456789", "invalid_amount"),
+        ("abc", "invalid_amount"),
+        ("NaN", "invalid_amount"),
+        ("-1", "invalid_amount"),
+        ("0", "invalid_amount"),
+    ]:
         with pytest.raises(WithdrawalRefused) as info:
             withdrawal_quote(network=btc, amount=amount)
         assert info.value.code == code, amount
@@ -52,7 +73,12 @@ def test_withdrawal_holds_then_broadcasts_settles_and_completes(chain, trader, d
     with django_capture_on_commit_callbacks(execute=True):
         withdrawal = request(user, secret, btc, "0.5")
     withdrawal.refresh_from_db()
-    assert (withdrawal.amount, withdrawal.fee, withdrawal.net_amount, withdrawal.status) == (D("0.5"), D("0.0002"), D("0.4998"), "broadcast")
+    assert (withdrawal.amount, withdrawal.fee, withdrawal.net_amount, withdrawal.status) == (
+        D("0.5"),
+        D("0.0002"),
+        D("0.4998"),
+        "broadcast",
+    )
     assert balance(user, btc.asset) == (D("0.5"), 0)  # the hold left locked when it was settled
     sent = SimTransfer.objects.get(outgoing_key=f"withdrawal-{withdrawal.pk}")
     assert (sent.to_address, sent.amount, sent.token, sent.tx_hash) == ("bc1qexternal000", D("0.4998"), "BTC", withdrawal.tx_hash)
@@ -140,7 +166,11 @@ def test_large_withdrawal_waits_for_review_then_is_rejected_with_funds_back(chai
     with django_capture_on_commit_callbacks(execute=True):
         withdrawal_review(withdrawal=withdrawal, by=operator, approve=False, note="destination linked to a scam report")
     withdrawal.refresh_from_db()
-    assert (withdrawal.status, withdrawal.reviewed_by, withdrawal.review_note) == ("rejected", operator, "destination linked to a scam report")
+    assert (withdrawal.status, withdrawal.reviewed_by, withdrawal.review_note) == (
+        "rejected",
+        operator,
+        "destination linked to a scam report",
+    )
     assert balance(user, btc.asset) == (D("3"), 0)
     assert "Reason: destination linked to a scam report" in mailoutbox[-1].body
     with pytest.raises(WithdrawalRefused):
@@ -181,7 +211,9 @@ def test_cancel_before_broadcast_releases_and_after_broadcast_is_refused(chain, 
     assert info.value.code == "not_cancellable"
 
 
-def test_withdrawal_to_an_agora_address_is_an_instant_internal_transfer_without_fee(chain, trader, django_capture_on_commit_callbacks, mailoutbox):
+def test_withdrawal_to_an_agora_address_is_an_instant_internal_transfer_without_fee(
+    chain, trader, django_capture_on_commit_callbacks, mailoutbox
+):
     user, secret = trader
     friend = UserFactory(language="fr")
     usdt = chain["USDT"]
@@ -276,8 +308,9 @@ def test_a_crash_after_the_chain_accepted_leaves_it_sending_not_cancellable_and_
     withdrawal = request(user, secret, chain["BTC"], "0.5")  # queued: the task runs after commit, not here
     # Simulate step 1 and the chain call, then a crash before step 3's commit.
     Withdrawal.objects.filter(pk=withdrawal.pk).update(status="sending")
-    tx = chain_adapter("BTC").broadcast(key=f"withdrawal-{withdrawal.pk}", token="BTC", to_address=withdrawal.address, memo="",
-                                        amount=withdrawal.net_amount)
+    tx = chain_adapter("BTC").broadcast(
+        key=f"withdrawal-{withdrawal.pk}", token="BTC", to_address=withdrawal.address, memo="", amount=withdrawal.net_amount
+    )
     with pytest.raises(WithdrawalRefused) as info:
         withdrawal_cancel(withdrawal=withdrawal, user=user)
     assert info.value.code == "not_cancellable"
@@ -292,7 +325,9 @@ def test_a_crash_after_the_chain_accepted_leaves_it_sending_not_cancellable_and_
     assert ledger_violations() == [] and custody_violations() == []
 
 
-def test_large_internal_transfer_waits_for_review_and_checksummed_addresses_are_recognised(chain, trader, django_capture_on_commit_callbacks):
+def test_large_internal_transfer_waits_for_review_and_checksummed_addresses_are_recognised(
+    chain, trader, django_capture_on_commit_callbacks
+):
     user, secret = trader
     friend = UserFactory()
     eth = chain["ETH"]

@@ -2,7 +2,8 @@
 
 `settings.CHAIN_ADAPTERS` maps a chain code (a Network.code such as "ERC20") to an adapter class
 path; "*" is the default. The embedded default is the persistent simulated chain."""
-from functools import lru_cache
+
+from functools import cache
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -12,7 +13,7 @@ from wallets.chains.base import ChainAdapter, ChainTransfer
 __all__ = ["ChainAdapter", "ChainTransfer", "chain_adapter"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter_class(path: str) -> type[ChainAdapter]:
     return import_string(path)
 

@@ -6,6 +6,7 @@ its signer, and reports custody from balances; a Bitcoin RPC adapter uses `getne
 `listsinceblock`, `sendtoaddress` and `getbalances`. Everything above the adapter (deposit
 matching, confirmations, crediting exactly once, withdrawal broadcast, reconciliation) is shared.
 """
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal

@@ -4,6 +4,7 @@ Its state lives in the database (SimChain, SimTransfer), so every process of `ma
 same chain and it survives restarts. Blocks advance on a schedule (`chain_tick`, Celery beat);
 `manage.py chain_send` puts an incoming transfer into a new block. Addresses are derived from
 SECRET_KEY with HMAC, shaped like the real chain's, and the same on every EVM chain."""
+
 import hashlib
 import hmac
 from decimal import Decimal
@@ -88,8 +89,9 @@ class SimulatedChain(ChainAdapter):
     def transfers(self, *, after_height: int, up_to_height: int) -> list[ChainTransfer]:
         from wallets.models import SimTransfer
 
-        rows = SimTransfer.objects.filter(chain__code=self.chain, height__gt=after_height, height__lte=up_to_height,
-                                          outgoing_key__isnull=True).order_by("height", "id")
+        rows = SimTransfer.objects.filter(
+            chain__code=self.chain, height__gt=after_height, height__lte=up_to_height, outgoing_key__isnull=True
+        ).order_by("height", "id")
         return [ChainTransfer(r.tx_hash, r.tx_index, r.token, r.to_address, r.memo, r.amount, r.height, r.from_address) for r in rows]
 
     def transaction_height(self, *, tx_hash: str) -> int | None:
@@ -105,8 +107,9 @@ class SimulatedChain(ChainAdapter):
         existing = SimTransfer.objects.filter(outgoing_key=key).first()
         if existing is not None:
             return existing.tx_hash
-        return self.mine(token=token, to_address=to_address, memo=memo, amount=amount,
-                         from_address=self.hot_wallet(), outgoing_key=key).tx_hash
+        return self.mine(
+            token=token, to_address=to_address, memo=memo, amount=amount, from_address=self.hot_wallet(), outgoing_key=key
+        ).tx_hash
 
     INTERNAL_SOURCES = ("genesis", "cold-wallet")
 
@@ -134,8 +137,17 @@ class SimulatedChain(ChainAdapter):
     # --- simulation controls (not part of the adapter interface) --------------------------------
 
     @transaction.atomic
-    def mine(self, *, token: str = "", to_address: str = "", memo: str = "", amount: Decimal | None = None,
-             from_address: str = "", outgoing_key: str | None = None, blocks: int = 1):
+    def mine(
+        self,
+        *,
+        token: str = "",
+        to_address: str = "",
+        memo: str = "",
+        amount: Decimal | None = None,
+        from_address: str = "",
+        outgoing_key: str | None = None,
+        blocks: int = 1,
+    ):
         """Advance the chain by `blocks`; with a transfer, include it in the first new block."""
         from wallets.models import SimTransfer
 
@@ -146,7 +158,17 @@ class SimulatedChain(ChainAdapter):
         if amount is None:
             return None
         first_block = state.height - blocks + 1
-        tx_hash = ("0x" if self.chain in EVM else "") + _digest(self.chain, "tx", first_block, to_address, amount, outgoing_key or "in").hex()
-        return SimTransfer.objects.create(chain=state, tx_hash=tx_hash, token=token, from_address=from_address,
-                                          to_address=to_address, memo=memo, amount=amount, height=first_block,
-                                          outgoing_key=outgoing_key)
+        tx_hash = ("0x" if self.chain in EVM else "") + _digest(
+            self.chain, "tx", first_block, to_address, amount, outgoing_key or "in"
+        ).hex()
+        return SimTransfer.objects.create(
+            chain=state,
+            tx_hash=tx_hash,
+            token=token,
+            from_address=from_address,
+            to_address=to_address,
+            memo=memo,
+            amount=amount,
+            height=first_block,
+            outgoing_key=outgoing_key,
+        )

@@ -21,6 +21,9 @@ def ledger_adjust(*, user: User, asset: Asset, amount: Decimal, reason: str, ide
     account = user_account(user=user, asset=asset)
     adjustments = system_account(kind=AccountKind.ADJUSTMENTS, asset=asset)
     return journal_post(
-        kind=Journal.Kind.ADJUSTMENT, idempotency_key=idempotency_key, memo=reason.strip(), created_by=by,
+        kind=Journal.Kind.ADJUSTMENT,
+        idempotency_key=idempotency_key,
+        memo=reason.strip(),
+        created_by=by,
         lines=[Line(account, amount), Line(adjustments, -amount)],
     )

@@ -4,6 +4,7 @@ seen -> confirming (count shown) -> credited after the network's confirmations. 
 read a block any number of times (unique chain+tx+index); crediting locks the deposit row and
 posts a journal keyed by the deposit, so a retried task or a second worker credits nothing twice.
 """
+
 import logging
 
 from django.db import IntegrityError, transaction
@@ -36,7 +37,9 @@ def deposit_address_for(*, user, network: Network) -> DepositAddress:
 
 
 def _owner(adapter, transfer: ChainTransfer) -> DepositAddress | None:
-    candidates = DepositAddress.objects.select_related("user").filter(chain__in=adapter.family, address=adapter.normalize(transfer.to_address))
+    candidates = DepositAddress.objects.select_related("user").filter(
+        chain__in=adapter.family, address=adapter.normalize(transfer.to_address)
+    )
     if adapter.uses_memo:
         return candidates.filter(memo=transfer.memo.strip()).first() if transfer.memo.strip() else None
     return candidates.first()
@@ -62,14 +65,22 @@ def deposit_record(*, chain: str, transfer: ChainTransfer) -> Deposit | None:
     elif transfer.amount != transfer.amount.quantize(network.asset.quantum):
         problem = Deposit.Problem.TOO_PRECISE  # the ledger is exact: never rounded away, kept for recovery
     defaults = {
-        "token": transfer.token, "address": adapter.normalize(transfer.to_address), "memo": transfer.memo, "amount": transfer.amount,
+        "token": transfer.token,
+        "address": adapter.normalize(transfer.to_address),
+        "memo": transfer.memo,
+        "amount": transfer.amount,
         "from_address": transfer.from_address,
-        "block_height": transfer.height, "user": owner.user if owner else None, "network": network,
-        "status": Deposit.Status.UNMATCHED if problem else Deposit.Status.SEEN, "problem": problem,
+        "block_height": transfer.height,
+        "user": owner.user if owner else None,
+        "network": network,
+        "status": Deposit.Status.UNMATCHED if problem else Deposit.Status.SEEN,
+        "problem": problem,
     }
     try:
         with transaction.atomic():
-            deposit, _created = Deposit.objects.get_or_create(chain=chain, tx_hash=transfer.tx_hash, tx_index=transfer.index, defaults=defaults)
+            deposit, _created = Deposit.objects.get_or_create(
+                chain=chain, tx_hash=transfer.tx_hash, tx_index=transfer.index, defaults=defaults
+            )
     except IntegrityError:
         deposit = Deposit.objects.get(chain=chain, tx_hash=transfer.tx_hash, tx_index=transfer.index)
     return deposit
@@ -92,7 +103,8 @@ def deposit_credit(*, deposit_id: int, confirmations: int) -> Deposit:
     custody = system_account(kind=AccountKind.CUSTODY, asset=network.asset, network=network)
     account = user_account(user=deposit.user, asset=network.asset)
     deposit.journal = journal_post(
-        kind=Journal.Kind.DEPOSIT, idempotency_key=f"deposit-{deposit.pk}",
+        kind=Journal.Kind.DEPOSIT,
+        idempotency_key=f"deposit-{deposit.pk}",
         memo=f"deposit {deposit.chain}:{deposit.tx_hash}#{deposit.tx_index}",
         lines=[Line(custody, -deposit.amount), Line(account, deposit.amount)],
     )
@@ -117,10 +129,14 @@ def chain_scan(*, chain: str) -> dict:
             cursor.scanned_height = tip
             cursor.save(update_fields=["scanned_height", "updated_at"])
     credited = 0
-    pending = Deposit.objects.filter(chain=chain, status__in=[Deposit.Status.SEEN, Deposit.Status.CONFIRMING]).values_list("pk", "block_height")
+    pending = Deposit.objects.filter(chain=chain, status__in=[Deposit.Status.SEEN, Deposit.Status.CONFIRMING]).values_list(
+        "pk", "block_height"
+    )
     for pk, height in list(pending):
         try:
-            credited += deposit_credit(deposit_id=pk, confirmations=adapter.confirmations(height=height, tip=tip)).status == Deposit.Status.CREDITED
+            credited += (
+                deposit_credit(deposit_id=pk, confirmations=adapter.confirmations(height=height, tip=tip)).status == Deposit.Status.CREDITED
+            )
         except LedgerError:  # one bad deposit must not stop the chain: it is logged and retried next scan
             log.exception("deposit %s could not be credited", pk)
     from wallets.services.withdrawals import withdrawals_confirm

@@ -8,6 +8,7 @@ compensation / refund campaigns share one machinery.
 - A second operator approves; execution pays each line with its own idempotency key and records
   the journal on the line, so a rerun (or a retried task) pays nobody twice.
 """
+
 import csv
 import io
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from wallets.ledger import InvalidAmount, Line, accounts_lock, amount_parse, jou
 from wallets.models import AccountKind, Entry, HoldingSnapshot, Journal, LedgerAccount, Notice, Payout, PayoutLine, SnapshotDay
 from wallets.services.notices import notice_create
 
-SCALE = 10 ** 18  # amounts are NUMERIC(36,18): integers of 1e-18 are exact
+SCALE = 10**18  # amounts are NUMERIC(36,18): integers of 1e-18 are exact
 
 
 class PayoutError(Exception):
@@ -50,7 +51,9 @@ def holdings_snapshot_take(*, day: date | None = None) -> SnapshotDay:
             snapshot = SnapshotDay.objects.create(day=day)
             rows = LedgerAccount.objects.filter(kind=AccountKind.USER).filter(Q(available__gt=0) | Q(locked__gt=0))
             batch, count = [], 0
-            for user_id, asset_id, available, locked in rows.values_list("user_id", "asset_id", "available", "locked").iterator(chunk_size=2000):
+            for user_id, asset_id, available, locked in rows.values_list("user_id", "asset_id", "available", "locked").iterator(
+                chunk_size=2000
+            ):
                 batch.append(HoldingSnapshot(day=day, user_id=user_id, asset_id=asset_id, total=available + locked))
                 if len(batch) >= 2000:
                     HoldingSnapshot.objects.bulk_create(batch)
@@ -206,7 +209,10 @@ def payout_preview(*, payout: Payout, by: User | None = None) -> Payout:
     computed = _compute(payout)
     payout.lines.all().delete()
     PayoutLine.objects.bulk_create(
-        (PayoutLine(payout=payout, user_id=user_id, basis=basis, amount=amount) for user_id, (basis, amount) in sorted(computed.lines.items())),
+        (
+            PayoutLine(payout=payout, user_id=user_id, basis=basis, amount=amount)
+            for user_id, (basis, amount) in sorted(computed.lines.items())
+        ),
         batch_size=2000,
     )
     payout.budget, payout.dust, payout.lines_total = computed.budget, computed.dust, len(computed.lines)
@@ -231,8 +237,12 @@ def payout_approve(*, payout: Payout, by: User) -> Payout:
     if funding.available < payout.budget:
         raise PayoutError(f"the {funding} account holds {funding.available}, less than the budget {payout.budget}")
     if payout.budget > 0:
-        journal_post(kind=_journal_kind(payout), idempotency_key=f"payout-{payout.pk}-reserve", memo=f"budget of {payout.name}",
-                     lines=[Line(funding, -payout.budget, Entry.Bucket.AVAILABLE), Line(funding, payout.budget, Entry.Bucket.LOCKED)])
+        journal_post(
+            kind=_journal_kind(payout),
+            idempotency_key=f"payout-{payout.pk}-reserve",
+            memo=f"budget of {payout.name}",
+            lines=[Line(funding, -payout.budget, Entry.Bucket.AVAILABLE), Line(funding, payout.budget, Entry.Bucket.LOCKED)],
+        )
     payout.status, payout.approved_by, payout.approved_at = Payout.Status.APPROVED, by, timezone.now()
     payout.save(update_fields=["status", "approved_by", "approved_at"])
     from wallets.tasks import payout_execute_task
@@ -249,8 +259,12 @@ def payout_cancel(*, payout: Payout) -> Payout:
         raise PayoutError("a payout that started paying cannot be cancelled")
     if payout.status == Payout.Status.APPROVED and payout.budget > 0:
         funding = system_account(kind=payout.funding_kind, asset=payout.reward_asset)
-        journal_post(kind=_journal_kind(payout), idempotency_key=f"payout-{payout.pk}-unreserve", memo=f"{payout.name} cancelled",
-                     lines=[Line(funding, -payout.budget, Entry.Bucket.LOCKED), Line(funding, payout.budget, Entry.Bucket.AVAILABLE)])
+        journal_post(
+            kind=_journal_kind(payout),
+            idempotency_key=f"payout-{payout.pk}-unreserve",
+            memo=f"{payout.name} cancelled",
+            lines=[Line(funding, -payout.budget, Entry.Bucket.LOCKED), Line(funding, payout.budget, Entry.Bucket.AVAILABLE)],
+        )
     payout.status = Payout.Status.CANCELLED
     payout.save(update_fields=["status"])
     return payout
@@ -273,14 +287,22 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
     kind = _journal_kind(payout)
     while True:
         with transaction.atomic():
-            batch = list(PayoutLine.objects.select_for_update(of=("self",)).select_related("user").filter(payout_id=payout_id, journal__isnull=True).order_by("pk")[:chunk])
+            batch = list(
+                PayoutLine.objects.select_for_update(of=("self",))
+                .select_related("user")
+                .filter(payout_id=payout_id, journal__isnull=True)
+                .order_by("pk")[:chunk]
+            )
             if not batch:
                 break
             for line in batch:
                 account = user_account(user=line.user, asset=payout.reward_asset)
-                line.journal = journal_post(kind=kind, idempotency_key=f"payout-{payout_id}-user-{line.user_id}",
-                                            memo=f"{payout.get_purpose_display()}: {payout.name}",
-                                            lines=[Line(funding, -line.amount, Entry.Bucket.LOCKED), Line(account, line.amount)])
+                line.journal = journal_post(
+                    kind=kind,
+                    idempotency_key=f"payout-{payout_id}-user-{line.user_id}",
+                    memo=f"{payout.get_purpose_display()}: {payout.name}",
+                    lines=[Line(funding, -line.amount, Entry.Bucket.LOCKED), Line(account, line.amount)],
+                )
                 line.paid_at = timezone.now()
                 line.save(update_fields=["journal", "paid_at"])
                 notice_create(user=line.user, kind=Notice.Kind.PAYOUT_CREDITED, object_id=line.pk)
@@ -289,8 +311,12 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
         payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout_id)
         if payout.dust > 0:
             dust = system_account(kind=AccountKind.DUST, asset=payout.reward_asset)
-            journal_post(kind=kind, idempotency_key=f"payout-{payout_id}-dust", memo=f"rounding remainder of {payout.name}",
-                         lines=[Line(funding, -payout.dust, Entry.Bucket.LOCKED), Line(dust, payout.dust)])
+            journal_post(
+                kind=kind,
+                idempotency_key=f"payout-{payout_id}-dust",
+                memo=f"rounding remainder of {payout.name}",
+                lines=[Line(funding, -payout.dust, Entry.Bucket.LOCKED), Line(dust, payout.dust)],
+            )
         _progress(payout_id)
         payout.refresh_from_db()
         payout.status, payout.finished_at = Payout.Status.COMPLETED, timezone.now()
@@ -314,6 +340,12 @@ def payout_report_rows(*, payout: Payout):
 
     yield ["email", "basis", "amount", "asset", "journal", "paid_at"]
     for line in payout.lines.select_related("user").order_by("pk").iterator(chunk_size=2000):
-        yield [csv_cell(line.user.email), format(line.basis.normalize(), "f"), fixed(line.amount), payout.reward_asset.symbol,
-               line.journal_id or "", line.paid_at.isoformat() if line.paid_at else ""]
+        yield [
+            csv_cell(line.user.email),
+            format(line.basis.normalize(), "f"),
+            fixed(line.amount),
+            payout.reward_asset.symbol,
+            line.journal_id or "",
+            line.paid_at.isoformat() if line.paid_at else "",
+        ]
     yield ["(dust)", "", fixed(payout.dust), payout.reward_asset.symbol, "", ""]

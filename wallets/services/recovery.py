@@ -1,6 +1,7 @@
 """Fund recovery for transfers that reached us the wrong way (wrong network, missing memo,
 unlisted token): automatic checks, a fee quote the user accepts, two operators approve, and the
 credit goes through the ledger once."""
+
 from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
@@ -32,7 +33,11 @@ def recovery_submit(*, user: User, tx_hash: str, chain: str, token: str, amount:
     tx_hash, chain, token, address = tx_hash.strip(), chain.strip().upper(), token.strip().upper(), address.strip()
     if amount is None or amount <= 0:
         raise RecoveryRefused("invalid_amount", _("Enter an amount greater than zero."))
-    if RecoveryRequest.objects.filter(user=user, chain=chain, tx_hash=tx_hash).exclude(status__in=[RecoveryRequest.Status.REJECTED, RecoveryRequest.Status.DECLINED]).exists():
+    if (
+        RecoveryRequest.objects.filter(user=user, chain=chain, tx_hash=tx_hash)
+        .exclude(status__in=[RecoveryRequest.Status.REJECTED, RecoveryRequest.Status.DECLINED])
+        .exists()
+    ):
         raise RecoveryRefused("duplicate", _("A recovery request for this transaction is already open."))
     request = RecoveryRequest.objects.create(user=user, tx_hash=tx_hash, chain=chain, token=token, amount=amount, address=address)
     deposit = Deposit.objects.select_for_update().filter(chain=chain, tx_hash=tx_hash).first()
@@ -115,16 +120,24 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
         raise RecoveryRefused("already_recovered", "this transfer was already recovered")
     asset, amount, fee = request.asset, request.amount, request.fee
     network = Network.objects.filter(asset=asset, code=request.chain).first()
-    source = (system_account(kind=AccountKind.CUSTODY, asset=asset, network=network) if network
-              else system_account(kind=AccountKind.ADJUSTMENTS, asset=asset))
+    source = (
+        system_account(kind=AccountKind.CUSTODY, asset=asset, network=network)
+        if network
+        else system_account(kind=AccountKind.ADJUSTMENTS, asset=asset)
+    )
     lines = [Line(source, -amount)]
     if amount - fee > 0:
         lines.append(Line(user_account(user=request.user, asset=asset), amount - fee))
     if fee > 0:
         lines.append(Line(system_account(kind=AccountKind.FEES, asset=asset), fee))
     try:
-        request.journal = journal_post(kind=Journal.Kind.RECOVERY, idempotency_key=f"recovery-{request.pk}", created_by=by,
-                                       memo=f"fund recovery #{request.pk} {request.chain}:{request.tx_hash}", lines=lines)
+        request.journal = journal_post(
+            kind=Journal.Kind.RECOVERY,
+            idempotency_key=f"recovery-{request.pk}",
+            created_by=by,
+            memo=f"fund recovery #{request.pk} {request.chain}:{request.tx_hash}",
+            lines=lines,
+        )
     except InvalidAmount as error:
         raise RecoveryRefused("invalid_amount", str(error))
     request.second_approver, request.status = by, RecoveryRequest.Status.CREDITED
@@ -142,7 +155,11 @@ def recovery_reject(*, request: RecoveryRequest, by: User, reason: str) -> Recov
         raise RecoveryRefused("finished", "this request is already finished")
     if not reason.strip():
         raise RecoveryRefused("reason_required", "a reason is required")
-    request.status, request.reject_reason, request.check_result = RecoveryRequest.Status.REJECTED, reason.strip()[:500], "rejected_by_operator"
+    request.status, request.reject_reason, request.check_result = (
+        RecoveryRequest.Status.REJECTED,
+        reason.strip()[:500],
+        "rejected_by_operator",
+    )
     request.save(update_fields=["status", "reject_reason", "check_result", "updated_at"])
     notice_create(user=request.user, kind=Notice.Kind.RECOVERY_DONE, object_id=request.pk)
     return request

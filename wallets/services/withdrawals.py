@@ -5,6 +5,7 @@ ledger row is locked before the daily limit is summed and the hold is placed, so
 requests cannot together pass the limit or overdraw; broadcast is idempotent (adapter keyed by
 the withdrawal), and the withdrawal row lock makes cancel, review and broadcast exclusive.
 """
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,11 +17,19 @@ from django.utils.translation import gettext as _
 
 from accounts.models import SecurityEvent, User
 from accounts.selectors import totp_code_valid, user_has_totp
-from accounts.services import ClientInfo, NO_CLIENT, security_event_record, withdrawal_lock_apply
-from wallets.chains import chain_adapter
+from accounts.services import NO_CLIENT, ClientInfo, security_event_record, withdrawal_lock_apply
 from config.formatting import amount_text as amount_plain
+from wallets.chains import chain_adapter
 from wallets.ledger import (
-    InsufficientFunds, InvalidAmount, Line, accounts_lock, amount_parse, hold_release, journal_post, system_account, user_account,
+    InsufficientFunds,
+    InvalidAmount,
+    Line,
+    accounts_lock,
+    amount_parse,
+    hold_release,
+    journal_post,
+    system_account,
+    user_account,
 )
 from wallets.models import AccountKind, DepositAddress, Entry, Journal, Network, Notice, Withdrawal, WithdrawalAddress
 from wallets.services.notices import notice_create
@@ -44,8 +53,11 @@ def _amount_checked(network: Network, amount) -> Decimal:
     if amount is None or amount <= 0:
         raise WithdrawalRefused("invalid_amount", _("Enter an amount with at most %(places)s decimals.") % {"places": asset.precision})
     if amount > network.withdrawal_max:
-        raise WithdrawalRefused("above_maximum", _("The maximum withdrawal on this network is %(amount)s %(asset)s.")
-                                % {"amount": amount_plain(network.withdrawal_max), "asset": asset.symbol})
+        raise WithdrawalRefused(
+            "above_maximum",
+            _("The maximum withdrawal on this network is %(amount)s %(asset)s.")
+            % {"amount": amount_plain(network.withdrawal_max), "asset": asset.symbol},
+        )
     return amount
 
 
@@ -54,11 +66,17 @@ def withdrawal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Dec
     asset = network.asset
     amount = _amount_checked(network, amount)
     if amount < network.withdrawal_min:
-        raise WithdrawalRefused("below_minimum", _("The minimum withdrawal on this network is %(amount)s %(asset)s.")
-                                % {"amount": amount_plain(network.withdrawal_min), "asset": asset.symbol})
+        raise WithdrawalRefused(
+            "below_minimum",
+            _("The minimum withdrawal on this network is %(amount)s %(asset)s.")
+            % {"amount": amount_plain(network.withdrawal_min), "asset": asset.symbol},
+        )
     if amount <= network.withdrawal_fee:
-        raise WithdrawalRefused("below_fee", _("The amount must be more than the network fee of %(amount)s %(asset)s.")
-                                % {"amount": amount_plain(network.withdrawal_fee), "asset": asset.symbol})
+        raise WithdrawalRefused(
+            "below_fee",
+            _("The amount must be more than the network fee of %(amount)s %(asset)s.")
+            % {"amount": amount_plain(network.withdrawal_fee), "asset": asset.symbol},
+        )
     return amount, network.withdrawal_fee, amount - network.withdrawal_fee
 
 
@@ -76,8 +94,11 @@ def _account_checks(user: User) -> None:
     if user.is_frozen:
         raise WithdrawalRefused("account_frozen", _("Your account is frozen. Contact support to unfreeze it."))
     if user.withdrawals_locked:
-        raise WithdrawalRefused("security_lock", _("Withdrawals are locked for 24 hours after a security change, until %(until)s (UTC).")
-                                % {"until": user.withdrawals_locked_until.strftime("%Y-%m-%d %H:%M")})
+        raise WithdrawalRefused(
+            "security_lock",
+            _("Withdrawals are locked for 24 hours after a security change, until %(until)s (UTC).")
+            % {"until": user.withdrawals_locked_until.strftime("%Y-%m-%d %H:%M")},
+        )
 
 
 def _address_checks(*, user: User, network: Network, address: str, memo: str) -> None:
@@ -88,10 +109,15 @@ def _address_checks(*, user: User, network: Network, address: str, memo: str) ->
     if user.withdrawal_whitelist_only:
         entry = WithdrawalAddress.objects.filter(user=user, network=network, address=address, memo=memo).first()
         if entry is None:
-            raise WithdrawalRefused("address_not_whitelisted", _("You only allow withdrawals to your address book. Add this address first."))
+            raise WithdrawalRefused(
+                "address_not_whitelisted", _("You only allow withdrawals to your address book. Add this address first.")
+            )
         if entry.is_cooling:
-            raise WithdrawalRefused("address_cooling", _("This address was added recently and can be used from %(when)s (UTC).")
-                                    % {"when": entry.usable_from.strftime("%Y-%m-%d %H:%M")})
+            raise WithdrawalRefused(
+                "address_cooling",
+                _("This address was added recently and can be used from %(when)s (UTC).")
+                % {"when": entry.usable_from.strftime("%Y-%m-%d %H:%M")},
+            )
 
 
 def _daily_limit_check(*, user: User, network: Network, amount: Decimal) -> None:
@@ -99,12 +125,17 @@ def _daily_limit_check(*, user: User, network: Network, amount: Decimal) -> None
     if not limit:
         return
     since = timezone.now() - timedelta(hours=24)
-    used = (Withdrawal.objects.filter(user=user, network__asset=network.asset, created_at__gte=since)
-            .exclude(status__in=[Withdrawal.Status.REJECTED, Withdrawal.Status.CANCELLED])
-            .aggregate(total=Sum("amount"))["total"]) or Decimal(0)
+    used = (
+        Withdrawal.objects.filter(user=user, network__asset=network.asset, created_at__gte=since)
+        .exclude(status__in=[Withdrawal.Status.REJECTED, Withdrawal.Status.CANCELLED])
+        .aggregate(total=Sum("amount"))["total"]
+    ) or Decimal(0)
     if used + amount > limit:
-        raise WithdrawalRefused("daily_limit", _("This exceeds your 24-hour withdrawal limit: %(left)s %(asset)s left of %(limit)s.")
-                                % {"left": amount_plain(max(limit - used, Decimal(0))), "asset": network.asset.symbol, "limit": amount_plain(limit)})
+        raise WithdrawalRefused(
+            "daily_limit",
+            _("This exceeds your 24-hour withdrawal limit: %(left)s %(asset)s left of %(limit)s.")
+            % {"left": amount_plain(max(limit - used, Decimal(0))), "asset": network.asset.symbol, "limit": amount_plain(limit)},
+        )
 
 
 def internal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Decimal]:
@@ -114,8 +145,9 @@ def internal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Decim
     return amount, Decimal(0), amount
 
 
-def withdrawal_request(*, user: User, network: Network, address: str, amount, memo: str = "", mfa_code: str,
-                       idempotency_key: str) -> Withdrawal:
+def withdrawal_request(
+    *, user: User, network: Network, address: str, amount, memo: str = "", mfa_code: str, idempotency_key: str
+) -> Withdrawal:
     """Validate and reserve a withdrawal (see the module docstring). Raises WithdrawalRefused."""
     address, memo = chain_adapter(network.code).normalize(address or ""), (memo or "").strip()
     existing = Withdrawal.objects.filter(user=user, idempotency_key=idempotency_key).first()
@@ -148,15 +180,27 @@ def withdrawal_request(*, user: User, network: Network, address: str, amount, me
         threshold = network.asset.withdrawal_review_threshold
         status = Withdrawal.Status.REVIEW if threshold and amount > threshold else Withdrawal.Status.QUEUED
         withdrawal = Withdrawal.objects.create(
-            user=user, network=network, address=address, memo=memo, amount=amount, fee=fee, net_amount=net,
-            status=status, idempotency_key=idempotency_key, internal_recipient=recipient,
+            user=user,
+            network=network,
+            address=address,
+            memo=memo,
+            amount=amount,
+            fee=fee,
+            net_amount=net,
+            status=status,
+            idempotency_key=idempotency_key,
+            internal_recipient=recipient,
         )
         try:
             if recipient is not None and status == Withdrawal.Status.QUEUED:
                 _internal_settle(withdrawal, Entry.Bucket.AVAILABLE)  # instant: no hold needed
                 return withdrawal
-            journal_post(kind=Journal.Kind.HOLD, idempotency_key=f"withdrawal-hold-{withdrawal.pk}", memo=f"withdrawal #{withdrawal.pk}",
-                         lines=[Line(account, -amount, Entry.Bucket.AVAILABLE), Line(account, amount, Entry.Bucket.LOCKED)])
+            journal_post(
+                kind=Journal.Kind.HOLD,
+                idempotency_key=f"withdrawal-hold-{withdrawal.pk}",
+                memo=f"withdrawal #{withdrawal.pk}",
+                lines=[Line(account, -amount, Entry.Bucket.AVAILABLE), Line(account, amount, Entry.Bucket.LOCKED)],
+            )
         except InsufficientFunds:
             raise WithdrawalRefused("insufficient_balance", _("Your available balance is too low for this amount."))
         if withdrawal.status == Withdrawal.Status.QUEUED:
@@ -168,9 +212,12 @@ def _internal_settle(withdrawal: Withdrawal, bucket: str) -> None:
     """Move the amount to the recipient (from available when instant, from the hold after review)."""
     asset = withdrawal.network.asset
     source, target = user_account(user=withdrawal.user, asset=asset), user_account(user=withdrawal.internal_recipient, asset=asset)
-    withdrawal.journal = journal_post(kind=Journal.Kind.TRANSFER, idempotency_key=f"withdrawal-{withdrawal.pk}",
-                                      memo=f"internal transfer #{withdrawal.pk}",
-                                      lines=[Line(source, -withdrawal.amount, bucket), Line(target, withdrawal.amount)])
+    withdrawal.journal = journal_post(
+        kind=Journal.Kind.TRANSFER,
+        idempotency_key=f"withdrawal-{withdrawal.pk}",
+        memo=f"internal transfer #{withdrawal.pk}",
+        lines=[Line(source, -withdrawal.amount, bucket), Line(target, withdrawal.amount)],
+    )
     withdrawal.status, withdrawal.finished_at = Withdrawal.Status.COMPLETED, timezone.now()
     withdrawal.save(update_fields=["status", "finished_at", "journal"])
     notice_create(user=withdrawal.internal_recipient, kind=Notice.Kind.TRANSFER_RECEIVED, object_id=withdrawal.pk)
@@ -187,8 +234,12 @@ def _locked(withdrawal_id: int) -> Withdrawal:
 
 
 def _release(withdrawal: Withdrawal) -> None:
-    hold_release(account=user_account(user=withdrawal.user, asset=withdrawal.network.asset), amount=withdrawal.amount,
-                 idempotency_key=f"withdrawal-release-{withdrawal.pk}", memo=f"withdrawal #{withdrawal.pk} {withdrawal.status}")
+    hold_release(
+        account=user_account(user=withdrawal.user, asset=withdrawal.network.asset),
+        amount=withdrawal.amount,
+        idempotency_key=f"withdrawal-release-{withdrawal.pk}",
+        memo=f"withdrawal #{withdrawal.pk} {withdrawal.status}",
+    )
 
 
 @transaction.atomic
@@ -256,18 +307,29 @@ def withdrawal_broadcast(*, withdrawal_id: int) -> Withdrawal:
         elif withdrawal.status != Withdrawal.Status.SENDING:
             return withdrawal
     network, asset = withdrawal.network, withdrawal.network.asset
-    tx_hash = chain_adapter(network.code).broadcast(key=f"withdrawal-{withdrawal.pk}", token=asset.symbol, to_address=withdrawal.address,
-                                                    memo=withdrawal.memo, amount=withdrawal.net_amount)
+    tx_hash = chain_adapter(network.code).broadcast(
+        key=f"withdrawal-{withdrawal.pk}",
+        token=asset.symbol,
+        to_address=withdrawal.address,
+        memo=withdrawal.memo,
+        amount=withdrawal.net_amount,
+    )
     with transaction.atomic():
         withdrawal = _locked(withdrawal_id)
         if withdrawal.status != Withdrawal.Status.SENDING:
             return withdrawal
-        lines = [Line(user_account(user=withdrawal.user, asset=asset), -withdrawal.amount, Entry.Bucket.LOCKED),
-                 Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), withdrawal.net_amount)]
+        lines = [
+            Line(user_account(user=withdrawal.user, asset=asset), -withdrawal.amount, Entry.Bucket.LOCKED),
+            Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), withdrawal.net_amount),
+        ]
         if withdrawal.fee:
             lines.append(Line(system_account(kind=AccountKind.FEES, asset=asset), withdrawal.fee))
-        withdrawal.journal = journal_post(kind=Journal.Kind.WITHDRAWAL, idempotency_key=f"withdrawal-{withdrawal.pk}",
-                                          memo=f"withdrawal #{withdrawal.pk} {tx_hash}", lines=lines)
+        withdrawal.journal = journal_post(
+            kind=Journal.Kind.WITHDRAWAL,
+            idempotency_key=f"withdrawal-{withdrawal.pk}",
+            memo=f"withdrawal #{withdrawal.pk} {tx_hash}",
+            lines=lines,
+        )
         withdrawal.tx_hash, withdrawal.status, withdrawal.broadcast_at = tx_hash, Withdrawal.Status.BROADCAST, timezone.now()
         withdrawal.save(update_fields=["tx_hash", "status", "broadcast_at", "journal"])
         notice_create(user=withdrawal.user, kind=Notice.Kind.WITHDRAWAL_SENT, object_id=withdrawal.pk)
@@ -287,7 +349,8 @@ def withdrawals_confirm(*, chain: str, tip: int) -> int:
             withdrawal.status, withdrawal.finished_at = Withdrawal.Status.COMPLETED, timezone.now()
             completed += 1
         Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.BROADCAST).update(
-            block_height=height, confirmations=withdrawal.confirmations, status=withdrawal.status, finished_at=withdrawal.finished_at)
+            block_height=height, confirmations=withdrawal.confirmations, status=withdrawal.status, finished_at=withdrawal.finished_at
+        )
     return completed
 
 
@@ -295,7 +358,9 @@ def withdrawals_confirm(*, chain: str, tip: int) -> int:
 
 
 @transaction.atomic
-def address_book_add(*, user: User, network: Network, label: str, address: str, memo: str = "", client: ClientInfo = NO_CLIENT) -> WithdrawalAddress:
+def address_book_add(
+    *, user: User, network: Network, label: str, address: str, memo: str = "", client: ClientInfo = NO_CLIENT
+) -> WithdrawalAddress:
     """Add an entry, usable after the cooling period; the user is emailed (with the freeze link)."""
     label, address, memo = label.strip(), chain_adapter(network.code).normalize(address), memo.strip()
     if not label or not address:
@@ -305,10 +370,21 @@ def address_book_add(*, user: User, network: Network, label: str, address: str, 
     if WithdrawalAddress.objects.filter(user=user, network=network, address=address, memo=memo).exists():
         raise WithdrawalRefused("address_exists", _("This address is already in your address book."))
     now = timezone.now()
-    entry = WithdrawalAddress.objects.create(user=user, network=network, label=label[:64], address=address, memo=memo, created_at=now,
-                                             usable_from=now + timedelta(hours=settings.WITHDRAWAL_ADDRESS_COOLING_HOURS))
-    security_event_record(user=user, kind=SecurityEvent.Kind.ADDRESS_ADDED, client=client,
-                          data={"network": str(network), "address": address, "label": entry.label})
+    entry = WithdrawalAddress.objects.create(
+        user=user,
+        network=network,
+        label=label[:64],
+        address=address,
+        memo=memo,
+        created_at=now,
+        usable_from=now + timedelta(hours=settings.WITHDRAWAL_ADDRESS_COOLING_HOURS),
+    )
+    security_event_record(
+        user=user,
+        kind=SecurityEvent.Kind.ADDRESS_ADDED,
+        client=client,
+        data={"network": str(network), "address": address, "label": entry.label},
+    )
     return entry
 
 

@@ -1,5 +1,6 @@
 """`make messages`: extract every UI, email and JavaScript string into all 36 catalogs, with the
 plural rules Django itself uses for each language, and the English catalog filled from source."""
+
 from pathlib import Path
 
 import django
@@ -37,8 +38,16 @@ class Command(BaseCommand):
         locales = [to_locale(code) for code in LANGUAGE_CODES]
         for domain in DOMAINS:
             extra = {"extensions": ["html", "txt", "py"]} if domain == "django" else {}
-            call_command("makemessages", locale=locales, domain=domain, ignore_patterns=IGNORE,
-                         no_obsolete=True, add_location="file", verbosity=0, **extra)
+            call_command(
+                "makemessages",
+                locale=locales,
+                domain=domain,
+                ignore_patterns=IGNORE,
+                no_obsolete=True,
+                add_location="file",
+                verbosity=0,
+                **extra,
+            )
         for code in LANGUAGE_CODES:
             locale = to_locale(code)
             plural = django_plural_forms(locale)
@@ -57,7 +66,11 @@ class Command(BaseCommand):
                 if code == "en":
                     for message in catalog:
                         # English is the source: a fuzzy entry holds makemessages' guess from a similar old string.
-                        stale = "fuzzy" in message.flags or not message.string or (isinstance(message.string, tuple) and not all(message.string))
+                        stale = (
+                            "fuzzy" in message.flags
+                            or not message.string
+                            or (isinstance(message.string, tuple) and not all(message.string))
+                        )
                         if message.id and stale:
                             message.string = message.id
                         message.flags.discard("fuzzy")
@@ -72,7 +85,7 @@ class Command(BaseCommand):
         lines = path.read_text(encoding="utf-8").splitlines()
         out, in_header, skipping = [], True, False
         for line in lines:
-            if in_header and line == "" and any(l.startswith("msgid") for l in out):
+            if in_header and line == "" and any(kept.startswith("msgid") for kept in out):
                 in_header = False
             if in_header:
                 if line.startswith("#, fuzzy"):

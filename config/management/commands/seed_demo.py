@@ -1,5 +1,6 @@
 """Demo data for development: traders, one support agent per support language, a supervisor and
 an operator, all with one development-only password. Idempotent; refuses production settings."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -18,7 +19,9 @@ _AGENT_UI_LANGUAGE = {"zh": "zh-hans", "pt": "pt-br"}
 ANNOUNCEMENTS = [
     (
         gettext_noop("Welcome to Agora"),
-        gettext_noop("Sign up, secure your account with two-factor authentication and passkeys, and set your anti-phishing code before you deposit."),
+        gettext_noop(
+            "Sign up, secure your account with two-factor authentication and passkeys, and set your anti-phishing code before you deposit."
+        ),
     ),
     (
         gettext_noop("Support in your language"),
@@ -32,8 +35,16 @@ ANNOUNCEMENTS = [
 ASSETS = [
     ("BTC", "Bitcoin", 8, False, "67000", "10", "1", [("BTC", "Bitcoin", 2, "0.0002", "0.001", "50", False)]),
     ("ETH", "Ethereum", 8, False, "3500", "200", "20", [("ERC20", "Ethereum (ERC20)", 6, "0.002", "0.01", "1000", False)]),
-    ("USDT", "Tether USD", 6, False, "1", "500000", "50000", [("ERC20", "Ethereum (ERC20)", 6, "5", "10", "1000000", False),
-                                                         ("TRC20", "Tron (TRC20)", 3, "1", "10", "1000000", False)]),
+    (
+        "USDT",
+        "Tether USD",
+        6,
+        False,
+        "1",
+        "500000",
+        "50000",
+        [("ERC20", "Ethereum (ERC20)", 6, "5", "10", "1000000", False), ("TRC20", "Tron (TRC20)", 3, "1", "10", "1000000", False)],
+    ),
     ("BNB", "BNB", 8, False, "600", "1000", "100", [("BEP20", "BNB Smart Chain (BEP20)", 3, "0.0005", "0.01", "10000", False)]),
     ("NEO", "NEO", 0, False, "12", "50000", "5000", [("NEO3", "Neo N3", 1, "0", "1", "100000", False)]),
     ("GAS", "GAS", 8, False, "4.5", "100000", "10000", [("NEO3", "Neo N3", 1, "0.005", "0.1", "100000", False)]),
@@ -60,17 +71,43 @@ MARKETS = [
     ("LTCBTC", "LTC", "BTC", "0.000001", "0.01", "0.01", "10000", "0.0001"),
 ]
 # tier, 30-day volume (USDT), maker, taker
-FEE_TIERS = [(0, "0", "0.001", "0.001"), (1, "1000000", "0.0009", "0.001"), (2, "5000000", "0.0008", "0.001"),
-             (3, "20000000", "0.0007", "0.0009"), (4, "100000000", "0.0005", "0.0008"), (5, "500000000", "0.0003", "0.0006")]
+FEE_TIERS = [
+    (0, "0", "0.001", "0.001"),
+    (1, "1000000", "0.0009", "0.001"),
+    (2, "5000000", "0.0008", "0.001"),
+    (3, "20000000", "0.0007", "0.0009"),
+    (4, "100000000", "0.0005", "0.0008"),
+    (5, "500000000", "0.0003", "0.0006"),
+]
 
 FUNDING = {
     "alice@demo.test": {"BTC": "2", "ETH": "25", "USDT": "50000", "NEO": "100", "GAS": "40", "AGR": "5000"},
     "bob@demo.test": {"BTC": "1.5", "ETH": "10", "USDT": "30000", "BNB": "20", "NEO": "250"},
     # Demo liquidity (manage.py market_maker): the quoting account and an account that takes.
-    "maker@demo.test": {"BTC": "50", "ETH": "500", "USDT": "5000000", "BNB": "2000", "NEO": "20000", "GAS": "20000", "AGR": "1000000",
-                        "SOL": "2000", "XRP": "500000", "LTC": "2000"},
-    "taker@demo.test": {"BTC": "5", "ETH": "50", "USDT": "500000", "BNB": "200", "NEO": "2000", "GAS": "2000", "AGR": "100000",
-                        "SOL": "200", "XRP": "50000", "LTC": "200"},
+    "maker@demo.test": {
+        "BTC": "50",
+        "ETH": "500",
+        "USDT": "5000000",
+        "BNB": "2000",
+        "NEO": "20000",
+        "GAS": "20000",
+        "AGR": "1000000",
+        "SOL": "2000",
+        "XRP": "500000",
+        "LTC": "2000",
+    },
+    "taker@demo.test": {
+        "BTC": "5",
+        "ETH": "50",
+        "USDT": "500000",
+        "BNB": "200",
+        "NEO": "2000",
+        "GAS": "2000",
+        "AGR": "100000",
+        "SOL": "200",
+        "XRP": "50000",
+        "LTC": "200",
+    },
 }
 
 
@@ -122,12 +159,25 @@ class Command(BaseCommand):
         for symbol, name, precision, platform, price, daily_limit, review_above, networks in ASSETS:
             asset = Asset.objects.filter(symbol=symbol).first() or Asset(symbol=symbol)
             asset.name, asset.name_en, asset.precision, asset.is_platform_token = name, name, precision, platform
-            asset.reference_price, asset.withdrawal_daily_limit, asset.withdrawal_review_threshold = D(price), D(daily_limit), D(review_above)
+            asset.reference_price, asset.withdrawal_daily_limit, asset.withdrawal_review_threshold = (
+                D(price),
+                D(daily_limit),
+                D(review_above),
+            )
             asset.save()
             for code, net_name, confirmations, fee, minimum, maximum, memo in networks:
-                Network.objects.update_or_create(asset=asset, code=code, defaults={
-                    "name": net_name, "confirmations": confirmations, "withdrawal_fee": D(fee),
-                    "withdrawal_min": D(minimum), "withdrawal_max": D(maximum), "memo_required": memo})
+                Network.objects.update_or_create(
+                    asset=asset,
+                    code=code,
+                    defaults={
+                        "name": net_name,
+                        "confirmations": confirmations,
+                        "withdrawal_fee": D(fee),
+                        "withdrawal_min": D(minimum),
+                        "withdrawal_max": D(maximum),
+                        "memo_required": memo,
+                    },
+                )
 
     def _markets(self) -> None:
         from decimal import Decimal as D
@@ -136,11 +186,22 @@ class Command(BaseCommand):
         from wallets.models import Asset
 
         for symbol, base, quote, tick, step, min_qty, max_qty, min_notional in MARKETS:
-            Market.objects.update_or_create(symbol=symbol, defaults={
-                "base": Asset.objects.get(symbol=base), "quote": Asset.objects.get(symbol=quote), "tick_size": D(tick), "step_size": D(step),
-                "min_qty": D(min_qty), "max_qty": D(max_qty), "min_notional": D(min_notional)})
+            Market.objects.update_or_create(
+                symbol=symbol,
+                defaults={
+                    "base": Asset.objects.get(symbol=base),
+                    "quote": Asset.objects.get(symbol=quote),
+                    "tick_size": D(tick),
+                    "step_size": D(step),
+                    "min_qty": D(min_qty),
+                    "max_qty": D(max_qty),
+                    "min_notional": D(min_notional),
+                },
+            )
         for tier, volume, maker, taker in FEE_TIERS:
-            FeeTier.objects.update_or_create(tier=tier, defaults={"min_volume_30d": D(volume), "maker_rate": D(maker), "taker_rate": D(taker)})
+            FeeTier.objects.update_or_create(
+                tier=tier, defaults={"min_volume_30d": D(volume), "maker_rate": D(maker), "taker_rate": D(taker)}
+            )
 
     def _funding(self) -> None:
         from decimal import Decimal as D
@@ -151,8 +212,13 @@ class Command(BaseCommand):
         for email, holdings in FUNDING.items():
             user = User.objects.get(email=email)
             for symbol, amount in holdings.items():
-                ledger_adjust(user=user, asset=Asset.objects.get(symbol=symbol), amount=D(amount),
-                              reason="demo funding (seed_demo)", idempotency_key=f"seed-demo-{email}-{symbol}")
+                ledger_adjust(
+                    user=user,
+                    asset=Asset.objects.get(symbol=symbol),
+                    amount=D(amount),
+                    reason="demo funding (seed_demo)",
+                    idempotency_key=f"seed-demo-{email}-{symbol}",
+                )
         self._custody_opening()
 
     def _custody_opening(self) -> None:
@@ -175,9 +241,15 @@ class Command(BaseCommand):
                 if not isinstance(adapter, SimulatedChain) or Journal.objects.filter(idempotency_key=key).exists():
                     continue
                 adapter.mine(token=symbol, to_address=adapter.hot_wallet(), amount=D(amount), from_address="genesis")
-                journal_post(kind=Journal.Kind.ADJUSTMENT, idempotency_key=key, memo=f"demo custody opening balance for {email} (seed_demo)",
-                             lines=[Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), -D(amount)),
-                                    Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), D(amount))])
+                journal_post(
+                    kind=Journal.Kind.ADJUSTMENT,
+                    idempotency_key=key,
+                    memo=f"demo custody opening balance for {email} (seed_demo)",
+                    lines=[
+                        Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), -D(amount)),
+                        Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), D(amount)),
+                    ],
+                )
         from wallets.services import chain_scan, chains_active
 
         for chain in chains_active():  # the scanner reads the genesis blocks, so custody checks agree at once

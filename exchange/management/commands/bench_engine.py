@@ -5,12 +5,14 @@ loaded as engine commands with their funds reserved; then MarketEngine applies t
 committing trades, order states, balances and ledger journals. Prints orders/s, the
 accept-to-commit latency of a paced run, and the ratio to the pure matcher on the same orders.
 """
+
 import os
 import random
 import statistics
 import threading
 import time
 from collections import defaultdict
+from datetime import UTC
 from decimal import Decimal as D
 
 from django.core.management.base import BaseCommand
@@ -27,7 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=int, default=1000, help="orders/s of the paced latency run")
         parser.add_argument("--paced-seconds", type=float, default=5.0)
         parser.add_argument("--keepdb", action="store_true")
-        parser.add_argument("--e2e-orders", type=int, default=100, help="orders placed one by one against a run_engine process (PostgreSQL)")
+        parser.add_argument(
+            "--e2e-orders", type=int, default=100, help="orders placed one by one against a run_engine process (PostgreSQL)"
+        )
         parser.add_argument("--e2e-rate", type=int, default=200, help="orders/s placed through order_place against run_engine for 5 s")
 
     def handle(self, *args, orders, batch, rate, paced_seconds, keepdb, e2e_orders, e2e_rate, **options):
@@ -48,8 +52,16 @@ class Command(BaseCommand):
         btc = Asset.objects.create(symbol="BTC", name="Bitcoin", precision=8)
         usdt = Asset.objects.create(symbol="USDT", name="Tether", precision=6)
         FeeTier.objects.create(tier=0, min_volume_30d=0, maker_rate=D("0.001"), taker_rate=D("0.001"))
-        return Market.objects.create(symbol="BTCUSDT", base=btc, quote=usdt, tick_size=D("0.01"), step_size=D("0.0001"),
-                                     min_qty=D("0.0001"), max_qty=D("100"), min_notional=D("1"))
+        return Market.objects.create(
+            symbol="BTCUSDT",
+            base=btc,
+            quote=usdt,
+            tick_size=D("0.01"),
+            step_size=D("0.0001"),
+            min_qty=D("0.0001"),
+            max_qty=D("100"),
+            min_notional=D("1"),
+        )
 
     def _orders(self, n, seed, start=0):
         rng = random.Random(seed)
@@ -75,8 +87,21 @@ class Command(BaseCommand):
             asset = market.quote if side == "BUY" else market.base
             reserve = price * qty if side == "BUY" else qty
             holds[(user.pk, asset.pk)] += reserve
-            rows.append(Order(market=market, user=user, client_order_id=f"b{n}", side=side, type="LIMIT", time_in_force="GTC", price=price,
-                              quantity=qty, stp_mode="NONE", reserved_asset=asset, reserved=reserve))
+            rows.append(
+                Order(
+                    market=market,
+                    user=user,
+                    client_order_id=f"b{n}",
+                    side=side,
+                    type="LIMIT",
+                    time_in_force="GTC",
+                    price=price,
+                    quantity=qty,
+                    stp_mode="NONE",
+                    reserved_asset=asset,
+                    reserved=reserve,
+                )
+            )
         by_pk = {u.pk: u for u in users}
         assets = {market.base.pk: market.base, market.quote.pk: market.quote}
         # Each hold in its own short transaction, as order_place's is, then the orders and commands
@@ -88,8 +113,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             created = Order.objects.bulk_create(rows, batch_size=5000)
             accepted = timezone.now()  # (the paced run takes acceptance as the commit, after this block)
-            EngineCommand.objects.bulk_create([EngineCommand(market=market, kind="place", order=o, created_at=accepted) for o in created],
-                                              batch_size=5000)
+            EngineCommand.objects.bulk_create(
+                [EngineCommand(market=market, kind="place", order=o, created_at=accepted) for o in created], batch_size=5000
+            )
         return created
 
     def _run(self, n, batch, rate, paced_seconds):
@@ -139,7 +165,9 @@ class Command(BaseCommand):
                 t = time.perf_counter()
                 engine.apply_batch(limit=batch)
                 total = (time.perf_counter() - t) * 1000
-            self.stdout.write(f"one batch: {total:.1f} ms, {len(queries)} statements, {sum(q[0] for q in queries):.1f} ms in them; slowest:")
+            self.stdout.write(
+                f"one batch: {total:.1f} ms, {len(queries)} statements, {sum(q[0] for q in queries):.1f} ms in them; slowest:"
+            )
             for ms, sql in sorted(queries, reverse=True)[:12]:
                 self.stdout.write(f"  {ms:7.2f} ms  {sql}")
         engine.phases.clear()
@@ -182,11 +210,18 @@ class Command(BaseCommand):
         db = connection.settings_dict
         env = {**os.environ, "ENGINE_INLINE": "false", "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
         self.stdout.write("")
-        self.stdout.write(f"end to end, {count} orders one at a time against `run_engine` (order_place returns -> the order's batch committed):")
+        self.stdout.write(
+            f"end to end, {count} orders one at a time against `run_engine` (order_place returns -> the order's batch committed):"
+        )
         results = {}
         for mode, extra in (("wakes on NOTIFY", []), ("polls (1-100 ms back-off)", ["--poll-only"])):
-            engine = subprocess.Popen([sys.executable, "manage.py", "run_engine", "--claim-every", "0.2", *extra], cwd=django_settings.BASE_DIR,
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            engine = subprocess.Popen(
+                [sys.executable, "manage.py", "run_engine", "--claim-every", "0.2", *extra],
+                cwd=django_settings.BASE_DIR,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 # A first order, applied once the engine owns the market and has rebuilt its book.
                 deadline = time.monotonic() + 30
@@ -196,16 +231,25 @@ class Command(BaseCommand):
                 waits = []
                 for k in range(count):
                     time.sleep(0.05 + (k % 7) * 0.01)  # idle between orders, so the engine is waiting, as it mostly is
-                    order = order_place(user=users[k % 2], market=market, side="SELL" if k % 2 else "BUY", type="LIMIT",
-                                        quantity="0.0001", price="50000", stp_mode="NONE")
+                    order = order_place(
+                        user=users[k % 2],
+                        market=market,
+                        side="SELL" if k % 2 else "BUY",
+                        type="LIMIT",
+                        quantity="0.0001",
+                        price="50000",
+                        stp_mode="NONE",
+                    )
                     placed = time.perf_counter()
                     while Order.objects.filter(pk=order.pk, status="PENDING_NEW").exists():
                         time.sleep(0.0002)
                     waits.append((time.perf_counter() - placed) * 1000)
                 waits.sort()
                 results[mode] = waits
-                self.stdout.write(f"  engine {mode}: p50 {waits[len(waits) // 2]:.1f} ms, p99 {waits[int(len(waits) * 0.99)]:.1f} ms, "
-                                  f"max {waits[-1]:.1f} ms")
+                self.stdout.write(
+                    f"  engine {mode}: p50 {waits[len(waits) // 2]:.1f} ms, p99 {waits[int(len(waits) * 0.99)]:.1f} ms, "
+                    f"max {waits[-1]:.1f} ms"
+                )
                 if not extra and self.e2e_rate:
                     self._sustained(market, users, self.e2e_rate)
             finally:
@@ -218,7 +262,7 @@ class Command(BaseCommand):
         """`order_place` at `rate`/s for `seconds` from this process while the run_engine process
         applies them: per order, from `order_place` returning to the batch's `applied_at` (stamped
         in the batch's transaction just before its commit)."""
-        from datetime import datetime, timezone as dt_timezone
+        from datetime import datetime
 
         from exchange.models import EngineCommand
         from exchange.services import order_place
@@ -229,17 +273,30 @@ class Command(BaseCommand):
             delay = started + k / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            order = order_place(user=users[k % 2], market=market, side="SELL" if k % 2 else "BUY", type="LIMIT", quantity="0.0001",
-                                price=str(50000 + (k % 5)), stp_mode="NONE")
-            accepted[order.pk] = datetime.now(dt_timezone.utc)
+            order = order_place(
+                user=users[k % 2],
+                market=market,
+                side="SELL" if k % 2 else "BUY",
+                type="LIMIT",
+                quantity="0.0001",
+                price=str(50000 + (k % 5)),
+                stp_mode="NONE",
+            )
+            accepted[order.pk] = datetime.now(UTC)
         achieved = len(accepted) / (time.perf_counter() - started)
         deadline = time.monotonic() + 30
         while EngineCommand.objects.filter(applied_at__isnull=True).exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        waits = sorted((applied - accepted[order_id]).total_seconds() * 1000 for order_id, applied in
-                       EngineCommand.objects.filter(order_id__in=list(accepted), kind="place").values_list("order_id", "applied_at"))
-        self.stdout.write(f"  sustained, order_place at {achieved:,.0f}/s for {seconds:g} s (NOTIFY): to applied p50 {waits[len(waits) // 2]:.1f} ms, "
-                          f"p99 {waits[int(len(waits) * 0.99)]:.1f} ms, max {waits[-1]:.1f} ms")
+        waits = sorted(
+            (applied - accepted[order_id]).total_seconds() * 1000
+            for order_id, applied in EngineCommand.objects.filter(order_id__in=list(accepted), kind="place").values_list(
+                "order_id", "applied_at"
+            )
+        )
+        self.stdout.write(
+            f"  sustained, order_place at {achieved:,.0f}/s for {seconds:g} s (NOTIFY): to applied p50 {waits[len(waits) // 2]:.1f} ms, "
+            f"p99 {waits[int(len(waits) * 0.99)]:.1f} ms, max {waits[-1]:.1f} ms"
+        )
 
     def _paced(self, market, users, engine, n, batch, rate, paced_seconds):
         """A producer thread accepts orders at `rate`/s while the engine applies them; returns the
@@ -258,7 +315,7 @@ class Command(BaseCommand):
                 per_step = max(1, int(rate * step))
                 for k in range(0, len(paced), per_step):
                     t = time.perf_counter()
-                    orders = self._load(market, users, paced[k:k + per_step])
+                    orders = self._load(market, users, paced[k : k + per_step])
                     now = time.perf_counter()  # committed: accepted
                     for command_id in EngineCommand.objects.filter(order__in=orders).values_list("pk", flat=True):
                         accepted[command_id] = now
@@ -290,18 +347,26 @@ class Command(BaseCommand):
         self.stdout.write("| run | orders/s | note |")
         self.stdout.write("|---|---:|---|")
         self.stdout.write(f"| engine alone (pure matcher, same orders) | {alone:,.0f} | {fills:,} fills |")
-        self.stdout.write(f"| engine + durable settlement ({connection.vendor}) | {durable:,.0f} | "
-                          f"median batch {statistics.median(per_batch):,.0f} orders/s |")
+        self.stdout.write(
+            f"| engine + durable settlement ({connection.vendor}) | {durable:,.0f} | "
+            f"median batch {statistics.median(per_batch):,.0f} orders/s |"
+        )
         self.stdout.write("")
         self.stdout.write(f"ratio durable / alone: 1 : {alone / durable:,.0f}")
         if latencies:
-            self.stdout.write(f"paced at {rate:,} orders/s for {paced_seconds:g} s: accept-to-commit p50 {latencies[len(latencies) // 2]:.1f} ms, "
-                              f"p99 {latencies[int(len(latencies) * 0.99)]:.1f} ms, max {latencies[-1]:.1f} ms")
+            self.stdout.write(
+                f"paced at {rate:,} orders/s for {paced_seconds:g} s: accept-to-commit p50 {latencies[len(latencies) // 2]:.1f} ms, "
+                f"p99 {latencies[int(len(latencies) * 0.99)]:.1f} ms, max {latencies[-1]:.1f} ms"
+            )
             sizes, seconds = [b[0] for b in self.paced_batches], [b[1] for b in self.paced_batches]
-            self.stdout.write(f"  the paced run's {len(sizes)} batches: median {statistics.median(sizes):.0f} orders in "
-                              f"{statistics.median(seconds) * 1000:.1f} ms, longest {max(seconds) * 1000:.1f} ms")
+            self.stdout.write(
+                f"  the paced run's {len(sizes)} batches: median {statistics.median(sizes):.0f} orders in "
+                f"{statistics.median(seconds) * 1000:.1f} ms, longest {max(seconds) * 1000:.1f} ms"
+            )
         else:
             self.stdout.write("paced latency run: needs PostgreSQL (set DATABASE_URL)")
         self.stdout.write(f"ledger check after the run: {'sound' if not problems else problems[:3]}")
         met = durable >= 10_000 and latencies is not None and latencies[int(len(latencies) * 0.99)] <= 20
-        self.stdout.write(f"target (performance.md): >= 10,000 orders/s sustained, commit-to-ack p99 <= 20 ms -> {'met' if met else 'NOT met'}")
+        self.stdout.write(
+            f"target (performance.md): >= 10,000 orders/s sustained, commit-to-ack p99 <= 20 ms -> {'met' if met else 'NOT met'}"
+        )

@@ -2,6 +2,7 @@
 (exchange.services.order_place), so the demo markets have a live book. With --taker EMAIL a
 second demo account now and then takes liquidity, so the tape moves too (demo only: it refuses
 production settings)."""
+
 import random
 import time
 from decimal import ROUND_DOWN, Decimal

@@ -1,5 +1,6 @@
 """The engine process: owns markets (advisory locks on PostgreSQL), applies their commands in
 sequence with group commit, takes over markets whose owner died."""
+
 import logging
 import signal
 import time
@@ -93,7 +94,7 @@ class Command(BaseCommand):
     def _session_alive() -> bool:
         try:
             return connection.connection is not None and connection.is_usable()
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure means the session is gone
             return False
 
     def _claim(self, engines: dict) -> None:
@@ -123,7 +124,7 @@ class Command(BaseCommand):
             return
         try:
             held = ownership.markets_held()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a dead session holds nothing: reconnect and claim again
             connection.close()
             held = set()
         for market_id in set(engines) - held:

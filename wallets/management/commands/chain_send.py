@@ -8,9 +8,11 @@ from wallets.models import Network
 
 
 class Command(BaseCommand):
-    help = ("Simulate an incoming transfer on the simulated chain: NETWORK ADDRESS AMOUNT. The asset defaults to the "
-            "network's only listed asset; any symbol may be sent (an unlisted token), to any address (a wrong network), "
-            "with or without --memo.")
+    help = (
+        "Simulate an incoming transfer on the simulated chain: NETWORK ADDRESS AMOUNT. The asset defaults to the "
+        "network's only listed asset; any symbol may be sent (an unlisted token), to any address (a wrong network), "
+        "with or without --memo."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("network", help="chain code, e.g. ERC20, TRC20, BTC, XRP")
@@ -37,8 +39,11 @@ class Command(BaseCommand):
                 raise CommandError(f"{chain} lists {', '.join(listed) or 'no assets'}: choose one with --asset")
             asset = listed[0]
         transfer = adapter.mine(token=asset.upper(), to_address=address, memo=memo, amount=value, from_address="external")
-        self.stdout.write(f"sent {value} {asset.upper()} on {chain} to {address}" + (f" memo {memo}" if memo else "")
-                          + f": tx {transfer.tx_hash} in block {transfer.height}")
+        self.stdout.write(
+            f"sent {value} {asset.upper()} on {chain} to {address}"
+            + (f" memo {memo}" if memo else "")
+            + f": tx {transfer.tx_hash} in block {transfer.height}"
+        )
         if scan:
             from wallets.services import chain_scan
 

@@ -27,8 +27,9 @@ class Command(BaseCommand):
             raise CommandError(f"no asset {asset}")
         try:
             value = amount_parse(amount, asset_obj)
-            journal = ledger_adjust(user=user, asset=asset_obj, amount=value, reason=reason,
-                                    idempotency_key=key or f"cli-adjust-{uuid.uuid4()}")
+            journal = ledger_adjust(
+                user=user, asset=asset_obj, amount=value, reason=reason, idempotency_key=key or f"cli-adjust-{uuid.uuid4()}"
+            )
         except LedgerError as error:
             raise CommandError(f"refused: {error}")
         self.stdout.write(f"journal #{journal.pk}: {user.email} {value:+} {asset_obj.symbol} ({reason})")

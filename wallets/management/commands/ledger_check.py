@@ -5,8 +5,10 @@ from wallets.selectors import custody_violations, ledger_violations
 
 
 class Command(BaseCommand):
-    help = ("Verify every ledger invariant (journals balance, balances equal entries, nothing negative, "
-            "custody equals what the chain adapters report); exits non-zero with a report when one fails.")
+    help = (
+        "Verify every ledger invariant (journals balance, balances equal entries, nothing negative, "
+        "custody equals what the chain adapters report); exits non-zero with a report when one fails."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--skip-custody", action="store_true", help="do not ask the chain adapters (ledger-internal checks only)")
@@ -21,5 +23,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"  ✗ {line}")
             raise CommandError(f"ledger check FAILED: {len(problems)} problem(s) in {summary}")
         checked = "" if options["skip_custody"] else ", custody equals the chains"
-        self.stdout.write(self.style.SUCCESS(
-            f"ledger check passed: {summary}; every journal balances, every balance equals its entries, nothing negative{checked}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"ledger check passed: {summary}; every journal balances, every balance equals its entries, nothing negative{checked}"
+            )
+        )
