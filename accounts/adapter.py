@@ -8,11 +8,16 @@ from django.utils import translation
 
 from accounts.client import client_info
 from accounts.models import User
+from config.site import site_url_rebase
 
 
-def _mail_context_serialize(context: dict) -> tuple[dict, int | None]:
-    """allauth passes model instances and the request; keep what survives JSON and the user's id."""
+def _mail_context_serialize(context: dict, request=None) -> tuple[dict, int | None]:
+    """allauth passes model instances and the request; keep what survives JSON and the user's id.
+    Links allauth built from the request's host (activate_url, password_reset_url, signup_url)
+    are moved onto SITE_URL, like every other email link."""
     plain, user_id = {}, None
+    request = context.get("request") or request
+    request_host = request.get_host() if request is not None else ""
     for key, value in context.items():
         if key in ("request", "current_site"):
             continue
@@ -20,7 +25,9 @@ def _mail_context_serialize(context: dict) -> tuple[dict, int | None]:
             user_id = value.pk
         elif isinstance(value, models.Model):
             continue
-        elif value is None or isinstance(value, (str, int, float, bool)):
+        elif isinstance(value, str):
+            plain[key] = site_url_rebase(value, request_host=request_host)
+        elif value is None or isinstance(value, (int, float, bool)):
             plain[key] = value
         elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
             plain[key] = list(value)
@@ -33,7 +40,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         from accounts.tasks import mail_send
 
-        plain, user_id = _mail_context_serialize(context)
+        plain, user_id = _mail_context_serialize(context, request=self.request)
         if user_id is None:
             user_id = User.objects.filter(email__iexact=email).values_list("pk", flat=True).first()
         mail_send.delay(

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import SecurityEvent, User
+from config.site import site_url
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def mail_context_for(user: User | None, language: str) -> dict:
         if not user.is_frozen:
             with translation.override(language):
                 path = reverse("accounts:freeze_link", kwargs={"token": freeze_link_token(user=user)})
-            context["freeze_url"] = settings.SITE_URL.rstrip("/") + path
+            context["freeze_url"] = site_url(path)
     return context
 
 

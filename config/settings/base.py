@@ -5,6 +5,7 @@ in-memory channel layer and a file cache, so `make run` needs no servers. `DATAB
 switches to PostgreSQL; `REDIS_URL` makes Redis the Celery broker, the channel layer and the cache.
 """
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -311,8 +312,22 @@ EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Agora <no-reply@agora.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Absolute links in emails sent from background tasks, where there is no request.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+
+
+def site_url_default(environ) -> str:
+    """Where `make run` serves: http://HOST:PORT as the Makefile exports them (a wildcard bind
+    address is linked as 127.0.0.1, which the browser on the same machine can open)."""
+    host = environ.get("HOST") or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{environ.get('PORT') or '8000'}"
+
+
+# Every absolute link in an email (ours and allauth's, the freeze link) starts with this, never
+# with whatever host a request came in on: emails are rendered in the worker, with no request.
+SITE_URL = env("SITE_URL", default=site_url_default(os.environ)).rstrip("/")
 SITE_NAME = "Agora"
 
 # --- Security headers ----------------------------------------------------------------------------------
