@@ -1,5 +1,8 @@
 """Demo data for development: traders, one support agent per support language, a supervisor and
-an operator, all with one development-only password. Idempotent; refuses production settings."""
+two operators (two-person approvals need two), all with one development-only password. The demo
+traders have an authenticator app on a published development-only secret (`manage.py demo_totp`
+prints its current code), with no withdrawal lock, so the README's withdrawal journey works on a
+fresh install. Idempotent; refuses production settings."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -12,6 +15,9 @@ from accounts.services import role_assign
 from config.languages import LANGUAGE_CODES, SUPPORT_LANGUAGES
 
 DEMO_PASSWORD = "agora-demo-2026"
+# Development only, published in the README: the authenticator secret of the demo traders.
+DEMO_TOTP_SECRET = "AGORADEMOTOTPSECRETDEVONLY234567"
+DEMO_TOTP_USERS = ("alice@demo.test", "bob@demo.test")
 
 # Support queue -> UI language the agent reads the console in.
 _AGENT_UI_LANGUAGE = {"zh": "zh-hans", "pt": "pt-br"}
@@ -123,10 +129,15 @@ class Command(BaseCommand):
             self._assets()
             self._funding()
             self._markets()
+            self._totp()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Every demo login uses the password: " + DEMO_PASSWORD))
         width = max(len(email) for email, _role in people)
         for email, role in people:
             self.stdout.write(f"  {email.ljust(width)}  {role}")
+        self.stdout.write(
+            f"Two-factor authentication is on for {', '.join(DEMO_TOTP_USERS)} with the development-only secret "
+            f"{DEMO_TOTP_SECRET} (add it to an authenticator app, or run: manage.py demo_totp alice@demo.test)."
+        )
 
     def _user(self, email: str, role: str, language: str = "en", **extra) -> tuple[str, str]:
         from allauth.account.models import EmailAddress
@@ -149,7 +160,20 @@ class Command(BaseCommand):
         people.append(self._user("taker@demo.test", "trader", first_name="Demo taker"))
         people.append(self._user("supervisor@demo.test", "supervisor"))
         people.append(self._user("operator@demo.test", "operator"))
+        people.append(self._user("operator2@demo.test", "operator"))  # the second person of two-person approvals
         return people
+
+    def _totp(self) -> None:
+        """An authenticator app for each demo trader, created directly (allauth's TOTP.activate,
+        which stores the secret the way allauth does) rather than through the setup flow: the flow
+        is a security change that locks withdrawals for 24 hours, which would stop the demo."""
+        from allauth.mfa.models import Authenticator
+        from allauth.mfa.totp.internal.auth import TOTP
+
+        for email in DEMO_TOTP_USERS:
+            user = User.objects.get(email=email)
+            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+                TOTP.activate(user, DEMO_TOTP_SECRET)
 
     def _assets(self) -> None:
         from decimal import Decimal as D
