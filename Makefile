@@ -29,6 +29,7 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 run: compilemessages seed
+	mkdir -p var/log
 	@echo ""
 	@echo "Agora is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo ""

@@ -359,13 +359,24 @@ SPECTACULAR_SETTINGS = {"TITLE": "Agora API", "VERSION": "1.0.0"}
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 
+# LOG_LEVEL: our code and everything else. TASK_LOG_LEVEL: the lines Celery writes for every task
+# run and every beat send ("received", "succeeded in", "Sending due task"); beat fires every few
+# seconds, so at INFO they are most of the log. Failures are logged at ERROR and always show.
+# Celery uses this configuration as is (config/celery.py), whatever the worker's --loglevel says.
+LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
+TASK_LOG_LEVEL = env("TASK_LOG_LEVEL", default="WARNING").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery.app.trace": {"level": TASK_LOG_LEVEL},
+        "celery.worker.strategy": {"level": TASK_LOG_LEVEL},
+        "celery.beat": {"level": TASK_LOG_LEVEL},
+    },
 }
 
 # Roles staff and customers are given; permissions are synced by accounts.services.roles_sync.

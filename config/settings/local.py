@@ -4,7 +4,8 @@ from .base import *
 from .base import VAR_DIR, env
 
 DEBUG = env.bool("DEBUG", default=True)
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Emails are printed as a framed block (To, Subject, text body) by the worker: see config/mail.py.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="config.mail.ConsoleBannerEmailBackend")
 # WebAuthn needs a secure context; http://127.0.0.1 and localhost count as one in browsers.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 STORAGES = {
