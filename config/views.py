@@ -51,3 +51,11 @@ def language_set(request):
         secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
     )
     return response
+
+
+def csrf_failure(request, reason=""):
+    """settings.CSRF_FAILURE_VIEW: a translated page in the request's language instead of Django's
+    English one, telling a missing cookie apart from an expired or foreign form."""
+    from django.middleware.csrf import REASON_NO_CSRF_COOKIE
+
+    return render(request, "errors/csrf.html", {"no_cookie": reason == REASON_NO_CSRF_COOKIE}, status=403)

@@ -26,6 +26,8 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-01234567
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A refused form gets a translated page (templates/errors/csrf.html), not Django's English one.
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 
 INSTALLED_APPS = [
     "daphne",
