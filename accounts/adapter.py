@@ -8,6 +8,7 @@ from django.utils import translation
 
 from accounts.client import client_info
 from accounts.models import User
+from config.locale import language_choice_pop
 from config.site import site_url_rebase
 
 
@@ -62,6 +63,12 @@ class AccountAdapter(DefaultAccountAdapter):
     def post_login(self, request, user, **kwargs):
         from accounts.services import login_record
 
+        chosen = language_choice_pop(request)
+        if chosen and chosen != user.language:
+            # Chosen with the switcher just before signing in: an explicit choice beats the old preference.
+            from accounts.services import profile_update
+
+            profile_update(user=user, language=chosen)
         response = super().post_login(request, user, **kwargs)
         login_record(user=user, client=client_info(request))
         if user.language and user.language != translation.get_language() and response.status_code in (301, 302):

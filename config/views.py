@@ -1,7 +1,10 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import translate_url
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -9,7 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.services import profile_update
 from config.health import health_report
 from config.languages import LANGUAGE_CODES
-from config.locale import language_for_request
+from config.locale import language_choice_remember, language_for_request
 from support.selectors import announcements_current
 
 
@@ -40,9 +43,17 @@ def language_set(request):
         next_url = "/"
     if language not in LANGUAGE_CODES:
         return HttpResponseRedirect(next_url)
-    if request.user.is_authenticated and request.user.language != language:
-        profile_update(user=request.user, language=language)
-    response = HttpResponseRedirect(translate_url(next_url, language))
+    if request.user.is_authenticated:
+        if request.user.language != language:
+            profile_update(user=request.user, language=language)
+    else:
+        language_choice_remember(request, language)
+    # translate_url resolves the page's path in the active language, which here (an unprefixed
+    # URL) is the saved preference: a page in any other language did not resolve, and the switch
+    # silently went back to the same page. Resolve it in its own language instead.
+    with translation.override(translation.get_language_from_path(urlsplit(next_url).path) or translation.get_language()):
+        target = translate_url(next_url, language)
+    response = HttpResponseRedirect(target)
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,
