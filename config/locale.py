@@ -16,7 +16,6 @@ from django.utils import translation
 
 from config.languages import LANGUAGE_CODES, language_from_accept_header
 
-
 CHOSEN_SESSION_KEY = "language_chosen"
 
 
