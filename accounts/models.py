@@ -148,6 +148,16 @@ class SecurityEvent(models.Model):
         ADDRESS_ADDED = "address_added", _("Withdrawal address added")
         WHITELIST_CHANGED = "whitelist_changed", _("Address-book-only withdrawals changed")
 
+    # Events whose email says withdrawals are paused: credential_changed locks withdrawals for these.
+    LOCKS_WITHDRAWALS = {
+        Kind.PASSWORD_CHANGED,
+        Kind.PASSWORD_RESET,
+        Kind.EMAIL_CHANGED,
+        Kind.MFA_ENABLED,
+        Kind.MFA_DISABLED,
+        Kind.RECOVERY_CODES,
+        Kind.WITHDRAWAL_LOCK,
+    }
     # Events that send the user an email (each with the one-click freeze link).
     NOTIFY = {
         Kind.LOGIN_NEW_DEVICE,
@@ -179,6 +189,10 @@ class SecurityEvent(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.kind}"
+
+    @property
+    def locks_withdrawals(self) -> bool:
+        return self.kind in self.LOCKS_WITHDRAWALS
 
 
 class AccountFreeze(models.Model):
