@@ -402,17 +402,30 @@ ROLE_PERMISSIONS = {
 STAFF_ROLES = {"support_agent", "supervisor", "operator"}
 
 
-def roles_sync() -> dict[str, int]:
-    """Create the role groups and give each exactly its permissions (safe to run any time)."""
+def roles_sync(*, using: str = "default", create_permissions: bool = False) -> dict[str, int]:
+    """Create the role groups and give each exactly its permissions (safe to run any time).
+
+    With create_permissions, every installed app's permissions are created first: after migrate,
+    post_migrate reaches accounts before the apps listed after it have their permissions, and a
+    role synced then would lack them until a second migrate.
+    """
+    if create_permissions:
+        from django.apps import apps
+        from django.contrib.auth.management import create_permissions as permissions_create
+
+        for app_config in apps.get_app_configs():
+            permissions_create(app_config, verbosity=0, using=using)
     result = {}
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=role)
+        group, _created = Group.objects.using(using).get_or_create(name=role)
         wanted = []
         for dotted in perms:
             app_label, codename = dotted.split(".")
-            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if perm is not None:  # an app not migrated yet; the next post_migrate adds it
+            perm = Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
                 wanted.append(perm)
+            elif create_permissions:  # every permission exists by now: this one is misspelt or gone
+                log.warning("role %s names the unknown permission %s", role, dotted)
         group.permissions.set(wanted)
         result[role] = len(wanted)
     return result
