@@ -242,6 +242,34 @@ def _ip_allowlist_parse(raw: str) -> list[str]:
     return parsed
 
 
+WITHDRAW_MIN_PREFIX = {4: 24, 6: 48}
+
+
+def withdraw_allowlist_check(*, allowlist: list[str]) -> None:
+    """A key that can withdraw is restricted to at most a /24 (IPv4) or /48 (IPv6) per entry:
+    `0.0.0.0/0` or a /8 "restricts" it to the whole internet or a whole provider."""
+    for entry in allowlist:
+        network = ipaddress.ip_network(entry, strict=False)
+        limit = WITHDRAW_MIN_PREFIX[network.version]
+        if network.prefixlen < limit:
+            raise ValidationError(
+                {
+                    "ip_allowlist": _(
+                        "“%(entry)s” is too wide for a key that can withdraw: use single addresses or networks of at most /%(limit)d."
+                    )
+                    % {"entry": entry, "limit": limit}
+                }
+            )
+
+
+def ip_allowlist_check(*, raw: str, can_withdraw: bool) -> list[str]:
+    """The allowlist as stored, or ValidationError: the same rules the form and api_key_create apply."""
+    allowlist = _ip_allowlist_parse(raw or "")
+    if can_withdraw:
+        withdraw_allowlist_check(allowlist=allowlist)
+    return allowlist
+
+
 def api_key_create(
     *,
     user: User,
@@ -261,6 +289,8 @@ def api_key_create(
     allowlist = _ip_allowlist_parse(ip_allowlist or "")
     if can_withdraw and not allowlist:
         raise ValidationError({"ip_allowlist": _("A key that can withdraw must be restricted to IP addresses.")})
+    if can_withdraw:
+        withdraw_allowlist_check(allowlist=allowlist)
     with transaction.atomic():
         locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if locked.is_frozen:

@@ -225,3 +225,51 @@ def test_staff_password_change_refuses_a_weak_password(client, operator):
     assert response.status_code == 200
     target.refresh_from_db()
     assert target.check_password(PASSWORD) and not SecurityEvent.objects.filter(user=target).exists()
+
+
+# --- API keys that can withdraw: a real restriction ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entry", "limit"),
+    [("0.0.0.0/0", 24), ("203.0.0.0/16", 24), ("203.0.112.0/23", 24), ("::/0", 48), ("2001:db8::/47", 48)],
+)
+def test_withdraw_key_refuses_a_range_wider_than_the_limit(entry, limit):
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import ApiKey
+
+    user = UserFactory()
+    with pytest.raises(ValidationError) as error:
+        services.api_key_create(user=user, label="w", can_withdraw=True, ip_allowlist=f"198.51.100.7, {entry}")
+    message = error.value.message_dict["ip_allowlist"][0]
+    assert f"“{entry}” is too wide" in message and f"at most /{limit}." in message
+    assert not ApiKey.objects.exists()
+    # A key that cannot withdraw may still be read- or trade-only from anywhere.
+    api_key, _secret = services.api_key_create(user=user, label="r", ip_allowlist=entry)
+    assert api_key.ip_allowlist == [entry]
+
+
+def test_withdraw_key_accepts_a_24_a_48_and_single_addresses():
+    user = UserFactory()
+    api_key, _secret = services.api_key_create(
+        user=user, label="w", can_withdraw=True, ip_allowlist="203.0.113.0/24 198.51.100.7 2001:db8::/48 2001:db8::1"
+    )
+    assert api_key.ip_allowlist == ["203.0.113.0/24", "198.51.100.7/32", "2001:db8::/48", "2001:db8::1/128"]
+
+
+def test_api_key_form_refuses_a_wide_range_before_the_code_is_checked(client, totp_user):
+    from accounts.models import ApiKey
+    from tests.conftest import totp_code
+
+    user, secret = totp_user
+    client.force_login(user)
+    data = {"label": "bot", "can_withdraw": "on", "ip_allowlist": "10.0.0.0/8", "code": totp_code(secret)}
+    response = client.post("/de/account/api-keys/", data)
+    assert response.status_code == 400
+    with translation.override("de"):
+        expected = gettext(
+            "“%(entry)s” is too wide for a key that can withdraw: use single addresses or networks of at most /%(limit)d."
+        ) % {"entry": "10.0.0.0/8", "limit": 24}
+    assert expected in response.content.decode()
+    assert not ApiKey.objects.filter(user=user).exists()
