@@ -273,3 +273,20 @@ def test_api_key_form_refuses_a_wide_range_before_the_code_is_checked(client, to
         ) % {"entry": "10.0.0.0/8", "limit": 24}
     assert expected in response.content.decode()
     assert not ApiKey.objects.filter(user=user).exists()
+
+
+def test_users_own_email_change_also_emails_the_old_address(django_capture_on_commit_callbacks):
+    from allauth.account.signals import email_changed
+
+    user = UserFactory(email="before@example.test", language="es")
+    old = EmailAddress.objects.get(user=user)
+    new = EmailAddress.objects.create(user=user, email="after@example.test", verified=True, primary=False)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        User.objects.filter(pk=user.pk).update(email="after@example.test")
+        user.refresh_from_db()
+        email_changed.send(sender=User, request=None, user=user, from_email_address=old, to_email_address=new)
+    assert sorted(message.to[0] for message in mail.outbox) == ["after@example.test", "before@example.test"]
+    with translation.override("es"):
+        subject = gettext("Security alert: %(what)s") % {"what": gettext("Email address changed")}
+    assert {message.subject for message in mail.outbox} == {"[Agora] " + subject}
