@@ -1,8 +1,16 @@
 from auditlog.registry import auditlog
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.client import client_info
@@ -40,8 +48,23 @@ def reason_step(modeladmin, request, queryset, *, title: str, action: str):
     return None, render(request, "admin/reason_confirm.html", context)
 
 
+class StaffUserChangeForm(UserChangeForm):
+    def clean_email(self):
+        from allauth.account.models import EmailAddress
+
+        email = self.cleaned_data["email"].strip().lower()
+        if EmailAddress.objects.filter(email__iexact=email).exclude(user_id=self.instance.pk).exists():
+            raise forms.ValidationError(_("This email address belongs to another account."))
+        return email
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Role fields only for superusers and never on one's own account; email and password changes
+    go through the same services as the user's own (event, emails, 24 h lock); staff accounts are
+    changed by superusers only, so nobody takes over the second person of a two-person control."""
+
+    form = StaffUserChangeForm
     ordering = ["-date_joined"]
     list_display = ["email", "language", "vip_tier", "is_staff", "frozen_at", "withdrawals_locked_until", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "vip_tier", "language", ("frozen_at", admin.EmptyFieldListFilter), "groups"]
@@ -83,6 +106,61 @@ class UserAdmin(DjangoUserAdmin):
 
     def has_freeze_permission(self, request):
         return request.user.has_perm("accounts.freeze_account")
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser and obj.pk != request.user.pk:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and (not request.user.is_superuser or obj.pk == request.user.pk):
+            fields += [field for field in services.ROLE_FIELDS if field not in fields]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        stored = User.objects.get(pk=obj.pk)
+        roles = {field: form.cleaned_data[field] for field in services.ROLE_FIELDS if field in form.cleaned_data}
+        new_email = obj.email
+        # Roles and email are written by their services below, never by the form.
+        obj.is_staff, obj.is_superuser, obj.email = stored.is_staff, stored.is_superuser, stored.email
+        super().save_model(request, obj, form, change)
+        client = client_info(request)
+        if roles:
+            services.user_roles_set(
+                user=obj,
+                by=request.user,
+                is_staff=roles.get("is_staff", stored.is_staff),
+                is_superuser=roles.get("is_superuser", stored.is_superuser),
+                groups=roles.get("groups", stored.groups.all()),
+                user_permissions=roles.get("user_permissions", stored.user_permissions.all()),
+                client=client,
+            )
+            form.cleaned_data.pop("groups", None)
+            form.cleaned_data.pop("user_permissions", None)
+        if new_email != stored.email:
+            services.user_email_change_by_staff(user=obj, email=new_email, by=request.user, client=client)
+
+    def user_change_password(self, request, id, form_url=""):
+        """The password form, saved through the service (event, email, lock, sessions ended, audit)."""
+        if request.method != "POST":
+            return super().user_change_password(request, id, form_url)
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            raise Http404
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        form = self.change_password_form(user, request.POST)
+        if not form.is_valid() or not (form.cleaned_data["set_usable_password"] or "unset-password" in request.POST):
+            return super().user_change_password(request, id, form_url)
+        password = form.cleaned_data["password1"] if form.cleaned_data["set_usable_password"] else None
+        services.user_password_set_by_staff(user=user, password=password, by=request.user, client=client_info(request))
+        if user.pk == request.user.pk:
+            update_session_auth_hash(request, user)
+        messages.success(request, gettext("Password changed successfully."))
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=(user.pk,)))
 
 
 @admin.register(AccountFreeze)

@@ -51,3 +51,17 @@ class ApiKeyCreateForm(forms.Form):
         min_length=6,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]{6}", "dir": "ltr"}),
     )
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from accounts.services import ip_allowlist_check
+
+        cleaned = super().clean()
+        if "ip_allowlist" in cleaned:
+            try:
+                ip_allowlist_check(raw=cleaned["ip_allowlist"], can_withdraw=cleaned.get("can_withdraw", False))
+            except ValidationError as error:
+                for message in error.message_dict.get("ip_allowlist", []):
+                    self.add_error("ip_allowlist", message)
+        return cleaned

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.api_secrets import secret_encrypt
 from accounts.client import ClientInfo
 from accounts.models import AccountFreeze, ApiKey, KnownDevice, LoginRecord, SecurityEvent, User
+from config.errors import AppError
 from config.languages import LANGUAGE_CODES
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,34 @@ def _ip_allowlist_parse(raw: str) -> list[str]:
     return parsed
 
 
+WITHDRAW_MIN_PREFIX = {4: 24, 6: 48}
+
+
+def withdraw_allowlist_check(*, allowlist: list[str]) -> None:
+    """A key that can withdraw is restricted to at most a /24 (IPv4) or /48 (IPv6) per entry:
+    `0.0.0.0/0` or a /8 "restricts" it to the whole internet or a whole provider."""
+    for entry in allowlist:
+        network = ipaddress.ip_network(entry, strict=False)
+        limit = WITHDRAW_MIN_PREFIX[network.version]
+        if network.prefixlen < limit:
+            raise ValidationError(
+                {
+                    "ip_allowlist": _(
+                        "“%(entry)s” is too wide for a key that can withdraw: use single addresses or networks of at most /%(limit)d."
+                    )
+                    % {"entry": entry, "limit": limit}
+                }
+            )
+
+
+def ip_allowlist_check(*, raw: str, can_withdraw: bool) -> list[str]:
+    """The allowlist as stored, or ValidationError: the same rules the form and api_key_create apply."""
+    allowlist = _ip_allowlist_parse(raw or "")
+    if can_withdraw:
+        withdraw_allowlist_check(allowlist=allowlist)
+    return allowlist
+
+
 def api_key_create(
     *,
     user: User,
@@ -260,6 +289,8 @@ def api_key_create(
     allowlist = _ip_allowlist_parse(ip_allowlist or "")
     if can_withdraw and not allowlist:
         raise ValidationError({"ip_allowlist": _("A key that can withdraw must be restricted to IP addresses.")})
+    if can_withdraw:
+        withdraw_allowlist_check(allowlist=allowlist)
     with transaction.atomic():
         locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if locked.is_frozen:
@@ -401,17 +432,30 @@ ROLE_PERMISSIONS = {
 STAFF_ROLES = {"support_agent", "supervisor", "operator"}
 
 
-def roles_sync() -> dict[str, int]:
-    """Create the role groups and give each exactly its permissions (safe to run any time)."""
+def roles_sync(*, using: str = "default", create_permissions: bool = False) -> dict[str, int]:
+    """Create the role groups and give each exactly its permissions (safe to run any time).
+
+    With create_permissions, every installed app's permissions are created first: after migrate,
+    post_migrate reaches accounts before the apps listed after it have their permissions, and a
+    role synced then would lack them until a second migrate.
+    """
+    if create_permissions:
+        from django.apps import apps
+        from django.contrib.auth.management import create_permissions as permissions_create
+
+        for app_config in apps.get_app_configs():
+            permissions_create(app_config, verbosity=0, using=using)
     result = {}
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=role)
+        group, _created = Group.objects.using(using).get_or_create(name=role)
         wanted = []
         for dotted in perms:
             app_label, codename = dotted.split(".")
-            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if perm is not None:  # an app not migrated yet; the next post_migrate adds it
+            perm = Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
                 wanted.append(perm)
+            elif create_permissions:  # every permission exists by now: this one is misspelt or gone
+                log.warning("role %s names the unknown permission %s", role, dotted)
         group.permissions.set(wanted)
         result[role] = len(wanted)
     return result
@@ -425,4 +469,140 @@ def role_assign(*, user: User, role: str) -> User:
     if role in STAFF_ROLES and not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
+    return user
+
+
+# --- Staff changes to accounts (roles, credentials) ------------------------------------------------------
+
+ROLE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+class StaffChangeRefused(AppError, PermissionDenied):
+    """A staff member tried a change to an account that their role does not allow (admin answers 403)."""
+
+
+def _roles_state(user: User) -> dict:
+    return {
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "user_permissions": sorted(
+            f"{app}.{codename}" for app, codename in user.user_permissions.values_list("content_type__app_label", "codename")
+        ),
+    }
+
+
+def user_roles_set(
+    *,
+    user: User,
+    by: User,
+    is_staff: bool,
+    is_superuser: bool,
+    groups,
+    user_permissions,
+    client: ClientInfo = NO_CLIENT,
+) -> User:
+    """Set the fields that grant power (staff, superuser, groups, permissions).
+
+    Only a superuser may change them, and nobody on their own account: either would let one person
+    defeat every two-person control. Each change is audited with who and the before/after values.
+    A call that changes nothing is allowed for anyone and records nothing.
+    """
+    from auditlog.models import LogEntry
+
+    with transaction.atomic():
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+        before = _roles_state(locked)
+        groups, user_permissions = list(groups), list(user_permissions)
+        after = {
+            "is_staff": bool(is_staff),
+            "is_superuser": bool(is_superuser),
+            "groups": sorted(group.name for group in groups),
+            "user_permissions": sorted(f"{perm.content_type.app_label}.{perm.codename}" for perm in user_permissions),
+        }
+        changes = {field: [before[field], after[field]] for field in ROLE_FIELDS if before[field] != after[field]}
+        if not changes:
+            return locked
+        if not by.is_superuser:
+            raise StaffChangeRefused("roles_superuser_only", _("Only a superuser can change roles and permissions."))
+        if by.pk == locked.pk:
+            raise StaffChangeRefused("roles_own_account", _("Nobody can change the roles or permissions of their own account."))
+        # A queryset update, so the one audit entry below (with the groups too) is the whole record.
+        User.objects.filter(pk=locked.pk).update(is_staff=after["is_staff"], is_superuser=after["is_superuser"])
+        locked.groups.set(groups)
+        locked.user_permissions.set(user_permissions)
+        LogEntry.objects.log_create(
+            locked,
+            action=LogEntry.Action.UPDATE,
+            changes={field: [str(old), str(new)] for field, (old, new) in changes.items()},
+            actor=by,
+            remote_addr=client.ip,
+            additional_data={"kind": "roles_changed", "before": before, "after": after},
+        )
+    log.info("roles of user %s changed by %s: %s", user.pk, by.pk, sorted(changes))
+    user.is_staff, user.is_superuser = after["is_staff"], after["is_superuser"]
+    return user
+
+
+def _staff_audit(*, user: User, by: User, changes: dict, kind: str, client: ClientInfo) -> None:
+    from auditlog.models import LogEntry
+
+    LogEntry.objects.log_create(
+        user, action=LogEntry.Action.UPDATE, changes=changes, actor=by, remote_addr=client.ip, additional_data={"kind": kind}
+    )
+
+
+def user_email_change_by_staff(*, user: User, email: str, by: User, client: ClientInfo = NO_CLIENT) -> User:
+    """Support changes a user's sign-in address: the same consequences as the user doing it.
+
+    The security event emails the old and the new address (in the user's language, with the
+    anti-phishing code), withdrawals lock for 24 h, and allauth's address record moves to the new
+    address unverified, so the next sign-in sends a confirmation there before it lets anyone in.
+    """
+    from allauth.account.models import EmailAddress
+    from django.core.validators import validate_email
+
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": _("Enter a valid email address.")})
+    with transaction.atomic():
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+        old = locked.email
+        if email == old:
+            return locked
+        if User.objects.filter(email__iexact=email).exclude(pk=locked.pk).exists() or (
+            EmailAddress.objects.filter(email__iexact=email).exclude(user=locked).exists()
+        ):
+            raise ValidationError({"email": _("This email address belongs to another account.")})
+        User.objects.filter(pk=locked.pk).update(email=email)
+        locked.email = email
+        EmailAddress.objects.filter(user=locked).delete()
+        EmailAddress.objects.create(user=locked, email=email, primary=True, verified=False)
+        _staff_audit(user=locked, by=by, changes={"email": [old, email]}, kind="email_changed_by_staff", client=client)
+        credential_changed(
+            user=locked, kind=SecurityEvent.Kind.EMAIL_CHANGED, client=client, data={"from": old, "to": email, "by_staff": by.pk}
+        )
+    user.email = email
+    return user
+
+
+def user_password_set_by_staff(*, user: User, password: str | None, by: User, client: ClientInfo = NO_CLIENT) -> User:
+    """Support sets (or, with None, disables) a user's password: the same consequences as the user
+    changing it (security event and email, 24 h withdrawal lock), every session ends, and it is audited."""
+    from django.contrib.auth import password_validation
+
+    with transaction.atomic():
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+        if password is None:
+            locked.set_unusable_password()
+        else:
+            password_validation.validate_password(password, locked)
+            locked.set_password(password)
+        locked.save(update_fields=["password"])
+        sessions_end_all(user=locked)
+        _staff_audit(user=locked, by=by, changes={"password": ["", "set by staff"]}, kind="password_set_by_staff", client=client)
+        credential_changed(user=locked, kind=SecurityEvent.Kind.PASSWORD_CHANGED, client=client, data={"by_staff": by.pk})
+    user.password, user.session_epoch = locked.password, locked.session_epoch
     return user

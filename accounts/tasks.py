@@ -52,15 +52,15 @@ def mail_send(*, template_prefix: str, email: str, context: dict, user_id: int |
     message.send()
 
 
-def mail_to_user(*, user: User, template: str, context: dict) -> None:
+def mail_to_user(*, user: User, template: str, context: dict, to: str | None = None) -> None:
     """Render emails/<template>_subject.txt, _message.txt and _message.html in the user's language,
-    with the anti-phishing code and freeze link, and send it."""
+    with the anti-phishing code and freeze link, and send it (to the account's address unless `to`)."""
     with translation.override(user.language):
         full = {**mail_context_for(user, user.language), **context, "user": user}
         subject = " ".join(render_to_string(f"emails/{template}_subject.txt", full).split())
         text = render_to_string(f"emails/{template}_message.txt", full)
         html = render_to_string(f"emails/{template}_message.html", full)
-    message = EmailMultiAlternatives(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+    message = EmailMultiAlternatives(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, text, settings.DEFAULT_FROM_EMAIL, [to or user.email])
     message.attach_alternative(html, "text/html")
     message.send()
 
@@ -73,5 +73,9 @@ def security_event_notify(event_id: int) -> None:
         if event is None or event.notified_at is not None:
             return
         mail_to_user(user=event.user, template="security_event", context={"event": event})
+        old_address = event.data.get("from") if event.kind == SecurityEvent.Kind.EMAIL_CHANGED else None
+        if old_address and old_address.lower() != event.user.email.lower():
+            # The old address is the one a hijacker wants silenced: its owner must hear of the change.
+            mail_to_user(user=event.user, template="security_event", context={"event": event}, to=old_address)
         event.notified_at = timezone.now()
         event.save(update_fields=["notified_at"])

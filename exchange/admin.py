@@ -1,8 +1,26 @@
 from auditlog.registry import auditlog
+from django import forms
 from django.contrib import admin, messages
 
 from exchange.models import EngineCommand, FeeTier, Kline, Market, MarketDepth, Order, Trade
 from wallets.admin import ReadOnly
+
+
+class MarketForm(forms.ModelForm):
+    """Ticks and lots of resting orders are counted in these steps: refused, with the reason, while
+    the market has open orders (exchange.services.market_steps_change_check)."""
+
+    def clean(self):
+        from exchange.services import MARKET_STEP_FIELDS, MarketChangeRefused, market_steps_change_check
+
+        cleaned = super().clean()
+        if self.instance.pk is not None:
+            stored = Market.objects.get(pk=self.instance.pk)
+            try:
+                market_steps_change_check(market=stored, changes={f: cleaned[f] for f in MARKET_STEP_FIELDS if f in cleaned})
+            except MarketChangeRefused as refused:
+                raise forms.ValidationError(refused.message, code=refused.code)
+        return cleaned
 
 
 @admin.register(Market)
@@ -13,11 +31,12 @@ class MarketAdmin(admin.ModelAdmin):
     list_select_related = ["base", "quote"]
     actions = ["halt", "resume"]
 
-    def get_readonly_fields(self, request, obj=None):
-        # Ticks and lots of resting orders are counted in these steps: fixed once a market has orders.
-        if obj is not None and obj.orders.exists():
-            return ["base", "quote", "tick_size", "step_size"]
-        return []
+    form = MarketForm
+
+    def save_model(self, request, obj, form, change):
+        from exchange.services import market_save
+
+        market_save(market=obj)
 
     @admin.action(description="Halt trading in the selected markets", permissions=["change"])
     def halt(self, request, queryset):

@@ -15,6 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
+from config.errors import AppError
 from exchange import ownership
 from exchange.models import EngineCommand, FeeTier, Market, Order, Trade
 from wallets.ledger import InsufficientFunds, hold_place, user_account
@@ -272,3 +273,45 @@ def fee_token_choice_set(*, user: User, pay_in_token: bool) -> None:
     """The user's choice to pay trading fees in the platform token (applies from the engine's next batch)."""
     User.objects.filter(pk=user.pk).update(pay_fees_in_platform_token=pay_in_token)
     user.pay_fees_in_platform_token = pay_in_token
+
+
+# --- Market definition -------------------------------------------------------------------------------------
+
+MARKET_STEP_FIELDS = ("base", "quote", "tick_size", "step_size")
+
+
+class MarketChangeRefused(AppError):
+    """A market setting that open orders depend on cannot change now."""
+
+
+def market_steps_change_check(*, market: Market, changes: dict) -> None:
+    """Refuse a new base, quote, tick or step while the market has open orders or commands the engine
+    has not applied: resting orders are counted in those ticks and lots. `changes` maps field → new value."""
+    from django.utils.translation import gettext as _
+
+    if market.pk is None or not any(getattr(market, field) != value for field, value in changes.items() if field in MARKET_STEP_FIELDS):
+        return
+    busy = (
+        Order.objects.filter(market=market, status__in=Order.OPEN).exists()
+        or EngineCommand.objects.filter(market=market, applied_at__isnull=True).exists()
+    )
+    if busy:
+        raise MarketChangeRefused(
+            "market_steps_in_use",
+            _(
+                "The tick and step sizes of %(symbol)s cannot change while it has open orders. "
+                "Halt the market and follow the procedure for changing them in the deployment guide."
+            )
+            % {"symbol": market.symbol},
+        )
+
+
+@transaction.atomic
+def market_save(*, market: Market) -> Market:
+    """Save a market edited in admin; a change of base, quote, tick or step is checked again under
+    the market's row lock."""
+    if market.pk is not None:
+        stored = Market.objects.select_for_update(no_key=True).get(pk=market.pk)
+        market_steps_change_check(market=stored, changes={field: getattr(market, field) for field in MARKET_STEP_FIELDS})
+    market.save()
+    return market

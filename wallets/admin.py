@@ -52,12 +52,32 @@ class NetworkInline(admin.TabularInline):
     ]
 
 
+class AssetForm(forms.ModelForm):
+    def clean_precision(self):
+        from wallets.services.assets import AssetChangeRefused, asset_precision_change_check
+
+        precision = self.cleaned_data["precision"]
+        if self.instance.pk is not None:
+            stored = Asset.objects.get(pk=self.instance.pk)
+            try:
+                asset_precision_change_check(asset=stored, precision=precision)
+            except AssetChangeRefused as refused:
+                raise forms.ValidationError(refused.message, code=refused.code)
+        return precision
+
+
 @admin.register(Asset)
 class AssetAdmin(TranslationAdmin):
     list_display = ["symbol", "name", "precision", "is_platform_token", "is_active"]
     list_filter = ["is_active", "is_platform_token"]
     search_fields = ["symbol", "name_en"]
     inlines = [NetworkInline]
+    form = AssetForm
+
+    def save_model(self, request, obj, form, change):
+        from wallets.services.assets import asset_save
+
+        asset_save(asset=obj)
 
 
 @admin.register(Network)

@@ -1,0 +1,157 @@
+"""An asset's precision and a market's tick and step cannot change under existing amounts."""
+
+from decimal import Decimal as D
+from html.parser import HTMLParser
+
+import pytest
+from django.utils import translation
+from django.utils.translation import gettext
+
+from accounts import services as account_services
+from exchange.models import Market
+from exchange.services import MarketChangeRefused, market_save, order_place
+from tests.exchange.conftest import funded
+from tests.factories import UserFactory
+from wallets.models import Asset
+from wallets.services.assets import AssetChangeRefused, asset_save
+
+pytestmark = pytest.mark.django_db
+
+
+class _FormFields(HTMLParser):
+    """The values a browser would submit from the page's form, as it was rendered."""
+
+    def __init__(self):
+        super().__init__()
+        self.data, self._select, self._textarea = {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    self.data.setdefault(name, []).append(attrs.get("value", "on"))
+            else:
+                self.data[name] = attrs.get("value", "")
+        elif tag == "select" and name:
+            self._select = name
+            self.data.setdefault(name, "")
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select] = attrs.get("value", "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data
+
+
+def form_data(client, url: str, **changes) -> dict:
+    parser = _FormFields()
+    parser.feed(client.get(url).content.decode())
+    data = {key: value for key, value in parser.data.items() if key != "csrfmiddlewaretoken"}
+    if "name_en" in data and not data["name_en"]:
+        data["name_en"] = data.get("name", "") or "Asset"  # the fixtures create assets without translations
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def operator():
+    account_services.roles_sync()
+    return account_services.role_assign(user=UserFactory(), role="operator")
+
+
+def refusal(message_id: str, language: str, **params) -> str:
+    """The refusal as the admin page shows it (HTML-escaped) in `language`."""
+    from django.utils.html import escape
+
+    with translation.override(language):
+        return escape(gettext(message_id) % params)
+
+
+ASSET_REFUSED = (
+    "The precision of %(symbol)s cannot change while any account holds it or any of its orders is open. "
+    "Follow the procedure for changing an asset's precision in the deployment guide."
+)
+MARKET_REFUSED = (
+    "The tick and step sizes of %(symbol)s cannot change while it has open orders. "
+    "Halt the market and follow the procedure for changing them in the deployment guide."
+)
+
+
+def test_admin_refuses_precision_change_while_balances_exist(client, operator, market):
+    btc = market.base
+    url = f"/en/admin/wallets/asset/{btc.pk}/change/"
+    client.force_login(operator)
+    funded(btc="0.12345678")
+    response = client.post(url, form_data(client, url, precision="6"))
+    assert response.status_code == 200
+    assert refusal(ASSET_REFUSED, "en", symbol="BTC") in response.content.decode()
+    btc.refresh_from_db()
+    assert btc.precision == 8
+    with pytest.raises(AssetChangeRefused) as refused:
+        btc.precision = 6
+        asset_save(asset=btc)
+    assert refused.value.code == "asset_precision_in_use"
+    assert Asset.objects.get(pk=btc.pk).precision == 8
+
+
+def test_admin_refuses_precision_change_while_an_order_is_open(client, operator, market):
+    usdt = market.quote
+    buyer = funded(usdt="1000")
+    order_place(user=buyer, market=market, side="BUY", type="LIMIT", quantity="0.01", price="50000")
+    client.force_login(operator)
+    url = f"/de/admin/wallets/asset/{usdt.pk}/change/"
+    response = client.post(url, form_data(client, url, precision="2"))
+    assert response.status_code == 200
+    assert refusal(ASSET_REFUSED, "de", symbol="USDT") in response.content.decode()
+    assert Asset.objects.get(pk=usdt.pk).precision == 6
+
+
+def test_admin_changes_precision_of_an_unused_asset_and_other_fields_of_a_used_one(client, operator, market):
+    btc = market.base
+    client.force_login(operator)
+    url = f"/en/admin/wallets/asset/{btc.pk}/change/"
+    assert client.post(url, form_data(client, url, precision="10")).status_code == 302
+    assert Asset.objects.get(pk=btc.pk).precision == 10
+    funded(btc="1")
+    assert client.post(url, form_data(client, url, withdrawal_daily_limit="5")).status_code == 302
+    btc.refresh_from_db()
+    assert (btc.precision, btc.withdrawal_daily_limit) == (10, D("5"))
+
+
+def test_admin_refuses_tick_and_step_change_while_orders_are_open(client, operator, market):
+    seller = funded(btc="1")
+    order = order_place(user=seller, market=market, side="SELL", type="LIMIT", quantity="0.01", price="60000")
+    client.force_login(operator)
+    url = f"/en/admin/exchange/market/{market.pk}/change/"
+    for change in ({"tick_size": "0.1"}, {"step_size": "0.001"}):
+        response = client.post(url, form_data(client, url, **change))
+        assert response.status_code == 200
+        assert refusal(MARKET_REFUSED, "en", symbol="BTCUSDT") in response.content.decode()
+    market.refresh_from_db()
+    assert (market.tick_size, market.step_size) == (D("0.01"), D("0.0001"))
+    with pytest.raises(MarketChangeRefused) as refused:
+        market.tick_size = D("1")
+        market_save(market=market)
+    assert refused.value.code == "market_steps_in_use"
+    # Other settings still change while it trades.
+    assert client.post(url, form_data(client, url, min_notional="10")).status_code == 302
+    market = Market.objects.get(pk=market.pk)
+    assert (market.min_notional, market.tick_size) == (D("10"), D("0.01"))
+    # Once nothing is open (or pending for the engine), the steps may change.
+    from exchange.models import EngineCommand, Order
+
+    EngineCommand.objects.filter(order=order).update(applied_at=order.created_at)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELED)
+    assert client.post(url, form_data(client, url, tick_size="0.1")).status_code == 302
+    assert Market.objects.get(pk=market.pk).tick_size == D("0.1")
