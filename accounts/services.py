@@ -9,15 +9,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.api_secrets import secret_encrypt
 from accounts.client import ClientInfo
 from accounts.models import AccountFreeze, ApiKey, KnownDevice, LoginRecord, SecurityEvent, User
+from config.errors import AppError
 from config.languages import LANGUAGE_CODES
 
 log = logging.getLogger(__name__)
@@ -225,6 +228,95 @@ def _publish_account_event(user_id: int, event_type: str) -> None:
         log.warning("could not publish %s for user %s", event_type, user_id, exc_info=True)
 
 
+# --- TOTP codes checked by the product ---------------------------------------------------------------
+
+
+class TotpRefused(AppError):
+    """A TOTP check that did not pass: `mfa_required` (no authenticator app), `mfa_invalid` (wrong
+    or already used code), `mfa_locked` (too many wrong codes for this user or IP; wait)."""
+
+
+def _totp_scopes(*, user: User, ip: str | None) -> list[tuple[str, int]]:
+    scopes = [(f"user:{user.pk}", settings.TOTP_FAILURES_PER_USER)]
+    if ip:
+        scopes.append((f"ip:{ip}", settings.TOTP_FAILURES_PER_IP))
+    return scopes
+
+
+def _totp_locked_refusal(until: float) -> TotpRefused:
+    minutes = max(1, -(-int(until - timezone.now().timestamp()) // 60))
+    return TotpRefused(
+        "mfa_locked",
+        ngettext(
+            "Too many wrong authenticator codes. Try again in %(minutes)d minute.",
+            "Too many wrong authenticator codes. Try again in %(minutes)d minutes.",
+            minutes,
+        )
+        % {"minutes": minutes},
+    )
+
+
+def _counter_add(key: str, delta: int) -> int:
+    cache.add(key, 0, timeout=settings.TOTP_LOCKOUT_SECONDS)
+    try:
+        return cache.incr(key, delta)
+    except ValueError:  # expired between add and incr: start again
+        cache.add(key, 0, timeout=settings.TOTP_LOCKOUT_SECONDS)
+        return cache.incr(key, delta)
+
+
+def totp_verify(*, user: User, code: str, ip: str | None, purpose: str) -> None:
+    """Check a code of the user's authenticator app, for `purpose` (api_key, withdrawal, ...).
+
+    Every TOTP check outside allauth's login goes through here. A code is accepted once. Wrong codes
+    are counted per user and per IP (the cache, shared by every process): the Nth wrong one
+    (settings.TOTP_FAILURES_PER_USER / _PER_IP) locks further checks for TOTP_LOCKOUT_SECONDS, the right
+    code included, and records a TOTP_LOCKED security event (which emails the user). Each attempt is
+    counted before the code is checked, so parallel guesses cannot get past the limit. Call it
+    outside a transaction that a refusal would roll back, or the lock-out event is lost.
+    Raises TotpRefused.
+    """
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    scopes = _totp_scopes(user=user, ip=ip)
+    now = timezone.now().timestamp()
+    for scope, _limit in scopes:
+        until = cache.get(f"totp-lock:{scope}")
+        if until is not None and until > now:
+            raise _totp_locked_refusal(until)
+        if until is not None:  # served its time: the count starts again
+            cache.delete_many([f"totp-lock:{scope}", f"totp-fail:{scope}"])
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        raise TotpRefused("mfa_required", _("Set up an authenticator app first."))
+    counts = [(scope, limit, _counter_add(f"totp-fail:{scope}", 1)) for scope, limit in scopes]
+    if any(count > limit for _scope, limit, count in counts):  # a parallel attempt is locking it now
+        raise _totp_locked_refusal(now + settings.TOTP_LOCKOUT_SECONDS)
+    if TOTP(authenticator).validate_code((code or "").strip()):
+        cache.delete(f"totp-fail:user:{user.pk}")
+        if ip:
+            _counter_add(f"totp-fail:ip:{ip}", -1)  # only wrong codes count against an IP
+        return
+    locked = [scope for scope, limit, count in counts if count >= limit]
+    if not locked:
+        raise TotpRefused("mfa_invalid", _("The authenticator code is wrong or was already used. Enter the current code."))
+    until = now + settings.TOTP_LOCKOUT_SECONDS
+    for scope in locked:
+        # The count stays (it expires with its window): attempts already past the lock check
+        # count on from the limit and are refused, instead of starting a fresh allowance.
+        cache.set(f"totp-lock:{scope}", until, timeout=settings.TOTP_LOCKOUT_SECONDS + 60)
+    with transaction.atomic():
+        security_event_record(
+            user=user,
+            kind=SecurityEvent.Kind.TOTP_LOCKED,
+            client=ClientInfo(ip=ip),
+            data={"purpose": purpose, "locked": [scope.split(":", 1)[0] for scope in locked], "seconds": settings.TOTP_LOCKOUT_SECONDS},
+        )
+    log.warning("TOTP checks locked for %s after wrong codes (%s)", ", ".join(locked), purpose)
+    raise _totp_locked_refusal(until)
+
+
 # --- API keys ----------------------------------------------------------------------------------------------
 
 
@@ -248,11 +340,17 @@ def api_key_create(
     can_trade: bool = False,
     can_withdraw: bool = False,
     ip_allowlist: str = "",
+    code: str = "",
+    totp_waived_by_operator: bool = False,
     client: ClientInfo = NO_CLIENT,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it with its secret, which is never readable from the page again.
 
+    Needs a current TOTP code of the user (totp_verify: attempt-limited), checked after the other
+    fields so a typo elsewhere does not burn the code. Only the operator command
+    `create_api_key --without-totp` passes totp_waived_by_operator (recorded in the event).
     Withdrawal permission requires an IP allowlist. Frozen accounts cannot create keys.
+    Raises ValidationError or TotpRefused.
     """
     label = (label or "").strip()
     if not label:
@@ -260,6 +358,8 @@ def api_key_create(
     allowlist = _ip_allowlist_parse(ip_allowlist or "")
     if can_withdraw and not allowlist:
         raise ValidationError({"ip_allowlist": _("A key that can withdraw must be restricted to IP addresses.")})
+    if not totp_waived_by_operator:
+        totp_verify(user=user, code=code, ip=client.ip, purpose="api_key")
     with transaction.atomic():
         locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if locked.is_frozen:
@@ -280,7 +380,12 @@ def api_key_create(
             user=user,
             kind=SecurityEvent.Kind.API_KEY_CREATED,
             client=client,
-            data={"label": api_key.label, "key": api_key.key[:8], "permissions": api_key.permissions},
+            data={
+                "label": api_key.label,
+                "key": api_key.key[:8],
+                "permissions": api_key.permissions,
+                **({"totp": "waived by operator"} if totp_waived_by_operator else {}),
+            },
         )
     return api_key, secret
 

@@ -79,16 +79,14 @@ def api_keys(request):
     form = ApiKeyCreateForm(request.POST or None)
     created = None
     if request.method == "POST" and has_totp and form.is_valid():
-        if not selectors.totp_code_valid(user=user, code=form.cleaned_data["code"]):
-            form.add_error("code", _("That code is not valid. Enter the current code from your authenticator app."))
-        else:
-            data = {k: v for k, v in form.cleaned_data.items() if k != "code"}
-            try:
-                api_key, secret = services.api_key_create(user=user, client=client_info(request), **data)
-                created = {"api_key": api_key, "secret": secret}
-                form = ApiKeyCreateForm()
-            except ValidationError as error:
-                _form_errors(form, error)
+        try:
+            api_key, secret = services.api_key_create(user=user, client=client_info(request), **form.cleaned_data)
+            created = {"api_key": api_key, "secret": secret}
+            form = ApiKeyCreateForm()
+        except services.TotpRefused as refused:
+            form.add_error("code", refused.message)
+        except ValidationError as error:
+            _form_errors(form, error)
     context = {"form": form, "has_totp": has_totp, "keys": selectors.api_keys_for(user=user), "created": created}
     return render(request, "accounts/api_keys.html", context, status=400 if form.errors else 200)
 

@@ -92,7 +92,7 @@ def test_seed_demo_refuses_production(settings):
 @pytest.mark.django_db
 def test_create_api_key_command(user):
     out = StringIO()
-    call_command("create_api_key", "--email", user.email, "--permissions", "read,trade", "--json", stdout=out)
+    call_command("create_api_key", "--email", user.email, "--permissions", "read,trade", "--without-totp", "--json", stdout=out)
     data = json.loads(out.getvalue())
     api_key = ApiKey.objects.get(key=data["apiKey"])
     from accounts.selectors import api_key_secret
@@ -100,11 +100,11 @@ def test_create_api_key_command(user):
     assert api_key_secret(api_key=api_key) == data["secretKey"]
     assert api_key.permissions == ["read", "trade"]
     with pytest.raises(CommandError):
-        call_command("create_api_key", "--email", user.email, "--permissions", "read,fly", stdout=StringIO())
+        call_command("create_api_key", "--email", user.email, "--permissions", "read,fly", "--without-totp", stdout=StringIO())
     with pytest.raises(CommandError):
-        call_command("create_api_key", "--email", "nobody@example.test", stdout=StringIO())
+        call_command("create_api_key", "--email", "nobody@example.test", "--without-totp", stdout=StringIO())
     with pytest.raises(CommandError):
-        call_command("create_api_key", "--email", user.email, "--permissions", "withdraw", stdout=StringIO())
+        call_command("create_api_key", "--email", user.email, "--permissions", "withdraw", "--without-totp", stdout=StringIO())
 
 
 def test_production_settings_pass_deploy_checks():

@@ -202,6 +202,12 @@ USERSESSIONS_TRACK_ACTIVITY = True
 # API secrets are stored encrypted (they must be readable for HMAC checks). First key encrypts,
 # all keys decrypt, so a key can be rotated by prepending a new one.
 API_SECRET_KEYS = env.list("API_SECRET_KEYS", default=[])
+# TOTP codes the product checks itself (API-key creation, withdrawals; allauth's login has its own
+# limits): this many wrong codes lock those checks for the user, or for the IP across users, for
+# TOTP_LOCKOUT_SECONDS, and each lock-out is a security event. The right code is refused while locked.
+TOTP_FAILURES_PER_USER = env.int("TOTP_FAILURES_PER_USER", default=5)
+TOTP_FAILURES_PER_IP = env.int("TOTP_FAILURES_PER_IP", default=20)
+TOTP_LOCKOUT_SECONDS = env.int("TOTP_LOCKOUT_SECONDS", default=15 * 60)
 # A self-service freeze link in an email stays valid this long.
 FREEZE_LINK_MAX_AGE = 30 * 24 * 3600
 # Withdrawals are locked this long after a password, email or MFA change.
