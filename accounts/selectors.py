@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from accounts.api_secrets import secret_decrypt
+from accounts.encryption import decrypt as secret_decrypt
 from accounts.models import ApiKey, LoginRecord, SecurityEvent, User
 
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.api_secrets import secret_encrypt
 from accounts.client import ClientInfo
+from accounts.encryption import encrypt as secret_encrypt
 from accounts.models import AccountFreeze, ApiKey, KnownDevice, LoginRecord, SecurityEvent, User
 from config.errors import AppError
 from config.languages import LANGUAGE_CODES
@@ -315,6 +315,78 @@ def totp_verify(*, user: User, code: str, ip: str | None, purpose: str) -> None:
         )
     log.warning("TOTP checks locked for %s after wrong codes (%s)", ", ".join(locked), purpose)
     raise _totp_locked_refusal(until)
+
+
+# --- Secrets at rest ------------------------------------------------------------------------------------
+
+
+def mfa_data_encrypt(data: dict, *, box) -> tuple[dict, bool]:
+    """allauth MFA data with every secret under the newest key: a plain one (stored before
+    MFAAdapter) is encrypted, an old-key one re-encrypted. `box(value) -> (new, changed)`.
+    Shared with migration 0005, which runs it on historical rows."""
+    from accounts import encryption
+
+    data, changed = dict(data), False
+
+    def one(value: str) -> str:
+        nonlocal changed
+        if not encryption.is_encrypted(value):
+            changed = True
+            return encryption.encrypt(value)
+        new, moved = box(value)
+        changed = changed or moved
+        return new
+
+    for field in ("secret", "seed"):
+        if isinstance(data.get(field), str):
+            data[field] = one(data[field])
+    if isinstance(data.get("migrated_codes"), list):
+        data["migrated_codes"] = [one(code) for code in data["migrated_codes"]]
+    return data, changed
+
+
+def secrets_reencrypt(*, legacy_secret_keys: tuple[str, ...] = ()) -> dict[str, dict[str, int]]:
+    """Put every stored secret (API secrets, TOTP secrets, recovery-code seeds) under the newest
+    FIELD_ENCRYPTION_KEYS key; idempotent (a second run changes nothing). Rows are updated one by
+    one under their row lock. `legacy_secret_keys` (SECRET_KEY values) also opens API secrets
+    encrypted before FIELD_ENCRYPTION_KEYS existed. Returns counts per kind: reencrypted,
+    current (already under the newest key), unreadable (no configured key opens it)."""
+    from allauth.mfa.models import Authenticator
+
+    from accounts import encryption
+
+    extra = tuple(encryption.legacy_key_from_secret_key(k) for k in legacy_secret_keys)
+
+    def box(token: str) -> tuple[str, bool]:
+        return encryption.reencrypt(token, extra_keys=extra)
+
+    counts = {kind: {"reencrypted": 0, "current": 0, "unreadable": 0} for kind in ("api_keys", "mfa")}
+    for pk in ApiKey.objects.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            api_key = ApiKey.objects.select_for_update().only("secret_encrypted").get(pk=pk)
+            try:
+                new, changed = box(api_key.secret_encrypted)
+            except encryption.InvalidToken:
+                counts["api_keys"]["unreadable"] += 1
+                log.error("API key %s: secret unreadable with the configured keys", pk)
+                continue
+            if changed:
+                ApiKey.objects.filter(pk=pk).update(secret_encrypted=new)
+            counts["api_keys"]["reencrypted" if changed else "current"] += 1
+    kinds = [Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES]
+    for pk in Authenticator.objects.filter(type__in=kinds).values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            authenticator = Authenticator.objects.select_for_update().get(pk=pk)
+            try:
+                data, changed = mfa_data_encrypt(authenticator.data, box=box)
+            except encryption.InvalidToken:
+                counts["mfa"]["unreadable"] += 1
+                log.error("authenticator %s: secret unreadable with the configured keys", pk)
+                continue
+            if changed:
+                Authenticator.objects.filter(pk=pk).update(data=data)
+            counts["mfa"]["reencrypted" if changed else "current"] += 1
+    return counts
 
 
 # --- API keys ----------------------------------------------------------------------------------------------

@@ -192,16 +192,20 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
 }
-MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"  # TOTP secrets encrypted at rest
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Agora"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=False)
 USERSESSIONS_TRACK_ACTIVITY = True
 
-# API secrets are stored encrypted (they must be readable for HMAC checks). First key encrypts,
-# all keys decrypt, so a key can be rotated by prepending a new one.
-API_SECRET_KEYS = env.list("API_SECRET_KEYS", default=[])
+# Secrets we must read back (API secrets for HMAC checks, TOTP and recovery-code secrets) are
+# encrypted with these Fernet keys, newest first: the first encrypts, all decrypt
+# (accounts/encryption.py; rotate with `manage.py secrets_reencrypt`, docs/deployment.md). They are
+# their own setting, never derived from SECRET_KEY. Production requires them; the default is a
+# fixed development key, public in this file, for development and tests only.
+DEV_FIELD_ENCRYPTION_KEY = "iW5n8WTFSvWRTQ0Xs7mm7-j0iKno2OYg3IeGCKczYuM="
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENCRYPTION_KEY])
 # TOTP codes the product checks itself (API-key creation, withdrawals; allauth's login has its own
 # limits): this many wrong codes lock those checks for the user, or for the IP across users, for
 # TOTP_LOCKOUT_SECONDS, and each lock-out is a security event. The right code is refused while locked.
