@@ -51,3 +51,14 @@ class ApiKeyCreateForm(forms.Form):
         min_length=6,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]{6}", "dir": "ltr"}),
     )
+
+
+class FreezeLinkForm(FreezeForm):
+    """The freeze form opened from an email: the token travels in the POST body, never the URL."""
+
+    token = forms.CharField(
+        label=_("Freeze code from the email"),
+        max_length=200,
+        help_text=_("Filled in for you. Without JavaScript, paste the part of the link after “#”."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "dir": "ltr", "data-freeze-token": ""}),
+    )

@@ -147,15 +147,26 @@ def credential_changed(*, user: User, kind: str, client: ClientInfo = NO_CLIENT,
 # --- Freeze ------------------------------------------------------------------------------------------------
 
 
+def _freeze_state(user_id: int) -> int:
+    return AccountFreeze.objects.filter(user_id=user_id).count()
+
+
 def freeze_link_token(*, user: User) -> str:
-    return signing.TimestampSigner(salt=FREEZE_SALT).sign(str(user.pk))
+    """A signed token for the freeze link in emails. It names the user's freeze state (how many
+    freezes the account has had), so it stops working once it, or anything else, has frozen the
+    account: lifting that freeze does not bring old links back. Valid FREEZE_LINK_MAX_AGE."""
+    return signing.TimestampSigner(salt=FREEZE_SALT).sign(f"{user.pk}.{_freeze_state(user.pk)}")
 
 
 def freeze_link_user(*, token: str) -> User | None:
-    """The user a freeze link was made for, or None when it is forged, altered or expired."""
+    """The user a freeze link was made for, or None when it is forged, altered, expired or used
+    (the account was frozen since it was made)."""
     try:
-        pk = signing.TimestampSigner(salt=FREEZE_SALT).unsign(token, max_age=settings.FREEZE_LINK_MAX_AGE)
-    except signing.BadSignature:
+        value = signing.TimestampSigner(salt=FREEZE_SALT).unsign(token or "", max_age=settings.FREEZE_LINK_MAX_AGE)
+        pk, state = (int(part) for part in value.split("."))
+    except (signing.BadSignature, ValueError):
+        return None
+    if _freeze_state(pk) != state:
         return None
     return User.objects.filter(pk=pk).first()
 

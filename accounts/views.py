@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.client import client_info
-from accounts.forms import AntiPhishingForm, ApiKeyCreateForm, FreezeForm, ProfileForm
+from accounts.forms import AntiPhishingForm, ApiKeyCreateForm, FreezeForm, FreezeLinkForm, ProfileForm
 from accounts.models import AccountFreeze, ApiKey
 
 
@@ -115,18 +115,19 @@ def freeze(request):
 
 
 @never_cache
-def freeze_link(request, token: str):
-    """From the link in every security email; no login needed. GET only shows the button: mail
-    scanners open links, and must not freeze accounts by doing so."""
-    user = services.freeze_link_user(token=token)
-    if user is None:
-        return render(request, "accounts/freeze_link_invalid.html", status=400)
-    if user.is_frozen:
-        return redirect("accounts:frozen")
-    form = FreezeForm(request.POST or None)
+def freeze_link(request):
+    """From the link in every security email; no login needed. The token is in the link's fragment
+    (never sent, so never logged): accounts/freeze-link.js copies it into the form, which posts it.
+    GET only shows the button: mail scanners open links, and must not freeze accounts."""
+    form = FreezeLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        user = services.freeze_link_user(token=form.cleaned_data["token"].strip())
+        if user is None:
+            return render(request, "accounts/freeze_link_invalid.html", status=400)
+        if user.is_frozen:
+            return redirect("accounts:frozen")
         return _freeze_and_leave(request, user, AccountFreeze.Source.EMAIL_LINK, form)
-    return render(request, "accounts/freeze.html", {"form": form, "via_link": True, "email": user.email})
+    return render(request, "accounts/freeze.html", {"form": form, "via_link": True}, status=400 if form.errors else 200)
 
 
 def frozen(request):

@@ -212,8 +212,9 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENC
 TOTP_FAILURES_PER_USER = env.int("TOTP_FAILURES_PER_USER", default=5)
 TOTP_FAILURES_PER_IP = env.int("TOTP_FAILURES_PER_IP", default=20)
 TOTP_LOCKOUT_SECONDS = env.int("TOTP_LOCKOUT_SECONDS", default=15 * 60)
-# A self-service freeze link in an email stays valid this long.
-FREEZE_LINK_MAX_AGE = 30 * 24 * 3600
+# A self-service freeze link in an email stays valid this long (and only until the account is
+# next frozen): a week covers reading mail late; a longer life only helps a thief holding old mail.
+FREEZE_LINK_MAX_AGE = 7 * 24 * 3600
 # Withdrawals are locked this long after a password, email or MFA change.
 SECURITY_WITHDRAWAL_LOCK_HOURS = 24
 

@@ -145,7 +145,7 @@ class TestLoginsAndEvents:
         assert "BLUE42" in message.body
         assert "198.51.100.9" in message.body
         token = services.freeze_link_token(user=user).split(":")[0]
-        assert f"/de/account/freeze/link/{token}" in message.body
+        assert f"/de/account/freeze/link/#{token}:" in message.body
         event = SecurityEvent.objects.get(user=user, kind=SecurityEvent.Kind.LOGIN_NEW_DEVICE)
         assert event.notified_at is not None
 
