@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.django_db
 def test_healthz_reports_each_part(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True))  # details are for staff (tests/test_production_settings.py)
     response = client.get("/healthz")
     body = response.json()
     assert set(body["checks"]) == {"database", "cache", "broker", "worker"}
@@ -114,6 +117,9 @@ def test_production_settings_pass_deploy_checks():
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "x" * 20 + "-production-check-" + "y" * 30,
         "ALLOWED_HOSTS": "agora.example",
+        "DATABASE_URL": "postgres://agora@127.0.0.1:5432/agora",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "FIELD_ENCRYPTION_KEYS": "N1ExNzYH8d5Yhd2m3hq3ZgH4f4N9s5XvL6o1m0v3kYA=",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True

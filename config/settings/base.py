@@ -129,8 +129,11 @@ else:
         "store_processed": False,
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    for _folder in ("queue", "control"):
-        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
+# Folders the embedded mode writes to. Importing settings creates nothing: config.apps creates
+# these when Django starts (manage.py, daphne, the worker), see config/embedded.py.
+EMBEDDED_DIRS = [VAR_DIR] if EMBEDDED else []
+if not REDIS_URL:
+    EMBEDDED_DIRS += [VAR_DIR / "celery" / "queue", VAR_DIR / "celery" / "control"]
 
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -150,6 +153,9 @@ CELERY_BEAT_SCHEDULE = {
     "reconciliation": {"task": "wallets.tasks.reconciliation_task", "schedule": crontab(minute=15, hour="*/6")},
     "fee-tiers": {"task": "exchange.tasks.fee_tiers_recompute_task", "schedule": crontab(minute=10, hour=0)},
 }
+# /healthz answers everyone with only {"status": ...}; staff, and requests with this token in the
+# X-Healthz-Token header (monitoring), get every check's detail. Empty: staff only.
+HEALTHZ_TOKEN = env("HEALTHZ_TOKEN", default="")
 # /healthz calls a worker dead when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=60)
 

@@ -1,7 +1,7 @@
 """Development and `make run`: the embedded default unless DATABASE_URL / REDIS_URL are set."""
 
 from .base import *
-from .base import VAR_DIR, env
+from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -11,4 +11,3 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-VAR_DIR.mkdir(exist_ok=True)
