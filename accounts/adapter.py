@@ -1,11 +1,13 @@
 """allauth hooks: mail goes out through Celery in the recipient's language; frozen accounts cannot
-log in; every completed login is recorded."""
+log in; every completed login is recorded; MFA secrets are encrypted at rest."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.db import models
 from django.shortcuts import render
 from django.utils import translation
 
+from accounts import encryption
 from accounts.client import client_info
 from accounts.models import User
 from config.locale import language_choice_pop
@@ -84,3 +86,14 @@ class AccountAdapter(DefaultAccountAdapter):
         if language:
             user.language = language
         return super().save_user(request, user, form, commit=commit)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """allauth stores TOTP secrets and recovery-code seeds through these hooks: encrypted with
+    FIELD_ENCRYPTION_KEYS (accounts/encryption.py), so a database dump holds no usable secret."""
+
+    def encrypt(self, text: str) -> str:
+        return encryption.encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return encryption.decrypt(encrypted_text)

@@ -65,3 +65,14 @@ class ApiKeyCreateForm(forms.Form):
                 for message in error.message_dict.get("ip_allowlist", []):
                     self.add_error("ip_allowlist", message)
         return cleaned
+
+
+class FreezeLinkForm(FreezeForm):
+    """The freeze form opened from an email: the token travels in the POST body, never the URL."""
+
+    token = forms.CharField(
+        label=_("Freeze code from the email"),
+        max_length=200,
+        help_text=_("Filled in for you. Without JavaScript, paste the part of the link after “#”."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "dir": "ltr", "data-freeze-token": ""}),
+    )

@@ -147,6 +147,7 @@ class SecurityEvent(models.Model):
         WITHDRAWAL_LOCK = "withdrawal_lock", _("Withdrawals locked for 24 hours")
         ADDRESS_ADDED = "address_added", _("Withdrawal address added")
         WHITELIST_CHANGED = "whitelist_changed", _("Address-book-only withdrawals changed")
+        TOTP_LOCKED = "totp_locked", _("Too many wrong authenticator codes: code checks paused")
 
     # Events whose email says withdrawals are paused: credential_changed locks withdrawals for these.
     LOCKS_WITHDRAWALS = {
@@ -173,6 +174,7 @@ class SecurityEvent(models.Model):
         Kind.ACCOUNT_UNFROZEN,
         Kind.ADDRESS_ADDED,
         Kind.WHITELIST_CHANGED,
+        Kind.TOTP_LOCKED,
     }
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_events")

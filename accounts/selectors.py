@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from accounts.api_secrets import secret_decrypt
+from accounts.encryption import decrypt as secret_decrypt
 from accounts.models import ApiKey, LoginRecord, SecurityEvent, User
 
 
@@ -29,12 +29,3 @@ def user_has_totp(*, user: User) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-
-
-def totp_code_valid(*, user: User, code: str) -> bool:
-    """True for a current code of the user's authenticator app; a code is accepted once."""
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import TOTP
-
-    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
-    return authenticator is not None and TOTP(authenticator).validate_code((code or "").strip())

@@ -9,14 +9,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from accounts.api_secrets import secret_encrypt
 from accounts.client import ClientInfo
+from accounts.encryption import encrypt as secret_encrypt
 from accounts.models import AccountFreeze, ApiKey, KnownDevice, LoginRecord, SecurityEvent, User
 from config.errors import AppError
 from config.languages import LANGUAGE_CODES
@@ -145,15 +147,26 @@ def credential_changed(*, user: User, kind: str, client: ClientInfo = NO_CLIENT,
 # --- Freeze ------------------------------------------------------------------------------------------------
 
 
+def _freeze_state(user_id: int) -> int:
+    return AccountFreeze.objects.filter(user_id=user_id).count()
+
+
 def freeze_link_token(*, user: User) -> str:
-    return signing.TimestampSigner(salt=FREEZE_SALT).sign(str(user.pk))
+    """A signed token for the freeze link in emails. It names the user's freeze state (how many
+    freezes the account has had), so it stops working once it, or anything else, has frozen the
+    account: lifting that freeze does not bring old links back. Valid FREEZE_LINK_MAX_AGE."""
+    return signing.TimestampSigner(salt=FREEZE_SALT).sign(f"{user.pk}.{_freeze_state(user.pk)}")
 
 
 def freeze_link_user(*, token: str) -> User | None:
-    """The user a freeze link was made for, or None when it is forged, altered or expired."""
+    """The user a freeze link was made for, or None when it is forged, altered, expired or used
+    (the account was frozen since it was made)."""
     try:
-        pk = signing.TimestampSigner(salt=FREEZE_SALT).unsign(token, max_age=settings.FREEZE_LINK_MAX_AGE)
-    except signing.BadSignature:
+        value = signing.TimestampSigner(salt=FREEZE_SALT).unsign(token or "", max_age=settings.FREEZE_LINK_MAX_AGE)
+        pk, state = (int(part) for part in value.split("."))
+    except (signing.BadSignature, ValueError):
+        return None
+    if _freeze_state(pk) != state:
         return None
     return User.objects.filter(pk=pk).first()
 
@@ -226,6 +239,167 @@ def _publish_account_event(user_id: int, event_type: str) -> None:
         log.warning("could not publish %s for user %s", event_type, user_id, exc_info=True)
 
 
+# --- TOTP codes checked by the product ---------------------------------------------------------------
+
+
+class TotpRefused(AppError):
+    """A TOTP check that did not pass: `mfa_required` (no authenticator app), `mfa_invalid` (wrong
+    or already used code), `mfa_locked` (too many wrong codes for this user or IP; wait)."""
+
+
+def _totp_scopes(*, user: User, ip: str | None) -> list[tuple[str, int]]:
+    scopes = [(f"user:{user.pk}", settings.TOTP_FAILURES_PER_USER)]
+    if ip:
+        scopes.append((f"ip:{ip}", settings.TOTP_FAILURES_PER_IP))
+    return scopes
+
+
+def _totp_locked_refusal(until: float) -> TotpRefused:
+    minutes = max(1, -(-int(until - timezone.now().timestamp()) // 60))
+    return TotpRefused(
+        "mfa_locked",
+        ngettext(
+            "Too many wrong authenticator codes. Try again in %(minutes)d minute.",
+            "Too many wrong authenticator codes. Try again in %(minutes)d minutes.",
+            minutes,
+        )
+        % {"minutes": minutes},
+    )
+
+
+def _counter_add(key: str, delta: int) -> int:
+    cache.add(key, 0, timeout=settings.TOTP_LOCKOUT_SECONDS)
+    try:
+        return cache.incr(key, delta)
+    except ValueError:  # expired between add and incr: start again
+        cache.add(key, 0, timeout=settings.TOTP_LOCKOUT_SECONDS)
+        return cache.incr(key, delta)
+
+
+def totp_verify(*, user: User, code: str, ip: str | None, purpose: str) -> None:
+    """Check a code of the user's authenticator app, for `purpose` (api_key, withdrawal, ...).
+
+    Every TOTP check outside allauth's login goes through here. A code is accepted once. Wrong codes
+    are counted per user and per IP (the cache, shared by every process): the Nth wrong one
+    (settings.TOTP_FAILURES_PER_USER / _PER_IP) locks further checks for TOTP_LOCKOUT_SECONDS, the right
+    code included, and records a TOTP_LOCKED security event (which emails the user). Each attempt is
+    counted before the code is checked, so parallel guesses cannot get past the limit. Call it
+    outside a transaction that a refusal would roll back, or the lock-out event is lost.
+    Raises TotpRefused.
+    """
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    scopes = _totp_scopes(user=user, ip=ip)
+    now = timezone.now().timestamp()
+    for scope, _limit in scopes:
+        until = cache.get(f"totp-lock:{scope}")
+        if until is not None and until > now:
+            raise _totp_locked_refusal(until)
+        if until is not None:  # served its time: the count starts again
+            cache.delete_many([f"totp-lock:{scope}", f"totp-fail:{scope}"])
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        raise TotpRefused("mfa_required", _("Set up an authenticator app first."))
+    counts = [(scope, limit, _counter_add(f"totp-fail:{scope}", 1)) for scope, limit in scopes]
+    if any(count > limit for _scope, limit, count in counts):  # a parallel attempt is locking it now
+        raise _totp_locked_refusal(now + settings.TOTP_LOCKOUT_SECONDS)
+    if TOTP(authenticator).validate_code((code or "").strip()):
+        cache.delete(f"totp-fail:user:{user.pk}")
+        if ip:
+            _counter_add(f"totp-fail:ip:{ip}", -1)  # only wrong codes count against an IP
+        return
+    locked = [scope for scope, limit, count in counts if count >= limit]
+    if not locked:
+        raise TotpRefused("mfa_invalid", _("The authenticator code is wrong or was already used. Enter the current code."))
+    until = now + settings.TOTP_LOCKOUT_SECONDS
+    for scope in locked:
+        # The count stays (it expires with its window): attempts already past the lock check
+        # count on from the limit and are refused, instead of starting a fresh allowance.
+        cache.set(f"totp-lock:{scope}", until, timeout=settings.TOTP_LOCKOUT_SECONDS + 60)
+    with transaction.atomic():
+        security_event_record(
+            user=user,
+            kind=SecurityEvent.Kind.TOTP_LOCKED,
+            client=ClientInfo(ip=ip),
+            data={"purpose": purpose, "locked": [scope.split(":", 1)[0] for scope in locked], "seconds": settings.TOTP_LOCKOUT_SECONDS},
+        )
+    log.warning("TOTP checks locked for %s after wrong codes (%s)", ", ".join(locked), purpose)
+    raise _totp_locked_refusal(until)
+
+
+# --- Secrets at rest ------------------------------------------------------------------------------------
+
+
+def mfa_data_encrypt(data: dict, *, box) -> tuple[dict, bool]:
+    """allauth MFA data with every secret under the newest key: a plain one (stored before
+    MFAAdapter) is encrypted, an old-key one re-encrypted. `box(value) -> (new, changed)`.
+    Shared with migration 0005, which runs it on historical rows."""
+    from accounts import encryption
+
+    data, changed = dict(data), False
+
+    def one(value: str) -> str:
+        nonlocal changed
+        if not encryption.is_encrypted(value):
+            changed = True
+            return encryption.encrypt(value)
+        new, moved = box(value)
+        changed = changed or moved
+        return new
+
+    for field in ("secret", "seed"):
+        if isinstance(data.get(field), str):
+            data[field] = one(data[field])
+    if isinstance(data.get("migrated_codes"), list):
+        data["migrated_codes"] = [one(code) for code in data["migrated_codes"]]
+    return data, changed
+
+
+def secrets_reencrypt(*, legacy_secret_keys: tuple[str, ...] = ()) -> dict[str, dict[str, int]]:
+    """Put every stored secret (API secrets, TOTP secrets, recovery-code seeds) under the newest
+    FIELD_ENCRYPTION_KEYS key; idempotent (a second run changes nothing). Rows are updated one by
+    one under their row lock. `legacy_secret_keys` (SECRET_KEY values) also opens API secrets
+    encrypted before FIELD_ENCRYPTION_KEYS existed. Returns counts per kind: reencrypted,
+    current (already under the newest key), unreadable (no configured key opens it)."""
+    from allauth.mfa.models import Authenticator
+
+    from accounts import encryption
+
+    extra = tuple(encryption.legacy_key_from_secret_key(k) for k in legacy_secret_keys)
+
+    def box(token: str) -> tuple[str, bool]:
+        return encryption.reencrypt(token, extra_keys=extra)
+
+    counts = {kind: {"reencrypted": 0, "current": 0, "unreadable": 0} for kind in ("api_keys", "mfa")}
+    for pk in ApiKey.objects.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            api_key = ApiKey.objects.select_for_update().only("secret_encrypted").get(pk=pk)
+            try:
+                new, changed = box(api_key.secret_encrypted)
+            except encryption.InvalidToken:
+                counts["api_keys"]["unreadable"] += 1
+                log.error("API key %s: secret unreadable with the configured keys", pk)
+                continue
+            if changed:
+                ApiKey.objects.filter(pk=pk).update(secret_encrypted=new)
+            counts["api_keys"]["reencrypted" if changed else "current"] += 1
+    kinds = [Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES]
+    for pk in Authenticator.objects.filter(type__in=kinds).values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            authenticator = Authenticator.objects.select_for_update().get(pk=pk)
+            try:
+                data, changed = mfa_data_encrypt(authenticator.data, box=box)
+            except encryption.InvalidToken:
+                counts["mfa"]["unreadable"] += 1
+                log.error("authenticator %s: secret unreadable with the configured keys", pk)
+                continue
+            if changed:
+                Authenticator.objects.filter(pk=pk).update(data=data)
+            counts["mfa"]["reencrypted" if changed else "current"] += 1
+    return counts
+
+
 # --- API keys ----------------------------------------------------------------------------------------------
 
 
@@ -277,11 +451,17 @@ def api_key_create(
     can_trade: bool = False,
     can_withdraw: bool = False,
     ip_allowlist: str = "",
+    code: str = "",
+    totp_waived_by_operator: bool = False,
     client: ClientInfo = NO_CLIENT,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it with its secret, which is never readable from the page again.
 
+    Needs a current TOTP code of the user (totp_verify: attempt-limited), checked after the other
+    fields so a typo elsewhere does not burn the code. Only the operator command
+    `create_api_key --without-totp` passes totp_waived_by_operator (recorded in the event).
     Withdrawal permission requires an IP allowlist. Frozen accounts cannot create keys.
+    Raises ValidationError or TotpRefused.
     """
     label = (label or "").strip()
     if not label:
@@ -291,6 +471,8 @@ def api_key_create(
         raise ValidationError({"ip_allowlist": _("A key that can withdraw must be restricted to IP addresses.")})
     if can_withdraw:
         withdraw_allowlist_check(allowlist=allowlist)
+    if not totp_waived_by_operator:
+        totp_verify(user=user, code=code, ip=client.ip, purpose="api_key")
     with transaction.atomic():
         locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if locked.is_frozen:
@@ -311,7 +493,12 @@ def api_key_create(
             user=user,
             kind=SecurityEvent.Kind.API_KEY_CREATED,
             client=client,
-            data={"label": api_key.label, "key": api_key.key[:8], "permissions": api_key.permissions},
+            data={
+                "label": api_key.label,
+                "key": api_key.key[:8],
+                "permissions": api_key.permissions,
+                **({"totp": "waived by operator"} if totp_waived_by_operator else {}),
+            },
         )
     return api_key, secret
 

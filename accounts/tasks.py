@@ -32,8 +32,10 @@ def mail_context_for(user: User | None, language: str) -> dict:
         context["anti_phishing_code"] = user.anti_phishing_code
         if not user.is_frozen:
             with translation.override(language):
-                path = reverse("accounts:freeze_link", kwargs={"token": freeze_link_token(user=user)})
-            context["freeze_url"] = site_url(path)
+                path = reverse("accounts:freeze_link")
+            # The token is in the fragment: browsers never send it, so no access log records it;
+            # the page's script posts it (accounts/freeze-link.js).
+            context["freeze_url"] = site_url(path) + "#" + freeze_link_token(user=user)
     return context
 
 

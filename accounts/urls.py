@@ -10,6 +10,6 @@ urlpatterns = [
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("freeze/", views.freeze, name="freeze"),
-    path("freeze/link/<str:token>/", views.freeze_link, name="freeze_link"),
+    path("freeze/link/", views.freeze_link, name="freeze_link"),
     path("frozen/", views.frozen, name="frozen"),
 ]

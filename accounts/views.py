@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.client import client_info
-from accounts.forms import AntiPhishingForm, ApiKeyCreateForm, FreezeForm, ProfileForm
+from accounts.forms import AntiPhishingForm, ApiKeyCreateForm, FreezeForm, FreezeLinkForm, ProfileForm
 from accounts.models import AccountFreeze, ApiKey
 
 
@@ -79,16 +79,14 @@ def api_keys(request):
     form = ApiKeyCreateForm(request.POST or None)
     created = None
     if request.method == "POST" and has_totp and form.is_valid():
-        if not selectors.totp_code_valid(user=user, code=form.cleaned_data["code"]):
-            form.add_error("code", _("That code is not valid. Enter the current code from your authenticator app."))
-        else:
-            data = {k: v for k, v in form.cleaned_data.items() if k != "code"}
-            try:
-                api_key, secret = services.api_key_create(user=user, client=client_info(request), **data)
-                created = {"api_key": api_key, "secret": secret}
-                form = ApiKeyCreateForm()
-            except ValidationError as error:
-                _form_errors(form, error)
+        try:
+            api_key, secret = services.api_key_create(user=user, client=client_info(request), **form.cleaned_data)
+            created = {"api_key": api_key, "secret": secret}
+            form = ApiKeyCreateForm()
+        except services.TotpRefused as refused:
+            form.add_error("code", refused.message)
+        except ValidationError as error:
+            _form_errors(form, error)
     context = {"form": form, "has_totp": has_totp, "keys": selectors.api_keys_for(user=user), "created": created}
     return render(request, "accounts/api_keys.html", context, status=400 if form.errors else 200)
 
@@ -117,18 +115,19 @@ def freeze(request):
 
 
 @never_cache
-def freeze_link(request, token: str):
-    """From the link in every security email; no login needed. GET only shows the button: mail
-    scanners open links, and must not freeze accounts by doing so."""
-    user = services.freeze_link_user(token=token)
-    if user is None:
-        return render(request, "accounts/freeze_link_invalid.html", status=400)
-    if user.is_frozen:
-        return redirect("accounts:frozen")
-    form = FreezeForm(request.POST or None)
+def freeze_link(request):
+    """From the link in every security email; no login needed. The token is in the link's fragment
+    (never sent, so never logged): accounts/freeze-link.js copies it into the form, which posts it.
+    GET only shows the button: mail scanners open links, and must not freeze accounts."""
+    form = FreezeLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        user = services.freeze_link_user(token=form.cleaned_data["token"].strip())
+        if user is None:
+            return render(request, "accounts/freeze_link_invalid.html", status=400)
+        if user.is_frozen:
+            return redirect("accounts:frozen")
         return _freeze_and_leave(request, user, AccountFreeze.Source.EMAIL_LINK, form)
-    return render(request, "accounts/freeze.html", {"form": form, "via_link": True, "email": user.email})
+    return render(request, "accounts/freeze.html", {"form": form, "via_link": True}, status=400 if form.errors else 200)
 
 
 def frozen(request):

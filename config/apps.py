@@ -6,3 +6,8 @@ class ConfigConfig(AppConfig):
 
     name = "config"
     verbose_name = "Agora platform"
+
+    def ready(self):
+        from config.embedded import embedded_dirs_create
+
+        embedded_dirs_create()

@@ -1,3 +1,4 @@
+import hmac
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -16,10 +17,21 @@ from config.locale import language_choice_remember, language_for_request
 from support.selectors import announcements_current
 
 
+def _health_details_allowed(request) -> bool:
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    token = settings.HEALTHZ_TOKEN
+    given = request.headers.get("X-Healthz-Token", "")
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+
+
 @never_cache
 def healthz(request):
+    """Everyone gets {"status": "ok"} (200) or {"status": "degraded"} (503); staff and monitoring
+    with HEALTHZ_TOKEN also get each check (versions, latencies and backends help an attacker)."""
     report = health_report()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    body = report if _health_details_allowed(request) else {"status": report["status"]}
+    return JsonResponse(body, status=200 if report["status"] == "ok" else 503)
 
 
 def root_redirect(request):

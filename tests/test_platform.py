@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.django_db
 def test_healthz_reports_each_part(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True))  # details are for staff (tests/test_production_settings.py)
     response = client.get("/healthz")
     body = response.json()
     assert set(body["checks"]) == {"database", "cache", "broker", "worker"}
@@ -92,7 +95,7 @@ def test_seed_demo_refuses_production(settings):
 @pytest.mark.django_db
 def test_create_api_key_command(user):
     out = StringIO()
-    call_command("create_api_key", "--email", user.email, "--permissions", "read,trade", "--json", stdout=out)
+    call_command("create_api_key", "--email", user.email, "--permissions", "read,trade", "--without-totp", "--json", stdout=out)
     data = json.loads(out.getvalue())
     api_key = ApiKey.objects.get(key=data["apiKey"])
     from accounts.selectors import api_key_secret
@@ -100,11 +103,11 @@ def test_create_api_key_command(user):
     assert api_key_secret(api_key=api_key) == data["secretKey"]
     assert api_key.permissions == ["read", "trade"]
     with pytest.raises(CommandError):
-        call_command("create_api_key", "--email", user.email, "--permissions", "read,fly", stdout=StringIO())
+        call_command("create_api_key", "--email", user.email, "--permissions", "read,fly", "--without-totp", stdout=StringIO())
     with pytest.raises(CommandError):
-        call_command("create_api_key", "--email", "nobody@example.test", stdout=StringIO())
+        call_command("create_api_key", "--email", "nobody@example.test", "--without-totp", stdout=StringIO())
     with pytest.raises(CommandError):
-        call_command("create_api_key", "--email", user.email, "--permissions", "withdraw", stdout=StringIO())
+        call_command("create_api_key", "--email", user.email, "--permissions", "withdraw", "--without-totp", stdout=StringIO())
 
 
 def test_production_settings_pass_deploy_checks():
@@ -114,6 +117,9 @@ def test_production_settings_pass_deploy_checks():
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "x" * 20 + "-production-check-" + "y" * 30,
         "ALLOWED_HOSTS": "agora.example",
+        "DATABASE_URL": "postgres://agora@127.0.0.1:5432/agora",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "FIELD_ENCRYPTION_KEYS": "N1ExNzYH8d5Yhd2m3hq3ZgH4f4N9s5XvL6o1m0v3kYA=",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True

@@ -112,6 +112,7 @@ def withdraw(request, symbol):
                         amount=data["amount"],
                         mfa_code=data["code"],
                         idempotency_key=data["key"],
+                        client=client_info(request),
                     )
                     messages.success(request, _("Your withdrawal request is received. Follow its status below."))
                     return redirect("wallets:withdraw", symbol=asset.symbol)
@@ -119,7 +120,7 @@ def withdraw(request, symbol):
                 form = WithdrawConfirmForm(networks=networks, initial={**data, "key": uuid.uuid4().hex})
             except services.WithdrawalRefused as refused:
                 form.add_error(None, refused.message)
-                if confirming and refused.code == "mfa_invalid":
+                if confirming and refused.code in ("mfa_invalid", "mfa_locked"):
                     preview = _withdraw_preview(user=user, network=network, data=data)
     context = {
         "asset": asset,

@@ -132,8 +132,11 @@ else:
         "store_processed": False,
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    for _folder in ("queue", "control"):
-        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
+# Folders the embedded mode writes to. Importing settings creates nothing: config.apps creates
+# these when Django starts (manage.py, daphne, the worker), see config/embedded.py.
+EMBEDDED_DIRS = [VAR_DIR] if EMBEDDED else []
+if not REDIS_URL:
+    EMBEDDED_DIRS += [VAR_DIR / "celery" / "queue", VAR_DIR / "celery" / "control"]
 
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -153,6 +156,9 @@ CELERY_BEAT_SCHEDULE = {
     "reconciliation": {"task": "wallets.tasks.reconciliation_task", "schedule": crontab(minute=15, hour="*/6")},
     "fee-tiers": {"task": "exchange.tasks.fee_tiers_recompute_task", "schedule": crontab(minute=10, hour=0)},
 }
+# /healthz answers everyone with only {"status": ...}; staff, and requests with this token in the
+# X-Healthz-Token header (monitoring), get every check's detail. Empty: staff only.
+HEALTHZ_TOKEN = env("HEALTHZ_TOKEN", default="")
 # /healthz calls a worker dead when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=60)
 
@@ -195,18 +201,29 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
 }
-MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"  # TOTP secrets encrypted at rest
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Agora"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=False)
 USERSESSIONS_TRACK_ACTIVITY = True
 
-# API secrets are stored encrypted (they must be readable for HMAC checks). First key encrypts,
-# all keys decrypt, so a key can be rotated by prepending a new one.
-API_SECRET_KEYS = env.list("API_SECRET_KEYS", default=[])
-# A self-service freeze link in an email stays valid this long.
-FREEZE_LINK_MAX_AGE = 30 * 24 * 3600
+# Secrets we must read back (API secrets for HMAC checks, TOTP and recovery-code secrets) are
+# encrypted with these Fernet keys, newest first: the first encrypts, all decrypt
+# (accounts/encryption.py; rotate with `manage.py secrets_reencrypt`, docs/deployment.md). They are
+# their own setting, never derived from SECRET_KEY. Production requires them; the default is a
+# fixed development key, public in this file, for development and tests only.
+DEV_FIELD_ENCRYPTION_KEY = "iW5n8WTFSvWRTQ0Xs7mm7-j0iKno2OYg3IeGCKczYuM="
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENCRYPTION_KEY])
+# TOTP codes the product checks itself (API-key creation, withdrawals; allauth's login has its own
+# limits): this many wrong codes lock those checks for the user, or for the IP across users, for
+# TOTP_LOCKOUT_SECONDS, and each lock-out is a security event. The right code is refused while locked.
+TOTP_FAILURES_PER_USER = env.int("TOTP_FAILURES_PER_USER", default=5)
+TOTP_FAILURES_PER_IP = env.int("TOTP_FAILURES_PER_IP", default=20)
+TOTP_LOCKOUT_SECONDS = env.int("TOTP_LOCKOUT_SECONDS", default=15 * 60)
+# A self-service freeze link in an email stays valid this long (and only until the account is
+# next frozen): a week covers reading mail late; a longer life only helps a thief holding old mail.
+FREEZE_LINK_MAX_AGE = 7 * 24 * 3600
 # Withdrawals are locked this long after a password, email or MFA change.
 SECURITY_WITHDRAWAL_LOCK_HOURS = 24
 

@@ -1,7 +1,7 @@
 """Development and `make run`: the embedded default unless DATABASE_URL / REDIS_URL are set."""
 
 from .base import *
-from .base import VAR_DIR, env
+from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 # Emails are printed as a framed block (To, Subject, text body) by the worker: see config/mail.py.
@@ -12,4 +12,3 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-VAR_DIR.mkdir(exist_ok=True)

@@ -1,7 +1,32 @@
-"""Production: every secret from the environment, HTTPS everywhere. Passes `check --deploy`."""
+"""Production: every secret from the environment, HTTPS everywhere. Passes `check --deploy`.
+
+Refuses to start (ImproperlyConfigured) without PostgreSQL, Redis or the encryption keys: the
+embedded fallbacks (SQLite, the file broker, the public development key) are for development.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from accounts.encryption import keys_check
 
 from .base import *
-from .base import env
+from .base import DATABASES, DEV_FIELD_ENCRYPTION_KEY, env
+
+
+def _required(name: str, what: str) -> str:
+    value = env.str(name, default="").strip()
+    if not value:
+        raise ImproperlyConfigured(f"{name} is not set: production needs {what}.")
+    return value
+
+
+_required("DATABASE_URL", "PostgreSQL (DATABASE_URL=postgres://user:password@host:5432/agora), never SQLite")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production: SQLite is the development mode")
+_required("REDIS_URL", "Redis for Celery, the cache and the channel layer (REDIS_URL=redis://host:6379/0), never the file broker")
+_required("FIELD_ENCRYPTION_KEYS", "the Fernet keys that encrypt API and TOTP secrets, newest first (comma-separated)")
+FIELD_ENCRYPTION_KEYS = keys_check(env.list("FIELD_ENCRYPTION_KEYS"))
+if DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS holds the public development key: generate your own (docs/deployment.md)")
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: refuse to start without one

@@ -20,7 +20,7 @@ CLIENT = ClientInfo(ip="203.0.113.7", user_agent="pytest-browser/1.0", device_id
 
 class TestApiKeys:
     def test_secret_is_encrypted_at_rest_and_usable_for_hmac(self, user):
-        api_key, secret = services.api_key_create(user=user, label="bot", can_trade=True)
+        api_key, secret = services.api_key_create(totp_waived_by_operator=True, user=user, label="bot", can_trade=True)
         assert len(api_key.key) == 64 and len(secret) == 64
         assert secret not in api_key.secret_encrypted
         stored = ApiKey.objects.get(pk=api_key.pk)
@@ -33,31 +33,33 @@ class TestApiKeys:
 
     def test_withdraw_permission_requires_ip_allowlist(self, user):
         with pytest.raises(ValidationError) as error:
-            services.api_key_create(user=user, label="w", can_withdraw=True)
+            services.api_key_create(totp_waived_by_operator=True, user=user, label="w", can_withdraw=True)
         assert "ip_allowlist" in error.value.message_dict
-        api_key, _secret = services.api_key_create(user=user, label="w", can_withdraw=True, ip_allowlist="198.51.100.4, 10.0.0.0/24")
+        api_key, _secret = services.api_key_create(
+            totp_waived_by_operator=True, user=user, label="w", can_withdraw=True, ip_allowlist="198.51.100.4, 10.0.0.0/24"
+        )
         assert api_key.ip_allowlist == ["198.51.100.4/32", "10.0.0.0/24"]
 
     @pytest.mark.parametrize("bad", ["300.1.1.1", "example.com", "10.0.0.0/33"])
     def test_bad_ip_is_refused_with_the_entry_named(self, user, bad):
         with pytest.raises(ValidationError) as error:
-            services.api_key_create(user=user, label="x", ip_allowlist=bad)
+            services.api_key_create(totp_waived_by_operator=True, user=user, label="x", ip_allowlist=bad)
         assert bad in error.value.message_dict["ip_allowlist"][0]
         assert not ApiKey.objects.exists()
 
     def test_label_required(self, user):
         with pytest.raises(ValidationError):
-            services.api_key_create(user=user, label="   ")
+            services.api_key_create(totp_waived_by_operator=True, user=user, label="   ")
 
     def test_active_key_limit(self, user):
         for i in range(services.MAX_ACTIVE_API_KEYS):
-            services.api_key_create(user=user, label=f"k{i}")
+            services.api_key_create(totp_waived_by_operator=True, user=user, label=f"k{i}")
         with pytest.raises(ValidationError):
-            services.api_key_create(user=user, label="one too many")
+            services.api_key_create(totp_waived_by_operator=True, user=user, label="one too many")
         assert ApiKey.objects.filter(user=user).count() == services.MAX_ACTIVE_API_KEYS
 
     def test_revoke_is_logged_once(self, user):
-        api_key, _ = services.api_key_create(user=user, label="bot")
+        api_key, _ = services.api_key_create(totp_waived_by_operator=True, user=user, label="bot")
         services.api_key_revoke(api_key=api_key)
         services.api_key_revoke(api_key=api_key)
         assert selectors.api_key_active(key=api_key.key) is None
@@ -66,12 +68,12 @@ class TestApiKeys:
     def test_frozen_account_cannot_create_keys(self, user):
         services.account_freeze(user=user, source=AccountFreeze.Source.SELF)
         with pytest.raises(ValidationError):
-            services.api_key_create(user=user, label="bot")
+            services.api_key_create(totp_waived_by_operator=True, user=user, label="bot")
 
 
 class TestFreeze:
     def test_freeze_revokes_keys_ends_sessions_and_is_idempotent(self, user, client, django_capture_on_commit_callbacks):
-        api_key, _ = services.api_key_create(user=user, label="bot", can_trade=True)
+        api_key, _ = services.api_key_create(totp_waived_by_operator=True, user=user, label="bot", can_trade=True)
         client.force_login(user)
         assert client.get("/en/account/security/").status_code == 200
         epoch = user.session_epoch
@@ -143,7 +145,7 @@ class TestLoginsAndEvents:
         assert "BLUE42" in message.body
         assert "198.51.100.9" in message.body
         token = services.freeze_link_token(user=user).split(":")[0]
-        assert f"/de/account/freeze/link/{token}" in message.body
+        assert f"/de/account/freeze/link/#{token}:" in message.body
         event = SecurityEvent.objects.get(user=user, kind=SecurityEvent.Kind.LOGIN_NEW_DEVICE)
         assert event.notified_at is not None
 

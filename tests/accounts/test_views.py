@@ -3,6 +3,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.utils import timezone
 
 from accounts import selectors, services
 from accounts.models import AccountFreeze, ApiKey, SecurityEvent, User
@@ -93,11 +94,11 @@ class TestApiKeyPage:
         client.force_login(user)
         response = client.post("/en/account/api-keys/", {"label": "bot", "code": "000000"})
         assert response.status_code == 400
-        assert b"That code is not valid" in response.content
+        assert b"The authenticator code is wrong or was already used" in response.content
         assert not ApiKey.objects.exists()
 
     def test_cannot_revoke_someone_elses_key(self, client, user):
-        other_key, _ = services.api_key_create(user=UserFactory(), label="theirs")
+        other_key, _ = services.api_key_create(totp_waived_by_operator=True, user=UserFactory(), label="theirs")
         client.force_login(user)
         assert client.post(f"/en/account/api-keys/{other_key.pk}/revoke/").status_code == 404
         other_key.refresh_from_db()
@@ -107,19 +108,55 @@ class TestApiKeyPage:
 class TestFreezeViews:
     def test_link_get_does_not_freeze_post_does(self, client, user):
         token = services.freeze_link_token(user=user)
-        url = f"/en/account/freeze/link/{token}/"
+        url = "/en/account/freeze/link/"
         page = client.get(url)
-        assert page.status_code == 200 and user.email.encode() in page.content
+        assert page.status_code == 200 and b'src="/static/js/freeze-link.js"' in page.content
         user.refresh_from_db()
         assert not user.is_frozen
-        assert client.post(url, {"reason": ""}).status_code == 200  # the confirmation box is required
-        response = client.post(url, {"confirm": "on", "reason": "lost phone"})
+        assert client.post(url, {"token": token, "reason": ""}).status_code == 400  # the confirmation box is required
+        response = client.post(url, {"token": token, "confirm": "on", "reason": "lost phone"})
         assert response.status_code == 302 and response["Location"] == "/en/account/frozen/"
         freeze = AccountFreeze.objects.get(user=user)
         assert freeze.source == AccountFreeze.Source.EMAIL_LINK and freeze.reason == "lost phone"
 
     def test_bad_link_is_refused(self, client):
-        assert client.get("/en/account/freeze/link/nonsense/").status_code == 400
+        response = client.post("/en/account/freeze/link/", {"token": "nonsense", "confirm": "on"})
+        assert response.status_code == 400 and b"This freeze link is not valid" in response.content
+
+    def test_replayed_link_is_refused_after_the_freeze_is_lifted(self, client, user):
+        token = services.freeze_link_token(user=user)
+        assert client.post("/en/account/freeze/link/", {"token": token, "confirm": "on"}).status_code == 302
+        freeze = AccountFreeze.objects.get(user=user)
+        services.freeze_lift_request(freeze=freeze, by=UserFactory(), reason="identity verified")
+        services.freeze_lift_approve(freeze=freeze, by=UserFactory())
+        response = client.post("/en/account/freeze/link/", {"token": token, "confirm": "on"})
+        assert response.status_code == 400 and b"This freeze link is not valid" in response.content
+        user.refresh_from_db()
+        assert not user.is_frozen and AccountFreeze.objects.filter(user=user).count() == 1
+
+    def test_expired_link_is_refused(self, client, user, settings):
+        from datetime import timedelta
+
+        from freezegun import freeze_time
+
+        assert settings.FREEZE_LINK_MAX_AGE == 7 * 24 * 3600
+        token = services.freeze_link_token(user=user)
+        with freeze_time(timezone.now() + timedelta(days=7, seconds=2)):
+            response = client.post("/en/account/freeze/link/", {"token": token, "confirm": "on"})
+        assert response.status_code == 400
+        user.refresh_from_db()
+        assert not user.is_frozen
+
+    def test_token_is_never_in_a_url(self, user, django_capture_on_commit_callbacks):
+        from django.core import mail
+
+        with django_capture_on_commit_callbacks(execute=True):
+            services.security_event_record(user=user, kind=SecurityEvent.Kind.PASSWORD_CHANGED)
+        body = mail.outbox[0].body
+        link = next(line for line in body.split() if "/account/freeze/link/" in line)
+        path, _hash, token = link.partition("#")
+        assert path == "http://testserver/en/account/freeze/link/"
+        assert services.freeze_link_user(token=token) == user
 
     def test_self_freeze_signs_out(self, client, user):
         client.force_login(user)

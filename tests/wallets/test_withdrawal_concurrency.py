@@ -19,12 +19,19 @@ pytestmark = [
 ]
 
 
+def _totp_ok(*, user, code, ip, purpose):
+    from accounts.services import TotpRefused
+
+    if code != "ok":
+        raise TotpRefused("mfa_invalid", "wrong code")
+
+
 @pytest.fixture
 def setup(monkeypatch):
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     # Each racer would need its own TOTP code; the code check is tested on its own elsewhere.
-    monkeypatch.setattr("wallets.services.withdrawals.totp_code_valid", lambda user, code: code == "ok")
+    monkeypatch.setattr("wallets.services.withdrawals.totp_verify", _totp_ok)
     asset = Asset.objects.create(symbol="RCW", name="Race coin", precision=8, withdrawal_daily_limit=D("100"))
     network = Network.objects.create(
         asset=asset,

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import SecurityEvent, User
-from accounts.selectors import totp_code_valid, user_has_totp
-from accounts.services import NO_CLIENT, ClientInfo, security_event_record, withdrawal_lock_apply
+from accounts.selectors import user_has_totp
+from accounts.services import NO_CLIENT, ClientInfo, TotpRefused, security_event_record, totp_verify, withdrawal_lock_apply
 from config.formatting import amount_text as amount_plain
 from wallets.chains import chain_adapter
 from wallets.ledger import (
@@ -146,9 +146,19 @@ def internal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Decim
 
 
 def withdrawal_request(
-    *, user: User, network: Network, address: str, amount, memo: str = "", mfa_code: str, idempotency_key: str
+    *,
+    user: User,
+    network: Network,
+    address: str,
+    amount,
+    memo: str = "",
+    mfa_code: str,
+    idempotency_key: str,
+    client: ClientInfo = NO_CLIENT,
 ) -> Withdrawal:
-    """Validate and reserve a withdrawal (see the module docstring). Raises WithdrawalRefused."""
+    """Validate and reserve a withdrawal (see the module docstring). Raises WithdrawalRefused.
+    The TOTP code goes through accounts.services.totp_verify (attempt-limited per user and per
+    client.ip; a lock-out is refused as `mfa_locked`)."""
     address, memo = chain_adapter(network.code).normalize(address or ""), (memo or "").strip()
     existing = Withdrawal.objects.filter(user=user, idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -165,8 +175,10 @@ def withdrawal_request(
         raise WithdrawalRefused("own_address", _("This is your own deposit address."))
     quote = internal_quote if recipient is not None else withdrawal_quote
     amount, fee, net = quote(network=network, amount=amount)
-    if not totp_code_valid(user=user, code=mfa_code):
-        raise WithdrawalRefused("mfa_invalid", _("The authenticator code is wrong or was already used. Enter the current code."))
+    try:
+        totp_verify(user=user, code=mfa_code, ip=client.ip, purpose="withdrawal")
+    except TotpRefused as refused:
+        raise WithdrawalRefused(refused.code, refused.message)
     with transaction.atomic():
         account = user_account(user=user, asset=network.asset)
         target = user_account(user=recipient, asset=network.asset) if recipient is not None else None
