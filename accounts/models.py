@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.languages import LANGUAGES_CHOICES_FIELD
 
@@ -33,7 +34,7 @@ class UserManager(BaseUserManager):
 
 
 class VipTier(models.IntegerChoices):
-    REGULAR = 0, _("Regular")
+    REGULAR = 0, pgettext_lazy("fee tier", "Regular")
     VIP1 = 1, _("VIP 1")
     VIP2 = 2, _("VIP 2")
     VIP3 = 3, _("VIP 3")
@@ -235,8 +236,8 @@ class ApiKey(models.Model):
     key = models.CharField(max_length=64, unique=True, default=api_key_generate)
     secret_encrypted = models.TextField(editable=False)
     can_read = models.BooleanField(default=True)
-    can_trade = models.BooleanField(_("trade"), default=False)
-    can_withdraw = models.BooleanField(_("withdraw"), default=False)
+    can_trade = models.BooleanField(pgettext_lazy("API permission", "trade"), default=False)
+    can_withdraw = models.BooleanField(pgettext_lazy("API permission", "withdraw"), default=False)
     ip_allowlist = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.api_secrets import secret_encrypt
 from accounts.client import ClientInfo
@@ -231,7 +232,12 @@ def _publish_account_event(user_id: int, event_type: str) -> None:
 def _ip_allowlist_parse(raw: str) -> list[str]:
     entries = [item.strip() for item in raw.replace(",", " ").split() if item.strip()]
     if len(entries) > MAX_IP_ALLOWLIST:
-        raise ValidationError({"ip_allowlist": _("At most %(count)d addresses.") % {"count": MAX_IP_ALLOWLIST}})
+        raise ValidationError(
+            {
+                "ip_allowlist": ngettext("At most %(count)d address.", "At most %(count)d addresses.", MAX_IP_ALLOWLIST)
+                % {"count": MAX_IP_ALLOWLIST}
+            }
+        )
     parsed = []
     for entry in entries:
         try:
@@ -265,7 +271,14 @@ def api_key_create(
         if locked.is_frozen:
             raise ValidationError(_("Your account is frozen. Contact support to unfreeze it."))
         if ApiKey.objects.filter(user=locked, revoked_at__isnull=True).count() >= MAX_ACTIVE_API_KEYS:
-            raise ValidationError(_("You already have %(count)d active keys. Revoke one first.") % {"count": MAX_ACTIVE_API_KEYS})
+            raise ValidationError(
+                ngettext(
+                    "You already have %(count)d active key. Revoke it first.",
+                    "You already have %(count)d active keys. Revoke one first.",
+                    MAX_ACTIVE_API_KEYS,
+                )
+                % {"count": MAX_ACTIVE_API_KEYS}
+            )
         secret = secrets.token_urlsafe(48)[:64]
         api_key = ApiKey.objects.create(
             user=locked,

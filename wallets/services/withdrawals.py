@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import SecurityEvent, User
 from accounts.selectors import totp_code_valid, user_has_totp
@@ -51,7 +52,13 @@ def _amount_checked(network: Network, amount) -> Decimal:
     except InvalidAmount:
         amount = None
     if amount is None or amount <= 0:
-        raise WithdrawalRefused("invalid_amount", _("Enter an amount with at most %(places)s decimals.") % {"places": asset.precision})
+        raise WithdrawalRefused(
+            "invalid_amount",
+            ngettext(
+                "Enter an amount with at most %(places)s decimal.", "Enter an amount with at most %(places)s decimals.", asset.precision
+            )
+            % {"places": asset.precision},
+        )
     if amount > network.withdrawal_max:
         raise WithdrawalRefused(
             "above_maximum",
