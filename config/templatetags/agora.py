@@ -1,5 +1,7 @@
 """Template helpers available in every template (registered as a builtin)."""
 
+from decimal import Decimal
+
 from django import template
 from django.utils.html import format_html
 
@@ -14,6 +16,16 @@ def amount_filter(value, places=8):
     if value is None or value == "":
         return ""
     return format_html('<bdi class="num" dir="ltr">{}</bdi>', amount_format(value, int(places)))
+
+
+@register.filter(name="amount_signed")
+def amount_signed_filter(value, places=8):
+    """{{ row.amount|amount_signed:8 }} -> '+1.50000000' for a credit: the plus sign inside the isolated
+    number (outside it, right-to-left text would show '1.50000000+')."""
+    if value is None or value == "":
+        return ""
+    sign = "+" if Decimal(str(value)) > 0 else ""
+    return format_html('<bdi class="num" dir="ltr">{}{}</bdi>', sign, amount_format(value, int(places)))
 
 
 @register.filter(name="ltr")
