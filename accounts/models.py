@@ -33,6 +33,13 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **extra)
 
 
+API_PERMISSION_LABELS = {
+    "read": pgettext_lazy("API permission", "Read"),
+    "trade": pgettext_lazy("API permission", "Trade"),
+    "withdraw": pgettext_lazy("API permission", "Withdraw"),
+}
+
+
 class VipTier(models.IntegerChoices):
     REGULAR = 0, pgettext_lazy("fee tier", "Regular")
     VIP1 = 1, _("VIP 1")
@@ -259,3 +266,8 @@ class ApiKey(models.Model):
     @property
     def permissions(self) -> list[str]:
         return [name for name, on in (("read", self.can_read), ("trade", self.can_trade), ("withdraw", self.can_withdraw)) if on]
+
+    @property
+    def permission_labels(self) -> list[str]:
+        """The permissions as the key list shows them (joined with {% list_join %})."""
+        return [str(API_PERMISSION_LABELS[name]) for name in self.permissions]

@@ -2,10 +2,12 @@
 
 from decimal import Decimal
 
+from babel.lists import format_list
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import pgettext
 
-from config.formatting import amount_format, amount_text, percent_format
+from config.formatting import amount_format, amount_text, babel_locale, percent_format, time_zone_city
 
 register = template.Library()
 
@@ -26,6 +28,28 @@ def amount_signed_filter(value, places=8):
         return ""
     sign = "+" if Decimal(str(value)) > 0 else ""
     return format_html('<bdi class="num" dir="ltr">{}{}</bdi>', sign, amount_format(value, int(places)))
+
+
+@register.simple_tag(name="colon")
+def colon_tag(label):
+    """{% colon label %} -> 'Available:' in the reader's punctuation ('Disponible :', '可用：')."""
+    return pgettext("label before a value", "%(label)s:") % {"label": label}
+
+
+@register.simple_tag(name="list_join")
+def list_join_tag(*items):
+    """{% list_join a b c %} or {% list_join items %} -> 'a, b and c' in the reader's language (Babel's list
+    patterns); empty items dropped."""
+    if len(items) == 1 and isinstance(items[0], (list, tuple)):
+        items = items[0]
+    shown = [str(item) for item in items if item not in (None, "")]
+    return format_list(shown, locale=babel_locale()) if shown else ""
+
+
+@register.filter(name="tz_name")
+def tz_name_filter(zone):
+    """{{ user.time_zone|tz_name }} -> 'Берлин': the zone's city in the reader's language."""
+    return time_zone_city(zone)
 
 
 @register.filter(name="ltr")

@@ -20,6 +20,7 @@ from accounts.models import SecurityEvent, User
 from accounts.selectors import totp_code_valid, user_has_totp
 from accounts.services import NO_CLIENT, ClientInfo, security_event_record, withdrawal_lock_apply
 from config.formatting import amount_text as amount_plain
+from config.formatting import datetime_in_zone, time_zone_city
 from wallets.chains import chain_adapter
 from wallets.ledger import (
     InsufficientFunds,
@@ -103,8 +104,8 @@ def _account_checks(user: User) -> None:
     if user.withdrawals_locked:
         raise WithdrawalRefused(
             "security_lock",
-            _("Withdrawals are locked for 24 hours after a security change, until %(until)s (UTC).")
-            % {"until": user.withdrawals_locked_until.strftime("%Y-%m-%d %H:%M")},
+            _("Withdrawals are locked for 24 hours after a security change, until %(until)s (%(zone)s).")
+            % {"until": datetime_in_zone(user.withdrawals_locked_until, user.time_zone), "zone": time_zone_city(user.time_zone)},
         )
 
 
@@ -122,8 +123,8 @@ def _address_checks(*, user: User, network: Network, address: str, memo: str) ->
         if entry.is_cooling:
             raise WithdrawalRefused(
                 "address_cooling",
-                _("This address was added recently and can be used from %(when)s (UTC).")
-                % {"when": entry.usable_from.strftime("%Y-%m-%d %H:%M")},
+                _("This address was added recently and can be used from %(when)s (%(zone)s).")
+                % {"when": datetime_in_zone(entry.usable_from, user.time_zone), "zone": time_zone_city(user.time_zone)},
             )
 
 
