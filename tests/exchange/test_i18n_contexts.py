@@ -24,3 +24,25 @@ def test_open_order_and_open_network_are_translated_apart(code, order_open, netw
     with translation.override(code):
         assert str(Order.Status.NEW.label) == order_open
         assert translation.pgettext("network status", "Open") == network_open
+
+
+@pytest.mark.parametrize(
+    ("code", "halted", "resumed"),
+    [
+        ("en", "Halted 1 market.", "Resumed 1 market."),
+        ("de", "Angehaltene Märkte: 1.", "Fortgesetzte Märkte: 1."),
+        ("ru", "Торги остановлены, рынков: 1.", "Торги возобновлены, рынков: 1."),
+    ],
+)
+def test_admin_action_messages_are_in_the_staff_members_language(client, market, code, halted, resumed):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    from accounts import services as account_services
+    from tests.factories import UserFactory
+
+    account_services.roles_sync()
+    client.force_login(account_services.role_assign(user=UserFactory(), role="operator"))
+    page = client.post(f"/{code}/admin/exchange/market/", {"action": "halt", ACTION_CHECKBOX_NAME: [market.pk]}, follow=True)
+    assert halted in page.content.decode()
+    page = client.post(f"/{code}/admin/exchange/market/", {"action": "resume", ACTION_CHECKBOX_NAME: [market.pk]}, follow=True)
+    assert resumed in page.content.decode()
