@@ -56,3 +56,12 @@ def test_history_csv_headers_are_translated(client, chain):
     client.force_login(user)
     rows = list(csv.reader(io.StringIO(client.get("/de/wallet/history/?format=csv").content.decode())))
     assert rows[0] == ["Zeitpunkt (UTC)", "Typ", "Asset", "Betrag", "Referenz"]
+
+
+@pytest.mark.django_db
+def test_security_page_states_the_lock_in_the_users_zone(client):
+    user = UserFactory(time_zone="Asia/Tokyo")
+    User.objects.filter(pk=user.pk).update(withdrawals_locked_until=datetime(2099, 12, 5, 13, 0, tzinfo=UTC))
+    client.force_login(user)
+    html = client.get("/ja/account/security/").content.decode()
+    assert "2099年12月5日22:00（東京）まで出金を停止しています" in html
