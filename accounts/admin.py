@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -36,7 +36,7 @@ def reason_step(modeladmin, request, queryset, *, title: str, action: str):
         reason = request.POST["reason"].strip()
         if reason:
             return reason, None
-        modeladmin.message_user(request, "A reason is required.", messages.ERROR)
+        modeladmin.message_user(request, gettext("A reason is required."), messages.ERROR)
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
@@ -102,7 +102,10 @@ class UserAdmin(DjangoUserAdmin):
             services.account_freeze(
                 user=user, source=AccountFreeze.Source.SUPPORT, reason=reason, by=request.user, client=client_info(request)
             )
-        self.message_user(request, f"Froze {queryset.count()} account(s).", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(
+            request, ngettext("Froze %(count)d account.", "Froze %(count)d accounts.", count) % {"count": count}, messages.SUCCESS
+        )
 
     def has_freeze_permission(self, request):
         return request.user.has_perm("accounts.freeze_account")
@@ -194,7 +197,7 @@ class AccountFreezeAdmin(admin.ModelAdmin):
         for freeze in queryset:
             try:
                 services.freeze_lift_approve(freeze=freeze, by=request.user, client=client_info(request))
-                self.message_user(request, f"{freeze.user}: freeze lifted.", messages.SUCCESS)
+                self.message_user(request, gettext("%(account)s: freeze lifted.") % {"account": freeze.user}, messages.SUCCESS)
             except ValidationError as error:
                 self.message_user(request, f"{freeze.user}: {' '.join(error.messages)}", messages.ERROR)
 

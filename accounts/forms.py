@@ -3,11 +3,13 @@ import zoneinfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config.formatting import time_zone_label
 from config.languages import LANGUAGES_CHOICES_FIELD
 
 
 def _time_zone_choices():
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
+    # Evaluated each time the form renders, so the cities are named in the reader's language.
+    return [(name, time_zone_label(name)) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
 
 
 class ProfileForm(forms.Form):

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.languages import LANGUAGES_CHOICES_FIELD
 
@@ -32,8 +33,15 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **extra)
 
 
+API_PERMISSION_LABELS = {
+    "read": pgettext_lazy("API permission", "Read"),
+    "trade": pgettext_lazy("API permission", "Trade"),
+    "withdraw": pgettext_lazy("API permission", "Withdraw"),
+}
+
+
 class VipTier(models.IntegerChoices):
-    REGULAR = 0, _("Regular")
+    REGULAR = 0, pgettext_lazy("fee tier", "Regular")
     VIP1 = 1, _("VIP 1")
     VIP2 = 2, _("VIP 2")
     VIP3 = 3, _("VIP 3")
@@ -251,8 +259,8 @@ class ApiKey(models.Model):
     key = models.CharField(max_length=64, unique=True, default=api_key_generate)
     secret_encrypted = models.TextField(editable=False)
     can_read = models.BooleanField(default=True)
-    can_trade = models.BooleanField(_("trade"), default=False)
-    can_withdraw = models.BooleanField(_("withdraw"), default=False)
+    can_trade = models.BooleanField(pgettext_lazy("API permission", "trade"), default=False)
+    can_withdraw = models.BooleanField(pgettext_lazy("API permission", "withdraw"), default=False)
     ip_allowlist = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -274,3 +282,8 @@ class ApiKey(models.Model):
     @property
     def permissions(self) -> list[str]:
         return [name for name, on in (("read", self.can_read), ("trade", self.can_trade), ("withdraw", self.can_withdraw)) if on]
+
+    @property
+    def permission_labels(self) -> list[str]:
+        """The permissions as the key list shows them (joined with {% list_join %})."""
+        return [str(API_PERMISSION_LABELS[name]) for name in self.permissions]

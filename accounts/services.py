@@ -406,7 +406,12 @@ def secrets_reencrypt(*, legacy_secret_keys: tuple[str, ...] = ()) -> dict[str, 
 def _ip_allowlist_parse(raw: str) -> list[str]:
     entries = [item.strip() for item in raw.replace(",", " ").split() if item.strip()]
     if len(entries) > MAX_IP_ALLOWLIST:
-        raise ValidationError({"ip_allowlist": _("At most %(count)d addresses.") % {"count": MAX_IP_ALLOWLIST}})
+        raise ValidationError(
+            {
+                "ip_allowlist": ngettext("At most %(count)d address.", "At most %(count)d addresses.", MAX_IP_ALLOWLIST)
+                % {"count": MAX_IP_ALLOWLIST}
+            }
+        )
     parsed = []
     for entry in entries:
         try:
@@ -478,7 +483,14 @@ def api_key_create(
         if locked.is_frozen:
             raise ValidationError(_("Your account is frozen. Contact support to unfreeze it."))
         if ApiKey.objects.filter(user=locked, revoked_at__isnull=True).count() >= MAX_ACTIVE_API_KEYS:
-            raise ValidationError(_("You already have %(count)d active keys. Revoke one first.") % {"count": MAX_ACTIVE_API_KEYS})
+            raise ValidationError(
+                ngettext(
+                    "You already have %(count)d active key. Revoke it first.",
+                    "You already have %(count)d active keys. Revoke one first.",
+                    MAX_ACTIVE_API_KEYS,
+                )
+                % {"count": MAX_ACTIVE_API_KEYS}
+            )
         secret = secrets.token_urlsafe(48)[:64]
         api_key = ApiKey.objects.create(
             user=locked,

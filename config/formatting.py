@@ -69,3 +69,34 @@ def csv_cell(value) -> str:
     """A text cell a spreadsheet will not run as a formula (=, +, -, @ and control starts get a ')."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def time_zone_city(zone: str, *, language: str | None = None) -> str:
+    """A zone as a reader knows it: its city in the reader's language ('Берлин', 'برلين'); 'UTC' stays."""
+    from babel.dates import get_timezone_location
+
+    if not zone or zone.upper() in {"UTC", "ETC/UTC"}:
+        return "UTC"
+    try:
+        return get_timezone_location(zone, locale=babel_locale(language), return_city=True)
+    except (LookupError, ValueError):
+        return zone.replace("_", " ")
+
+
+def time_zone_label(zone: str, *, language: str | None = None) -> str:
+    """The zone picker's label: the localized city, then the zone's id ('Берлин (Europe/Berlin)')."""
+    city = time_zone_city(zone, language=language)
+    return city if city == zone else f"{city} ({zone})"
+
+
+def datetime_in_zone(value, zone: str) -> str:
+    """A moment in the reader's date format (the active language) and in the zone `zone`."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import formats, timezone
+
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except (LookupError, ValueError):
+        tz = ZoneInfo("UTC")
+    return formats.date_format(timezone.localtime(value, tz), "SHORT_DATETIME_FORMAT")

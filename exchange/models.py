@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from wallets.models import AmountField, Asset, Journal
 
@@ -19,9 +20,9 @@ PRICE = {"max_digits": 36, "decimal_places": 18}
 
 class Market(models.Model):
     class Status(models.TextChoices):
-        TRADING = "TRADING", _("Trading")
-        HALT = "HALT", _("Halted")
-        BREAK = "BREAK", _("Break")
+        TRADING = "TRADING", pgettext_lazy("market status", "Trading")
+        HALT = "HALT", pgettext_lazy("market status", "Halted")
+        BREAK = "BREAK", pgettext_lazy("market status", "Break")
 
     symbol = models.CharField(max_length=20, unique=True)
     base = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="base_markets")
@@ -95,12 +96,12 @@ class FeeTier(models.Model):
 
 class Order(models.Model):
     class Side(models.TextChoices):
-        BUY = "BUY", _("Buy")
-        SELL = "SELL", _("Sell")
+        BUY = "BUY", pgettext_lazy("order side", "Buy")
+        SELL = "SELL", pgettext_lazy("order side", "Sell")
 
     class Type(models.TextChoices):
-        LIMIT = "LIMIT", _("Limit")
-        MARKET = "MARKET", _("Market")
+        LIMIT = "LIMIT", pgettext_lazy("order type", "Limit")
+        MARKET = "MARKET", pgettext_lazy("order type", "Market")
         LIMIT_MAKER = "LIMIT_MAKER", _("Limit maker")
         STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT", _("Stop-loss limit")
         TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT", _("Take-profit limit")
@@ -111,13 +112,13 @@ class Order(models.Model):
         FOK = "FOK", "FOK"
 
     class Status(models.TextChoices):
-        PENDING_NEW = "PENDING_NEW", _("Accepted")
-        NEW = "NEW", _("Open")
+        PENDING_NEW = "PENDING_NEW", pgettext_lazy("order status", "Accepted")
+        NEW = "NEW", pgettext_lazy("order status", "Open")
         PARTIALLY_FILLED = "PARTIALLY_FILLED", _("Partially filled")
-        FILLED = "FILLED", _("Filled")
-        CANCELED = "CANCELED", _("Cancelled")
-        REJECTED = "REJECTED", _("Rejected")
-        EXPIRED = "EXPIRED", _("Expired")
+        FILLED = "FILLED", pgettext_lazy("order status", "Filled")
+        CANCELED = "CANCELED", pgettext_lazy("order status", "Cancelled")
+        REJECTED = "REJECTED", pgettext_lazy("order status", "Rejected")
+        EXPIRED = "EXPIRED", pgettext_lazy("order status", "Expired")
         EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH", _("Expired (self-trade prevention)")
 
     OPEN = (Status.PENDING_NEW, Status.NEW, Status.PARTIALLY_FILLED)

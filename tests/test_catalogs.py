@@ -103,9 +103,13 @@ def check_catalog(code: str, domain: str, root: Path) -> None:
         # A singular form may use the singular source's placeholders, any form the plural's.
         allowed = {tuple(sorted(Counter(PLACEHOLDER.findall(source)).items())) for source in ids}
         source_tags = Counter(TAG.findall(ids[-1]))
+        plural_source = tuple(sorted(Counter(PLACEHOLDER.findall(ids[-1])).items()))
         for text in strings:
             found = PLACEHOLDER.findall(text)
-            if tuple(sorted(Counter(found).items())) not in allowed:
+            if message.pluralizable and code != "en" and tuple(sorted(Counter(found).items())) != plural_source:
+                # Form 0 also serves 21, 31... in Slavic and Baltic languages: every form keeps every number.
+                problems.append(f"{where}: a plural form {text!r} lacks placeholders of {ids[-1]!r}")
+            elif tuple(sorted(Counter(found).items())) not in allowed:
                 problems.append(f"{where}: placeholders {sorted(found)} differ from the source")
             if Counter(TAG.findall(text)) != source_tags:
                 problems.append(f"{where}: HTML tags {sorted(TAG.findall(text))} differ from the source")
@@ -130,3 +134,84 @@ def test_identical_share_report(capsys):
         assert share < 0.10, f"{code}: {share:.1%} of entries are identical to the English source"
     with capsys.disabled():
         print("\nCatalog gate: share of entries identical to the source\n" + "\n".join(lines))
+
+
+# Short words whose translation depends on what they name: each use carries a context
+# (`pgettext`, `{% translate "X" context "..." %}`), so "Market" the trading pair and "Market" the
+# order type can be translated differently. Keep adding words here as they appear.
+AMBIGUOUS = {
+    "market",
+    "limit",
+    "buy",
+    "sell",
+    "open",
+    "closed",
+    "change",
+    "trade",
+    "deposit",
+    "withdraw",
+    "withdrawal",
+    "read",
+    "on",
+    "off",
+    "transfer",
+    "from",
+    "to",
+    "cancel",
+    "cancelled",
+    "rejected",
+    "expired",
+    "filled",
+    "accepted",
+    "pending",
+    "completed",
+    "processing",
+    "sending",
+    "submitted",
+    "credited",
+    "recovered",
+    "seen",
+    "confirming",
+    "compensation",
+    "refund",
+    "airdrop",
+    "fork",
+    "distribution",
+    "adjustment",
+    "regular",
+    "fee",
+    "amount",
+    "price",
+    "total",
+    "type",
+    "side",
+    "status",
+    "available",
+    "suspended",
+    "trading",
+    "halted",
+    "break",
+    "revoked",
+}
+# A number in a sentence needs the language's plural forms (ngettext, {% blocktranslate count %}).
+COUNT_LIKE = re.compile(r"%\((count|n|places|number|days|hours|minutes|seconds|required)\)[sd]")
+
+
+def test_short_ambiguous_words_have_a_context():
+    bare = sorted(
+        ids[0]
+        for domain in DOMAINS
+        for message, ids, _strings in entries(load("en", domain))
+        if ids[0].strip().lower() in AMBIGUOUS and not message.context
+    )
+    assert not bare, f"give these a context (pgettext / translate ... context): {bare}"
+
+
+def test_sentences_with_a_count_are_plural_entries():
+    singular_only = sorted(
+        ids[0]
+        for domain in DOMAINS
+        for message, ids, _strings in entries(load("en", domain))
+        if not message.pluralizable and COUNT_LIKE.search(ids[0])
+    )
+    assert not singular_only, f"use ngettext / blocktranslate count for: {singular_only}"

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from accounts.admin import ReadOnlyAdmin as ReadOnly
@@ -201,7 +202,11 @@ class WithdrawalAdmin(ReadOnly):
                 done += 1
             except services.WithdrawalRefused as refused:
                 self.message_user(request, f"#{withdrawal.pk}: {refused.message}", messages.ERROR)
-        self.message_user(request, f"{'Approved' if approve else 'Rejected'} {done} withdrawal(s).", messages.SUCCESS)
+        if approve:
+            text = ngettext("Approved %(count)d withdrawal.", "Approved %(count)d withdrawals.", done)
+        else:
+            text = ngettext("Rejected %(count)d withdrawal.", "Rejected %(count)d withdrawals.", done)
+        self.message_user(request, text % {"count": done}, messages.SUCCESS)
         return None
 
     @admin.action(description="Approve selected withdrawals in review (with a reason)", permissions=["review"])
@@ -387,7 +392,9 @@ class PayoutAdmin(admin.ModelAdmin):
         for payout in queryset:
             try:
                 services.payout_approve(payout=payout, by=request.user)
-                self.message_user(request, f"{payout}: approved; paying in the background.", messages.SUCCESS)
+                self.message_user(
+                    request, gettext("%(payout)s: approved; paying in the background.") % {"payout": payout}, messages.SUCCESS
+                )
             except services.PayoutError as error:
                 self.message_user(request, f"{payout}: {error}", messages.ERROR)
 

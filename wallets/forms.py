@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class WithdrawForm(forms.Form):
@@ -11,7 +12,9 @@ class WithdrawForm(forms.Form):
         label=_("Memo / tag"), max_length=64, required=False, widget=forms.TextInput(attrs={"dir": "ltr", "autocomplete": "off"})
     )
     amount = forms.CharField(
-        label=_("Amount"), max_length=40, widget=forms.TextInput(attrs={"inputmode": "decimal", "dir": "ltr", "autocomplete": "off"})
+        label=pgettext_lazy("quantity", "Amount"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "dir": "ltr", "autocomplete": "off"}),
     )
 
     def __init__(self, *args, networks, **kwargs):
@@ -43,10 +46,12 @@ class AddressBookForm(forms.Form):
 
 
 class HistoryFilterForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Type"), required=False)
+    kind = forms.ChoiceField(label=pgettext_lazy("kind of history entry", "Type"), required=False)
     asset = forms.ChoiceField(label=_("Asset"), required=False)
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=pgettext_lazy("start of date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(label=pgettext_lazy("end of date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, assets, kind_labels, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,7 +66,7 @@ class RecoveryForm(forms.Form):
     chain = forms.ChoiceField(label=_("Network you sent on"))
     token = forms.CharField(label=_("Asset you sent"), max_length=32, widget=forms.TextInput(attrs={"dir": "ltr"}))
     amount = forms.DecimalField(
-        label=_("Amount"),
+        label=pgettext_lazy("quantity", "Amount"),
         max_digits=36,
         decimal_places=18,
         min_value=0,

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 AMOUNT = {"max_digits": 36, "decimal_places": 18}
 
@@ -226,11 +227,11 @@ class Deposit(models.Model):
     suspended) is kept as UNMATCHED with its reason, for fund recovery."""
 
     class Status(models.TextChoices):
-        SEEN = "seen", _("Seen")
-        CONFIRMING = "confirming", _("Confirming")
-        CREDITED = "credited", _("Credited")
+        SEEN = "seen", pgettext_lazy("deposit status", "Seen")
+        CONFIRMING = "confirming", pgettext_lazy("deposit status", "Confirming")
+        CREDITED = "credited", pgettext_lazy("deposit status", "Credited")
         UNMATCHED = "unmatched", _("Not credited")
-        RECOVERED = "recovered", _("Recovered")
+        RECOVERED = "recovered", pgettext_lazy("deposit status", "Recovered")
 
     class Problem(models.TextChoices):
         NONE = "", "-"
@@ -306,12 +307,12 @@ class WithdrawalAddress(models.Model):
 class Withdrawal(models.Model):
     class Status(models.TextChoices):
         REVIEW = "review", _("Waiting for review")
-        QUEUED = "queued", _("Processing")
-        SENDING = "sending", _("Sending")
+        QUEUED = "queued", pgettext_lazy("withdrawal status", "Processing")
+        SENDING = "sending", pgettext_lazy("withdrawal status", "Sending")
         BROADCAST = "broadcast", _("Sent, confirming")
-        COMPLETED = "completed", _("Completed")
-        REJECTED = "rejected", _("Rejected")
-        CANCELLED = "cancelled", _("Cancelled")
+        COMPLETED = "completed", pgettext_lazy("withdrawal status", "Completed")
+        REJECTED = "rejected", pgettext_lazy("withdrawal status", "Rejected")
+        CANCELLED = "cancelled", pgettext_lazy("withdrawal status", "Cancelled")
 
     CANCELLABLE = (Status.REVIEW, Status.QUEUED)
 
@@ -405,11 +406,11 @@ class Payout(models.Model):
     budget goes to the dust account."""
 
     class Purpose(models.TextChoices):
-        AIRDROP = "airdrop", _("Airdrop")
-        FORK = "fork", _("Fork")
+        AIRDROP = "airdrop", pgettext_lazy("payout purpose", "Airdrop")
+        FORK = "fork", pgettext_lazy("payout purpose", "Fork")
         HOLDER_REWARD = "holder_reward", _("Holder reward")
-        COMPENSATION = "compensation", _("Compensation")
-        REFUND = "refund", _("Refund")
+        COMPENSATION = "compensation", pgettext_lazy("payout purpose", "Compensation")
+        REFUND = "refund", pgettext_lazy("payout purpose", "Refund")
 
     DISTRIBUTIONS = (Purpose.AIRDROP, Purpose.FORK, Purpose.HOLDER_REWARD)
 
@@ -563,12 +564,12 @@ class RecoveryRequest(models.Model):
     """A user's request to recover funds sent the wrong way (wrong network, missing memo, unlisted token)."""
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", _("Submitted")
+        SUBMITTED = "submitted", pgettext_lazy("recovery status", "Submitted")
         QUOTED = "quoted", _("Fee quoted, waiting for you")
         ACCEPTED = "accepted", _("Accepted, waiting for approval")
         APPROVED_ONCE = "approved_once", _("Approved by one operator")
-        CREDITED = "credited", _("Credited")
-        REJECTED = "rejected", _("Rejected")
+        CREDITED = "credited", pgettext_lazy("recovery status", "Credited")
+        REJECTED = "rejected", pgettext_lazy("recovery status", "Rejected")
         DECLINED = "declined", _("Declined by you")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recovery_requests")

@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.client import client_info
@@ -21,15 +21,15 @@ from wallets.forms import AddressBookForm, HistoryFilterForm, RecoveryForm, With
 from wallets.models import Asset, Network, RecoveryRequest, Withdrawal, WithdrawalAddress
 
 HISTORY_LABELS = {
-    "deposit": gettext_lazy("Deposit"),
-    "withdrawal": gettext_lazy("Withdrawal"),
+    "deposit": pgettext_lazy("history type", "Deposit"),
+    "withdrawal": pgettext_lazy("history type", "Withdrawal"),
     "transfer": gettext_lazy("Internal transfer"),
-    "distribution": gettext_lazy("Distribution"),
-    "compensation": gettext_lazy("Compensation"),
+    "distribution": pgettext_lazy("history type", "Distribution"),
+    "compensation": pgettext_lazy("history type", "Compensation"),
     "recovery": gettext_lazy("Fund recovery"),
-    "adjustment": gettext_lazy("Adjustment"),
-    "trade": gettext_lazy("Trade"),
-    "fee": gettext_lazy("Fee"),
+    "adjustment": pgettext_lazy("history type", "Adjustment"),
+    "trade": pgettext_lazy("history type", "Trade"),
+    "fee": pgettext_lazy("history type", "Fee"),
 }
 
 
@@ -221,7 +221,16 @@ def _history_csv(request, entries) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="agora-history.csv"'
     writer = csv.writer(response)
-    writer.writerow(["time_utc", "type", "asset", "amount", "reference"])
+    # Headers in the reader's language, like the page's columns (the cells stay machine-readable).
+    writer.writerow(
+        [
+            pgettext("CSV column", "Time (UTC)"),
+            pgettext("kind of history entry", "Type"),
+            _("Asset"),
+            pgettext("quantity", "Amount"),
+            pgettext("CSV column", "Reference"),
+        ]
+    )
     for row in selectors.history_rows(entries.iterator(chunk_size=2000)):
         writer.writerow([row.when.isoformat(), row.kind, row.asset, row.amount_text, csv_cell(selectors.history_reference(row))])
     return response

@@ -1,9 +1,13 @@
 """Template helpers available in every template (registered as a builtin)."""
 
+from decimal import Decimal
+
+from babel.lists import format_list
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import pgettext
 
-from config.formatting import amount_format, amount_text, percent_format
+from config.formatting import amount_format, amount_text, babel_locale, percent_format, time_zone_city
 
 register = template.Library()
 
@@ -14,6 +18,38 @@ def amount_filter(value, places=8):
     if value is None or value == "":
         return ""
     return format_html('<bdi class="num" dir="ltr">{}</bdi>', amount_format(value, int(places)))
+
+
+@register.filter(name="amount_signed")
+def amount_signed_filter(value, places=8):
+    """{{ row.amount|amount_signed:8 }} -> '+1.50000000' for a credit: the plus sign inside the isolated
+    number (outside it, right-to-left text would show '1.50000000+')."""
+    if value is None or value == "":
+        return ""
+    sign = "+" if Decimal(str(value)) > 0 else ""
+    return format_html('<bdi class="num" dir="ltr">{}{}</bdi>', sign, amount_format(value, int(places)))
+
+
+@register.simple_tag(name="colon")
+def colon_tag(label):
+    """{% colon label %} -> 'Available:' in the reader's punctuation ('Disponible :', '可用：')."""
+    return pgettext("label before a value", "%(label)s:") % {"label": label}
+
+
+@register.simple_tag(name="list_join")
+def list_join_tag(*items):
+    """{% list_join a b c %} or {% list_join items %} -> 'a, b and c' in the reader's language (Babel's list
+    patterns); empty items dropped."""
+    if len(items) == 1 and isinstance(items[0], (list, tuple)):
+        items = items[0]
+    shown = [str(item) for item in items if item not in (None, "")]
+    return format_list(shown, locale=babel_locale()) if shown else ""
+
+
+@register.filter(name="tz_name")
+def tz_name_filter(zone):
+    """{{ user.time_zone|tz_name }} -> 'Берлин': the zone's city in the reader's language."""
+    return time_zone_city(zone)
 
 
 @register.filter(name="ltr")

@@ -137,12 +137,12 @@ def test_history_filters_csv_and_only_own_rows(client, chain):
     client.force_login(alice)
     html = client.get("/en/wallet/history/").content.decode()
     assert html.count('data-kind="deposit"') == 1 and html.count('data-kind="adjustment"') == 1
-    assert '+<bdi class="num" dir="ltr">0.50000000</bdi>' in html
+    assert '<bdi class="num" dir="ltr">+0.50000000</bdi>' in html
     only = client.get("/en/wallet/history/?kind=adjustment").content.decode()
     assert 'data-kind="deposit"' not in only and 'data-kind="adjustment"' in only
     response = client.get("/en/wallet/history/?asset=BTC&format=csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["time_utc", "type", "asset", "amount", "reference"]
+    assert rows[0] == ["Time (UTC)", "Type", "Asset", "Amount", "Reference"]
     assert [row[1:4] for row in rows[1:]] == [["deposit", "BTC", "0.50000000"]]
     assert rows[1][4] == Deposit.objects.get(user=alice).tx_hash
     bad = client.get("/en/wallet/history/?start=yesterday")
@@ -205,7 +205,7 @@ def test_history_explains_a_distribution_credit(client, chain, django_capture_on
         payout_approve(payout=payout, by=UserFactory())
     client.force_login(holder)
     html = client.get("/en/wallet/history/?kind=distribution").content.decode()
-    assert 'data-kind="distribution"' in html and '+<bdi class="num" dir="ltr">1.00000000</bdi>' in html
+    assert 'data-kind="distribution"' in html and '<bdi class="num" dir="ltr">+1.00000000</bdi>' in html
     assert "Airdrop: ETH for BTC holders · for holding BTC from 11/01/2026 to 11/01/2026" in html
 
 

@@ -14,11 +14,13 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import SecurityEvent, User
 from accounts.selectors import user_has_totp
 from accounts.services import NO_CLIENT, ClientInfo, TotpRefused, security_event_record, totp_verify, withdrawal_lock_apply
 from config.formatting import amount_text as amount_plain
+from config.formatting import datetime_in_zone, time_zone_city
 from wallets.chains import chain_adapter
 from wallets.ledger import (
     InsufficientFunds,
@@ -51,7 +53,13 @@ def _amount_checked(network: Network, amount) -> Decimal:
     except InvalidAmount:
         amount = None
     if amount is None or amount <= 0:
-        raise WithdrawalRefused("invalid_amount", _("Enter an amount with at most %(places)s decimals.") % {"places": asset.precision})
+        raise WithdrawalRefused(
+            "invalid_amount",
+            ngettext(
+                "Enter an amount with at most %(places)s decimal.", "Enter an amount with at most %(places)s decimals.", asset.precision
+            )
+            % {"places": asset.precision},
+        )
     if amount > network.withdrawal_max:
         raise WithdrawalRefused(
             "above_maximum",
@@ -96,8 +104,8 @@ def _account_checks(user: User) -> None:
     if user.withdrawals_locked:
         raise WithdrawalRefused(
             "security_lock",
-            _("Withdrawals are locked for 24 hours after a security change, until %(until)s (UTC).")
-            % {"until": user.withdrawals_locked_until.strftime("%Y-%m-%d %H:%M")},
+            _("Withdrawals are locked for 24 hours after a security change, until %(until)s (%(zone)s).")
+            % {"until": datetime_in_zone(user.withdrawals_locked_until, user.time_zone), "zone": time_zone_city(user.time_zone)},
         )
 
 
@@ -115,8 +123,8 @@ def _address_checks(*, user: User, network: Network, address: str, memo: str) ->
         if entry.is_cooling:
             raise WithdrawalRefused(
                 "address_cooling",
-                _("This address was added recently and can be used from %(when)s (UTC).")
-                % {"when": entry.usable_from.strftime("%Y-%m-%d %H:%M")},
+                _("This address was added recently and can be used from %(when)s (%(zone)s).")
+                % {"when": datetime_in_zone(entry.usable_from, user.time_zone), "zone": time_zone_city(user.time_zone)},
             )
 
 
