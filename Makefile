@@ -49,6 +49,7 @@ bench: install
 
 messages: install
 	$(PY) manage.py catalogs_refresh
+	$(PY) manage.py catalogs_allauth
 
 check-deploy: install
 	DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(50))') \
