@@ -141,6 +141,8 @@ class Command(BaseCommand):
                 language_team=f"Agora {code}",
                 header_comment=header or Catalog().header_comment,
                 fuzzy=False,
+                # Kept, so a run that changes nothing leaves the files unchanged.
+                creation_date=existing.creation_date if path.exists() else None,
             )
             catalog.mime_headers = [*catalog.mime_headers, ("Plural-Forms", plural_forms(code))]
             assert catalog.num_plurals == PLURAL_FORMS[code], (code, catalog.num_plurals)
