@@ -116,6 +116,35 @@ def test_same_msgid_same_translation_as_ours(code):
     assert not differ, "\n".join(differ)
 
 
+# Pronouns of the informal and the formal register, for languages that have both. Our catalog's
+# choice (the register it never uses is forbidden) must hold for allauth's strings too.
+REGISTER = {
+    "de": (r"\b(du|dich|dir|dein\w*)\b", r"\b(Ihnen|Ihre?[mnrs]?)\b"),
+    "fr": (r"\b(tu|toi|ton|ta|tes)\b", r"\b(vous|votre|vos)\b"),
+    "ru": (r"\b(ты|тебя|тебе|твой|твоя|твоё|твои|твоего|твоей)\b", r"\b(вы|вас|вам|ваш\w*)\b"),
+    "nl": (r"\b(je|jij|jouw|jou)\b", r"\b(u|uw)\b"),
+    "es": (r"\b(tú|tu|tus|ti|contigo)\b", r"\b(usted|ustedes)\b"),
+    "it": (r"\b(tu|tuo|tua|tuoi|tue|ti)\b", r"\b(Lei|Suo|Sua)\b"),
+    "pt-br": (r"\b(tu|teu|tua|teus|tuas)\b", r"\b(você|vocês)\b"),
+}
+
+
+def _texts(catalog) -> list[tuple[str, str]]:
+    return [(ids[0], text) for _m, ids, strings in entries(catalog) for text in strings]
+
+
+@pytest.mark.parametrize("code", sorted(REGISTER))
+def test_register_is_ours(code):
+    flags = re.IGNORECASE if code != "de" else 0  # German "Sie" is capitalised, "sie" is "they"
+    informal, formal = (re.compile(p, flags) for p in REGISTER[code])
+    ours = [text for _id, text in _texts(load(code, "django"))]
+    uses_informal, uses_formal = any(informal.search(t) for t in ours), any(formal.search(t) for t in ours)
+    assert uses_informal != uses_formal, f"{code}: our catalog mixes registers or uses neither"
+    forbidden = formal if uses_informal else informal
+    wrong = [f"{msgid!r}: {text!r}" for msgid, text in _texts(load(code, "django", ROOT)) if forbidden.search(text)]
+    assert not wrong, f"{code}: our catalog is {'informal' if uses_informal else 'formal'}, these are not:\n" + "\n".join(wrong)
+
+
 GLOSSARY_CASES = [(concept, code) for concept, spec in GLOSSARY.items() for code in spec if code != "en"]
 
 
