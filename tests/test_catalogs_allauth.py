@@ -126,6 +126,7 @@ REGISTER = {
     "es": (r"\b(tú|tu|tus|ti|contigo)\b", r"\b(usted|ustedes)\b"),
     "it": (r"\b(tu|tuo|tua|tuoi|tue|ti)\b", r"\b(Lei|Suo|Sua)\b"),
     "pt-br": (r"\b(tu|teu|tua|teus|tuas)\b", r"\b(você|vocês)\b"),
+    "ro": (r"\b(tu|tău|poți|ești|vrei|te rugăm)\b", r"\b(dumneavoastră|dvs\.|vă)\b"),
 }
 
 
@@ -143,6 +144,20 @@ def test_register_is_ours(code):
     forbidden = formal if uses_informal else informal
     wrong = [f"{msgid!r}: {text!r}" for msgid, text in _texts(load(code, "django", ROOT)) if forbidden.search(text)]
     assert not wrong, f"{code}: our catalog is {'informal' if uses_informal else 'formal'}, these are not:\n" + "\n".join(wrong)
+
+
+# Romanian words that never appear without their diacritics (allauth's ro had "si", "in", "daca").
+RO_UNACCENTED = re.compile(r"\b(si|in|daca|dupa|catre|inca|intr|tau|poti|esti|asa|inainte|incearca|inregistr\w*|setata|schimbata)\b", re.I)
+
+
+@pytest.mark.parametrize("root", [ROOT.parent / "locale", ROOT], ids=["locale", "locale_allauth"])
+def test_romanian_diacritics_are_comma_below_and_present(root):
+    texts = _texts(load("ro", "django", root))
+    cedilla = [f"{msgid!r}: {text!r}" for msgid, text in texts if re.search("[şţŞŢ]", text)]
+    assert not cedilla, "s/t with cedilla (ş ţ) instead of comma below (ș ț):\n" + "\n".join(cedilla)
+    if root == ROOT:
+        bare = [f"{msgid!r}: {text!r}" for msgid, text in texts if RO_UNACCENTED.search(text)]
+        assert not bare, "Romanian without diacritics:\n" + "\n".join(bare)
 
 
 GLOSSARY_CASES = [(concept, code) for concept, spec in GLOSSARY.items() for code in spec if code != "en"]
