@@ -50,6 +50,7 @@ bench: install
 
 messages: install
 	$(PY) manage.py catalogs_refresh
+	$(PY) manage.py catalogs_allauth
 
 # Checks the settings only (nothing connects), so placeholder URLs and a throwaway key do.
 check-deploy: install

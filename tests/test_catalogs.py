@@ -52,9 +52,7 @@ def is_sentence(text: str) -> bool:
 
 
 CASES = [(code, domain) for code in LANGUAGE_CODES for domain in DOMAINS]
-# Our translations of django-allauth's own strings, for the languages allauth ships none of.
-ALLAUTH_SUPPLEMENT = LOCALE.parent / "locale_allauth"
-SUPPLEMENT_CODES = sorted(p.parent.parent.name for p in ALLAUTH_SUPPLEMENT.glob("*/LC_MESSAGES/django.po"))
+# django-allauth's own strings are under the same gate in tests/test_catalogs_allauth.py.
 
 
 @pytest.mark.parametrize(("code", "domain"), CASES, ids=[f"{c}-{d}" for c, d in CASES])
@@ -68,22 +66,6 @@ def test_catalog_compiles(code, domain):
 @pytest.mark.parametrize(("code", "domain"), CASES, ids=[f"{c}-{d}" for c, d in CASES])
 def test_catalog_complete_and_faithful(code, domain):
     check_catalog(code, domain, LOCALE)
-
-
-def test_allauth_supplement_covers_every_language_allauth_lacks():
-    import allauth
-
-    shipped = {p.parent.parent.name for p in (Path(allauth.__file__).parent / "locale").glob("*/LC_MESSAGES/django.mo")}
-    missing = {to_locale(code) for code in LANGUAGE_CODES if code != "en"} - shipped - {"es_419"}  # es-419 falls back to es
-    assert missing == set(SUPPLEMENT_CODES), f"allauth lacks {sorted(missing)}, supplement has {SUPPLEMENT_CODES}"
-
-
-@pytest.mark.parametrize("code", SUPPLEMENT_CODES)
-def test_allauth_supplement_complete_and_faithful(code):
-    path = ALLAUTH_SUPPLEMENT / code / "LC_MESSAGES" / "django.po"
-    result = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    check_catalog(code, "django", ALLAUTH_SUPPLEMENT)
 
 
 def check_catalog(code: str, domain: str, root: Path) -> None:

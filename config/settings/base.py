@@ -254,8 +254,8 @@ FUND_RECOVERY_FEE_PERCENT = env("FUND_RECOVERY_FEE_PERCENT", default="5")
 LANGUAGE_CODE = "en"
 LANGUAGES = [(code, name) for code, name, _plurals in UI_LANGUAGES]
 LANGUAGES_BIDI = ["ar", "ur"]
-# Our catalogs first; then translations of django-allauth's strings for the languages allauth
-# itself does not ship (pt, vi, ms, kk, ur), so its screens are not English there.
+# Our catalogs first; then our reviewed catalogs of django-allauth's strings (all 35 languages,
+# `manage.py catalogs_allauth`). LOCALE_PATHS beat every app's catalog, so allauth's never show.
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_allauth"]
 LANGUAGE_COOKIE_NAME = "agora_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
