@@ -246,14 +246,18 @@ def test_withdraw_key_refuses_a_range_wider_than_the_limit(entry, limit):
     assert f"“{entry}” is too wide" in message and f"at most /{limit}." in message
     assert not ApiKey.objects.exists()
     # A key that cannot withdraw may still be read- or trade-only from anywhere.
-    api_key, _secret = services.api_key_create(user=user, label="r", ip_allowlist=entry)
+    api_key, _secret = services.api_key_create(totp_waived_by_operator=True, user=user, label="r", ip_allowlist=entry)
     assert api_key.ip_allowlist == [entry]
 
 
 def test_withdraw_key_accepts_a_24_a_48_and_single_addresses():
     user = UserFactory()
     api_key, _secret = services.api_key_create(
-        user=user, label="w", can_withdraw=True, ip_allowlist="203.0.113.0/24 198.51.100.7 2001:db8::/48 2001:db8::1"
+        totp_waived_by_operator=True,
+        user=user,
+        label="w",
+        can_withdraw=True,
+        ip_allowlist="203.0.113.0/24 198.51.100.7 2001:db8::/48 2001:db8::1",
     )
     assert api_key.ip_allowlist == ["203.0.113.0/24", "198.51.100.7/32", "2001:db8::/48", "2001:db8::1/128"]
 
