@@ -19,7 +19,7 @@ from wallets.services.withdrawals import withdrawal_request
 @pytest.mark.django_db
 def test_api_key_permissions_are_a_list_in_the_readers_language(client):
     user = UserFactory()
-    api_key_create(user=user, label="bot", can_trade=True, can_withdraw=True, ip_allowlist="10.0.0.1")
+    api_key_create(totp_waived_by_operator=True, user=user, label="bot", can_trade=True, can_withdraw=True, ip_allowlist="10.0.0.1")
     client.force_login(user)
     assert "<td>Чтение, Торговля и Вывод</td>" in client.get("/ru/account/api-keys/").content.decode()
     assert "<td>Read, Trade, and Withdraw</td>" in client.get("/en/account/api-keys/").content.decode()
