@@ -69,3 +69,15 @@ def csv_cell(value) -> str:
     """A text cell a spreadsheet will not run as a formula (=, +, -, @ and control starts get a ')."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def amount_plain(value) -> str:
+    """An exact decimal in plain digits, trailing zeros dropped, never in exponent form
+    (`15`, `0`, `0.0005`; `str()` gives `15.000000000000000000`, `0E-18` and `1E+1`)."""
+    amount = Decimal(str(value))
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    if amount.is_zero():
+        return "0"
+    text = format(amount, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

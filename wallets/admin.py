@@ -11,6 +11,8 @@ from modeltranslation.admin import TranslationAdmin
 
 from accounts.admin import ReadOnlyAdmin as ReadOnly
 from accounts.admin import reason_step
+from config.admin_amounts import AmountsAdmin, Symbol, amount_cell, audit_log_admin_install
+from config.formatting import amount_format, amount_plain
 from wallets import services
 from wallets.models import (
     Asset,
@@ -36,8 +38,9 @@ from wallets.models import (
 )
 
 
-class NetworkInline(admin.TabularInline):
+class NetworkInline(AmountsAdmin, admin.TabularInline):
     model = Network
+    amount_assets = {"withdrawal_fee": "asset", "withdrawal_min": "asset", "withdrawal_max": "asset"}
     extra = 0
     fields = [
         "code",
@@ -53,7 +56,8 @@ class NetworkInline(admin.TabularInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(TranslationAdmin):
+class AssetAdmin(AmountsAdmin, TranslationAdmin):
+    amount_assets = {"withdrawal_daily_limit": "", "withdrawal_review_threshold": ""}
     list_display = ["symbol", "name", "precision", "is_platform_token", "is_active"]
     list_filter = ["is_active", "is_platform_token"]
     search_fields = ["symbol", "name_en"]
@@ -61,7 +65,8 @@ class AssetAdmin(TranslationAdmin):
 
 
 @admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
+class NetworkAdmin(AmountsAdmin, admin.ModelAdmin):
+    amount_assets = {"withdrawal_fee": "asset", "withdrawal_min": "asset", "withdrawal_max": "asset"}
     list_display = [
         "__str__",
         "name",
@@ -80,15 +85,17 @@ class NetworkAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerAccount)
-class LedgerAccountAdmin(ReadOnly):
+class LedgerAccountAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"available": "asset", "locked": "asset"}
     list_display = ["__str__", "kind", "asset", "available", "locked", "updated_at"]
     list_filter = ["kind", "asset"]
     search_fields = ["user__email", "asset__symbol"]
     list_select_related = ["user", "asset", "network"]
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(AmountsAdmin, admin.TabularInline):
     model = Entry
+    amount_assets = {"amount": "asset"}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account__user", "account__asset", "account__network", "asset")
@@ -120,7 +127,8 @@ auditlog.register(Network)
 
 
 @admin.register(Deposit)
-class DepositAdmin(ReadOnly):
+class DepositAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"amount": Symbol("token")}
     list_display = ["pk", "seen_at", "user", "token", "chain", "amount", "confirmations", "status", "problem", "tx_hash"]
     list_filter = ["status", "problem", "chain", "token"]
     search_fields = ["tx_hash", "address", "user__email", "memo"]
@@ -144,7 +152,8 @@ class WithdrawalAddressAdmin(ReadOnly):
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(ReadOnly):
+class WithdrawalAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"amount": "network__asset", "fee": "network__asset", "net_amount": "network__asset"}
     list_display = [
         "pk",
         "created_at",
@@ -246,10 +255,11 @@ class PayoutForm(forms.ModelForm):
         return data
 
 
-class PayoutAdmin(admin.ModelAdmin):
+class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
     """Prepare (draft) -> Preview -> Approve (another operator) -> paid in the background."""
 
     form = PayoutForm
+    amount_assets = dict.fromkeys(("pool_amount", "budget", "paid_total", "dust"), "reward_asset")
     purposes: tuple = ()
     list_display = ["name", "purpose", "basis", "reward_asset", "budget", "dust", "status", "progress", "created_by", "approved_by"]
     list_filter = ["status", "purpose", "reward_asset"]
@@ -284,9 +294,10 @@ class PayoutAdmin(admin.ModelAdmin):
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
         if obj is not None and obj.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
-            return list(PayoutForm.Meta.fields) + self.readonly_fields
-        return self.readonly_fields
+            return self._shown(PayoutForm.Meta.fields) + readonly
+        return readonly
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -308,7 +319,15 @@ class PayoutAdmin(admin.ModelAdmin):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((line.user.email, line.basis.normalize(), line.amount, "✓" if line.journal_id else "") for line in lines),
+            (
+                (
+                    line.user.email,
+                    amount_plain(line.basis),
+                    amount_cell(line.amount, obj.reward_asset.precision),
+                    "✓" if line.journal_id else "",
+                )
+                for line in lines
+            ),
         )
         more = (
             f"<p>The {self.PREVIEW_ROWS} largest of {obj.lines_total} lines; the CSV report has all.</p>"
@@ -324,7 +343,7 @@ class PayoutAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress(self, obj):
-        return f"{obj.lines_paid} / {obj.lines_total} paid ({obj.paid_total})"
+        return f"{obj.lines_paid} / {obj.lines_total} paid ({amount_format(obj.paid_total, obj.reward_asset.precision)})"
 
     @admin.display(description="report")
     def report(self, obj):
@@ -356,7 +375,10 @@ class PayoutAdmin(admin.ModelAdmin):
             try:
                 payout = services.payout_preview(payout=payout, by=request.user)
                 self.message_user(
-                    request, f"{payout}: {payout.lines_total} users, budget {payout.budget}, dust {payout.dust}.", messages.SUCCESS
+                    request,
+                    f"{payout}: {payout.lines_total} users, budget {amount_format(payout.budget, payout.reward_asset.precision)}, "
+                    f"dust {amount_format(payout.dust, payout.reward_asset.precision)}.",
+                    messages.SUCCESS,
                 )
             except services.PayoutError as error:
                 for problem in error.errors[:50]:
@@ -401,9 +423,14 @@ class CampaignAdmin(PayoutAdmin):
 
 # --- Reconciliation and recovery --------------------------------------------------------------------------
 
+RECONCILIATION_AMOUNTS = dict.fromkeys(
+    ("chain_holdings", "ledger_custody", "in_flight", "unattributed", "difference", "liabilities", "asset_chain_total"), "network__asset"
+)
 
-class ReconciliationLineInline(admin.TabularInline):
+
+class ReconciliationLineInline(AmountsAdmin, admin.TabularInline):
     model = ReconciliationLine
+    amount_assets = RECONCILIATION_AMOUNTS
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("network__asset", "surplus_journal")
@@ -446,7 +473,8 @@ class ReconciliationAdmin(ReadOnly):
 
 
 @admin.register(ReconciliationLine)
-class ReconciliationLineAdmin(ReadOnly):
+class ReconciliationLineAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = RECONCILIATION_AMOUNTS
     list_display = [
         "reconciliation",
         "network",
@@ -468,7 +496,9 @@ class ReconciliationLineAdmin(ReadOnly):
             try:
                 payout = services.reconciliation_surplus_book(line=line, by=request.user)
                 self.message_user(
-                    request, f"{line.network}: {line.difference} booked; draft distribution #{payout.pk} opened.", messages.SUCCESS
+                    request,
+                    f"{line.network}: {amount_format(line.difference, line.network.asset.precision)} booked; draft distribution #{payout.pk} opened.",
+                    messages.SUCCESS,
                 )
             except ValueError as error:
                 self.message_user(request, f"{line.network}: {error}", messages.ERROR)
@@ -478,7 +508,8 @@ class ReconciliationLineAdmin(ReadOnly):
 
 
 @admin.register(RecoveryRequest)
-class RecoveryRequestAdmin(ReadOnly):
+class RecoveryRequestAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"amount": Symbol("token"), "fee": Symbol("token")}
     list_display = [
         "pk",
         "created_at",
@@ -545,7 +576,8 @@ class NoticeAdmin(ReadOnly):
 
 
 @admin.register(HoldingSnapshot)
-class HoldingSnapshotAdmin(ReadOnly):
+class HoldingSnapshotAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"total": "asset"}
     list_display = ["day", "user", "asset", "total"]
     list_filter = ["asset"]
     search_fields = ["user__email"]
@@ -559,9 +591,10 @@ class ChainCursorAdmin(ReadOnly):
 
 
 @admin.register(SimTransfer)
-class SimTransferAdmin(ReadOnly):
+class SimTransferAdmin(AmountsAdmin, ReadOnly):
     """The simulated chain's transfers (embedded mode): what `chain_send` and withdrawals put on it."""
 
+    amount_assets = {"amount": Symbol("token")}
     list_display = ["chain", "height", "tx_hash", "token", "from_address", "to_address", "memo", "amount", "outgoing_key"]
     list_filter = ["chain", "token"]
     search_fields = ["tx_hash", "to_address", "from_address"]
@@ -571,3 +604,5 @@ class SimTransferAdmin(ReadOnly):
 auditlog.register(Withdrawal)
 auditlog.register(Payout)
 auditlog.register(RecoveryRequest)
+
+audit_log_admin_install(admin.site)

@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.formatting import amount_plain
+
 AMOUNT = {"max_digits": 36, "decimal_places": 18}
 
 
@@ -191,7 +193,7 @@ class Entry(models.Model):
         indexes = [models.Index(fields=["account", "bucket"], name="entry_account_bucket")]
 
     def __str__(self):
-        return f"{self.account} {self.bucket} {self.amount:+}"
+        return f"{self.account} {self.bucket} {'+' if self.amount > 0 else ''}{amount_plain(self.amount)}"
 
 
 # --- Chains, deposits, withdrawals -------------------------------------------------------------------
@@ -265,7 +267,7 @@ class Deposit(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.amount} {self.token} {self.chain}:{self.tx_hash[:12]}#{self.tx_index}"
+        return f"{amount_plain(self.amount)} {self.token} {self.chain}:{self.tx_hash[:12]}#{self.tx_index}"
 
 
 class ChainCursor(models.Model):
@@ -354,7 +356,7 @@ class Withdrawal(models.Model):
         permissions = [("review_withdrawal", "Can approve or reject withdrawals in review")]
 
     def __str__(self):
-        return f"#{self.pk} {self.amount} {self.network} {self.status}"
+        return f"#{self.pk} {amount_plain(self.amount)} {self.network} {self.status}"
 
     @property
     def is_internal(self) -> bool:
@@ -394,7 +396,7 @@ class HoldingSnapshot(models.Model):
         indexes = [models.Index(fields=["asset", "day"], name="snapshot_asset_day")]
 
     def __str__(self):
-        return f"{self.day} {self.user_id} {self.total} {self.asset_id}"
+        return f"{self.day} {self.user_id} {amount_plain(self.total)} {self.asset_id}"
 
 
 class Payout(models.Model):
@@ -512,7 +514,7 @@ class PayoutLine(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.payout_id}: {self.user_id} {self.amount}"
+        return f"{self.payout_id}: {self.user_id} {amount_plain(self.amount)}"
 
 
 # --- Reconciliation and fund recovery -----------------------------------------------------------------
@@ -556,7 +558,7 @@ class ReconciliationLine(models.Model):
         ordering = ["network__asset__symbol", "network__code"]
 
     def __str__(self):
-        return f"{self.network}: {self.difference:+}"
+        return f"{self.network}: {'+' if self.difference > 0 else ''}{amount_plain(self.difference)}"
 
 
 class RecoveryRequest(models.Model):
@@ -608,7 +610,7 @@ class RecoveryRequest(models.Model):
         permissions = [("approve_recovery", "Can approve fund recovery requests")]
 
     def __str__(self):
-        return f"recovery #{self.pk} {self.amount} {self.token} {self.chain}:{self.tx_hash[:12]}"
+        return f"recovery #{self.pk} {amount_plain(self.amount)} {self.token} {self.chain}:{self.tx_hash[:12]}"
 
 
 # --- The simulated chain (the embedded default adapter's persistent state) ----------------------------
@@ -643,7 +645,7 @@ class SimTransfer(models.Model):
         constraints = [models.UniqueConstraint(fields=["chain", "tx_hash", "tx_index"], name="sim_transfer_unique")]
 
     def __str__(self):
-        return f"{self.chain.code}:{self.tx_hash[:12]} {self.amount} {self.token}"
+        return f"{self.chain.code}:{self.tx_hash[:12]} {amount_plain(self.amount)} {self.token}"
 
 
 class Notice(models.Model):
