@@ -13,7 +13,7 @@ from accounts.admin import ReadOnlyAdmin as ReadOnly
 from accounts.admin import reason_step
 from config.admin_amounts import AmountsAdmin, Symbol, amount_cell, audit_log_admin_install
 from config.formatting import amount_format, amount_plain
-from wallets import services
+from wallets import selectors, services
 from wallets.models import (
     Asset,
     Campaign,
@@ -28,6 +28,7 @@ from wallets.models import (
     Network,
     Notice,
     Payout,
+    PoolFunding,
     Reconciliation,
     ReconciliationLine,
     RecoveryRequest,
@@ -255,6 +256,19 @@ class PayoutForm(forms.ModelForm):
         return data
 
 
+def funding_summary(payout) -> str:
+    """What approval will find: does the funding account hold the budget, and if not, how much is missing."""
+    state = selectors.payout_funding(payout=payout)
+    places, symbol = payout.reward_asset.precision, payout.reward_asset.symbol
+    held = f"The {state.account.get_kind_display()} account holds {amount_format(state.available, places)} {symbol}"
+    if state.enough:
+        return f"{held}: enough for the budget of {amount_format(state.budget, places)} {symbol}."
+    return (
+        f"{held}: NOT enough for the budget of {amount_format(state.budget, places)} {symbol}, short by "
+        f"{amount_format(state.shortfall, places)} {symbol}. Fund the pool (Pool fundings) before approving."
+    )
+
+
 class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
     """Prepare (draft) -> Preview -> Approve (another operator) -> paid in the background."""
 
@@ -274,6 +288,7 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
         "lines_paid",
         "progress",
         "report",
+        "funding",
         "lines_table",
         "created_by",
         "prepared_by",
@@ -310,6 +325,12 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
             obj.status = Payout.Status.DRAFT  # edited: preview again before approval
         obj.prepared_by = request.user  # whoever edits it may not approve it
         super().save_model(request, obj, form, change)
+
+    @admin.display(description="funding account")
+    def funding(self, obj):
+        if obj.pk is None:
+            return "-"
+        return funding_summary(obj)
 
     @admin.display(description="per-user table")
     def lines_table(self, obj):
@@ -377,8 +398,8 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
                 self.message_user(
                     request,
                     f"{payout}: {payout.lines_total} users, budget {amount_format(payout.budget, payout.reward_asset.precision)}, "
-                    f"dust {amount_format(payout.dust, payout.reward_asset.precision)}.",
-                    messages.SUCCESS,
+                    f"dust {amount_format(payout.dust, payout.reward_asset.precision)}. {funding_summary(payout)}",
+                    messages.SUCCESS if selectors.payout_funding(payout=payout).enough else messages.WARNING,
                 )
             except services.PayoutError as error:
                 for problem in error.errors[:50]:
@@ -601,6 +622,65 @@ class SimTransferAdmin(AmountsAdmin, ReadOnly):
     list_select_related = ["chain"]
 
 
+@admin.register(PoolFunding)
+class PoolFundingAdmin(AmountsAdmin, admin.ModelAdmin):
+    """Request (one operator, with a reason) -> approve (another operator) posts the transfer."""
+
+    amount_assets = {"amount": "asset"}
+    list_display = ["pk", "created_at", "asset", "amount", "source_kind", "pool_kind", "status", "requested_by", "approved_by", "reason"]
+    list_filter = ["status", "asset", "source_kind", "pool_kind"]
+    search_fields = ["reason"]
+    list_select_related = ["asset", "requested_by", "approved_by"]
+    fields = ["asset", "source_kind", "pool_kind", "amount", "reason"]
+    actions = ["approve", "cancel"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return self._shown([*self.fields, "status", "requested_by", "approved_by", "approved_at", "journal", "created_at"])
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.fields
+        return self.get_readonly_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied("a pool funding cannot be edited; cancel it and request another")
+        try:
+            created = services.pool_funding_request(
+                asset=obj.asset, source_kind=obj.source_kind, pool_kind=obj.pool_kind, amount=obj.amount, reason=obj.reason, by=request.user
+            )
+        except services.PoolFundingRefused as refused:
+            raise PermissionDenied(refused.message)
+        obj.pk, obj.requested_by, obj.created_at, obj.status = created.pk, created.requested_by, created.created_at, created.status
+        obj._state.adding, obj._state.db = False, created._state.db
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Approve (a second operator) and post the transfer", permissions=["approve"])
+    def approve(self, request, queryset):
+        for funding in queryset:
+            try:
+                funding = services.pool_funding_approve(funding=funding, by=request.user)
+                self.message_user(request, f"{funding}: posted (journal #{funding.journal_id}).", messages.SUCCESS)
+            except services.PoolFundingRefused as refused:
+                self.message_user(request, f"#{funding.pk}: {refused.message}", messages.ERROR)
+
+    @admin.action(description="Cancel selected requests", permissions=["change"])
+    def cancel(self, request, queryset):
+        for funding in queryset:
+            try:
+                services.pool_funding_cancel(funding=funding)
+            except services.PoolFundingRefused as refused:
+                self.message_user(request, f"#{funding.pk}: {refused.message}", messages.ERROR)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("wallets.approve_poolfunding")
+
+
+auditlog.register(PoolFunding)
 auditlog.register(Withdrawal)
 auditlog.register(Payout)
 auditlog.register(RecoveryRequest)

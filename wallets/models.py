@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -672,3 +672,58 @@ class Notice(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.object_id} -> {self.user_id}"
+
+
+POOL_FUNDING_SOURCES = (
+    AccountKind.FEES,
+    AccountKind.ADJUSTMENTS,
+    AccountKind.DUST,
+    AccountKind.COMPENSATION_POOL,
+    AccountKind.DISTRIBUTION_POOL,
+)
+POOL_KINDS = (AccountKind.DISTRIBUTION_POOL, AccountKind.COMPENSATION_POOL)
+
+
+class PoolFunding(models.Model):
+    """An audited transfer into the distribution (or compensation) pool from a named system
+    account. One operator requests it with a reason; another approves it, which posts the journal."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested, waiting for a second operator"
+        POSTED = "posted", "Approved and posted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    SOURCES, POOLS = POOL_FUNDING_SOURCES, POOL_KINDS
+
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    source_kind = models.CharField(
+        max_length=24, choices=[c for c in AccountKind.choices if c[0] in POOL_FUNDING_SOURCES], help_text="the system account that pays"
+    )
+    pool_kind = models.CharField(
+        max_length=24,
+        choices=[c for c in AccountKind.choices if c[0] in POOL_KINDS],
+        default=AccountKind.DISTRIBUTION_POOL,
+        help_text="the pool that receives",
+    )
+    amount = AmountField()
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    journal = models.OneToOneField(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="pool_funding_amount_positive"),
+            models.CheckConstraint(condition=~Q(source_kind=F("pool_kind")), name="pool_funding_source_not_pool"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("requested_by")), name="pool_funding_four_eyes"
+            ),
+        ]
+        permissions = [("approve_poolfunding", "Can approve a pool funding requested by someone else")]
+
+    def __str__(self):
+        return f"{amount_plain(self.amount)} {self.asset.symbol} {self.source_kind} -> {self.pool_kind}"
