@@ -31,10 +31,23 @@ def _rows(n, asset, network, operator):
             idempotency_key=f"w-{user.pk}",
         )
         Deposit.objects.create(
-            user=user, chain=network.code, token=asset.symbol, tx_hash=f"0x{user.pk:064x}", tx_index=0, block_height=1, address="0xdef", amount=D("25"), status="confirming"
+            user=user,
+            chain=network.code,
+            token=asset.symbol,
+            tx_hash=f"0x{user.pk:064x}",
+            tx_index=0,
+            block_height=1,
+            address="0xdef",
+            amount=D("25"),
+            status="confirming",
         )
         Distribution.objects.create(
-            name=f"d{user.pk}", purpose=Payout.Purpose.AIRDROP, basis=Payout.Basis.CSV, reward_asset=asset, created_by=operator, prepared_by=operator
+            name=f"d{user.pk}",
+            purpose=Payout.Purpose.AIRDROP,
+            basis=Payout.Basis.CSV,
+            reward_asset=asset,
+            created_by=operator,
+            prepared_by=operator,
         )
 
 
@@ -45,7 +58,8 @@ def _count(client, url):
 
 
 @pytest.mark.parametrize(
-    "name", ["wallets_withdrawal", "wallets_deposit", "wallets_distribution", "wallets_ledgeraccount", "accounts_user", "wallets_poolfunding"]
+    "name",
+    ["wallets_withdrawal", "wallets_deposit", "wallets_distribution", "wallets_ledgeraccount", "accounts_user", "wallets_poolfunding"],
 )
 def test_admin_list_queries_do_not_grow_with_rows(client, chain, name):
     usdt = Asset.objects.get(symbol="USDT")
