@@ -100,3 +100,15 @@ def datetime_in_zone(value, zone: str) -> str:
     except (LookupError, ValueError):
         tz = ZoneInfo("UTC")
     return formats.date_format(timezone.localtime(value, tz), "SHORT_DATETIME_FORMAT")
+
+
+def amount_plain(value) -> str:
+    """An exact decimal in plain digits, trailing zeros dropped, never in exponent form
+    (`15`, `0`, `0.0005`; `str()` gives `15.000000000000000000`, `0E-18` and `1E+1`)."""
+    amount = Decimal(str(value))
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    if amount.is_zero():
+        return "0"
+    text = format(amount, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -3,6 +3,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
+from config.admin_amounts import AmountsAdmin
 from exchange.models import EngineCommand, FeeTier, Kline, Market, MarketDepth, Order, Trade
 from wallets.admin import ReadOnly
 
@@ -25,7 +26,8 @@ class MarketForm(forms.ModelForm):
 
 
 @admin.register(Market)
-class MarketAdmin(admin.ModelAdmin):
+class MarketAdmin(AmountsAdmin, admin.ModelAdmin):
+    amount_assets = {"tick_size": "quote", "min_notional": "quote", "step_size": "base", "min_qty": "base", "max_qty": "base"}
     list_display = ["symbol", "base", "quote", "tick_size", "step_size", "min_qty", "max_qty", "min_notional", "status"]
     list_filter = ["status", "quote"]
     search_fields = ["symbol"]
@@ -55,12 +57,17 @@ class MarketAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeeTier)
-class FeeTierAdmin(admin.ModelAdmin):
+class FeeTierAdmin(AmountsAdmin, admin.ModelAdmin):
     list_display = ["tier", "min_volume_30d", "maker_rate", "taker_rate"]
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnly):
+class OrderAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {
+        **dict.fromkeys(["price", "stop_price", "quote_quantity", "cumulative_quote_qty"], "market__quote"),
+        **dict.fromkeys(["quantity", "executed_qty"], "market__base"),
+        "reserved": "reserved_asset",
+    }
     list_display = ["pk", "created_at", "user", "market", "side", "type", "price", "quantity", "executed_qty", "status"]
     list_filter = ["status", "type", "side", "market"]
     search_fields = ["user__email", "client_order_id", "=id"]
@@ -68,7 +75,14 @@ class OrderAdmin(ReadOnly):
 
 
 @admin.register(Trade)
-class TradeAdmin(ReadOnly):
+class TradeAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {
+        "price": "market__quote",
+        "quote_quantity": "market__quote",
+        "quantity": "market__base",
+        "buyer_fee": "buyer_fee_asset",
+        "seller_fee": "seller_fee_asset",
+    }
     list_display = [
         "pk",
         "created_at",
@@ -93,7 +107,11 @@ class EngineCommandAdmin(ReadOnly):
 
 
 @admin.register(Kline)
-class KlineAdmin(ReadOnly):
+class KlineAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {
+        **dict.fromkeys(["open", "high", "low", "close", "quote_volume"], "market__quote"),
+        "volume": "market__base",
+    }
     list_display = ["market", "interval", "open_time", "open", "high", "low", "close", "volume", "trades"]
     list_filter = ["interval", "market"]
     list_select_related = ["market"]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from config.formatting import amount_plain
 from wallets.models import AmountField, Asset, Journal
 
 PRICE = {"max_digits": 36, "decimal_places": 18}
@@ -91,7 +92,7 @@ class FeeTier(models.Model):
         ]
 
     def __str__(self):
-        return f"tier {self.tier}: maker {self.maker_rate}, taker {self.taker_rate}"
+        return f"tier {self.tier}: maker {amount_plain(self.maker_rate)}, taker {amount_plain(self.taker_rate)}"
 
 
 class Order(models.Model):
@@ -222,7 +223,7 @@ class Trade(models.Model):
         indexes = [models.Index(fields=["market", "-id"], name="trade_market_recent")]
 
     def __str__(self):
-        return f"{self.market} {self.quantity} @ {self.price}"
+        return f"{self.market} {amount_plain(self.quantity)} @ {amount_plain(self.price)}"
 
 
 class Kline(models.Model):

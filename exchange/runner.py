@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from config.db import ids_allocate, rows_copy, rows_insert, rows_update
+from config.formatting import amount_plain
 from exchange.engine import (
     BUY,
     FOK,
@@ -521,7 +522,7 @@ class MarketEngine:
         self.trade_count += 1
         key = f"trade-{self.command.pk}-{self.trade_count}"
         fill = Fill(
-            PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {qty} @ {price}", []),
+            PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {amount_plain(qty)} @ {amount_plain(price)}", []),
             price,
             qty,
             notional,

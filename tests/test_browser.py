@@ -249,3 +249,51 @@ def test_deposit_confirmations_credit_then_withdraw_with_totp(live_server, page)
     assert (withdrawal.amount, withdrawal.net_amount, withdrawal.status) == (Decimal("0.5"), Decimal("0.4998"), "broadcast")
     page.goto(f"{base}/en/wallet/")
     assert page.inner_text("#balances tr[data-asset=BTC] td:nth-child(2)").strip() == "0.25000000"
+
+
+def _admin_session(page, live_server, user):
+    """Sign `user` in for the browser through a session cookie (the admin login is not under test)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+
+def test_reconciliation_and_distribution_admin_fit_1366_px(live_server, page):
+    """The reconciliation report, its lines and a previewed distribution open without sideways
+    scrolling on a 1366 px laptop screen."""
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from tests.factories import UserFactory
+    from wallets.models import Asset, Distribution, Payout, Reconciliation
+    from wallets.services import payout_preview, reconciliation_run
+
+    call_command("seed_demo", verbosity=0)
+    operator = User.objects.filter(groups__name="operator").first()
+    report = reconciliation_run(trigger=Reconciliation.Trigger.MANUAL)
+    payout = Distribution.objects.create(
+        name="USDT airdrop for early holders of the platform token",
+        purpose=Payout.Purpose.AIRDROP,
+        basis=Payout.Basis.CSV,
+        reward_asset=Asset.objects.get(symbol="USDT"),
+        csv_text="maker@demo.test,1250.5\ntaker@demo.test,0.000001",
+        created_by=operator,
+    )
+    payout_preview(payout=payout, by=operator)
+    _admin_session(page, live_server, UserFactory(is_staff=True, is_superuser=True))
+    page.set_viewport_size({"width": 1366, "height": 768})
+    for path in (
+        "/en/admin/wallets/reconciliation/",
+        f"/en/admin/wallets/reconciliation/{report.pk}/change/",
+        "/en/admin/wallets/reconciliationline/",
+        "/en/admin/wallets/distribution/",
+        f"/en/admin/wallets/distribution/{payout.pk}/change/",
+    ):
+        page.goto(live_server.url + path)
+        assert page.title() and "Log in" not in page.title(), path
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1366, (path, width)

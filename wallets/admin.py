@@ -12,7 +12,9 @@ from modeltranslation.admin import TranslationAdmin
 
 from accounts.admin import ReadOnlyAdmin as ReadOnly
 from accounts.admin import reason_step
-from wallets import services
+from config.admin_amounts import AmountsAdmin, Symbol, amount_cell, audit_log_admin_install
+from config.formatting import amount_format, amount_plain
+from wallets import selectors, services
 from wallets.models import (
     Asset,
     Campaign,
@@ -27,6 +29,7 @@ from wallets.models import (
     Network,
     Notice,
     Payout,
+    PoolFunding,
     Reconciliation,
     ReconciliationLine,
     RecoveryRequest,
@@ -37,8 +40,9 @@ from wallets.models import (
 )
 
 
-class NetworkInline(admin.TabularInline):
+class NetworkInline(AmountsAdmin, admin.TabularInline):
     model = Network
+    amount_assets = {"withdrawal_fee": "asset", "withdrawal_min": "asset", "withdrawal_max": "asset"}
     extra = 0
     fields = [
         "code",
@@ -68,7 +72,8 @@ class AssetForm(forms.ModelForm):
 
 
 @admin.register(Asset)
-class AssetAdmin(TranslationAdmin):
+class AssetAdmin(AmountsAdmin, TranslationAdmin):
+    amount_assets = {"withdrawal_daily_limit": "", "withdrawal_review_threshold": ""}
     list_display = ["symbol", "name", "precision", "is_platform_token", "is_active"]
     list_filter = ["is_active", "is_platform_token"]
     search_fields = ["symbol", "name_en"]
@@ -82,7 +87,8 @@ class AssetAdmin(TranslationAdmin):
 
 
 @admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
+class NetworkAdmin(AmountsAdmin, admin.ModelAdmin):
+    amount_assets = {"withdrawal_fee": "asset", "withdrawal_min": "asset", "withdrawal_max": "asset"}
     list_display = [
         "__str__",
         "name",
@@ -101,15 +107,17 @@ class NetworkAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerAccount)
-class LedgerAccountAdmin(ReadOnly):
+class LedgerAccountAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"available": "asset", "locked": "asset"}
     list_display = ["__str__", "kind", "asset", "available", "locked", "updated_at"]
     list_filter = ["kind", "asset"]
     search_fields = ["user__email", "asset__symbol"]
     list_select_related = ["user", "asset", "network"]
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(AmountsAdmin, admin.TabularInline):
     model = Entry
+    amount_assets = {"amount": "asset"}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account__user", "account__asset", "account__network", "asset")
@@ -141,7 +149,8 @@ auditlog.register(Network)
 
 
 @admin.register(Deposit)
-class DepositAdmin(ReadOnly):
+class DepositAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"amount": Symbol("token")}
     list_display = ["pk", "seen_at", "user", "token", "chain", "amount", "confirmations", "status", "problem", "tx_hash"]
     list_filter = ["status", "problem", "chain", "token"]
     search_fields = ["tx_hash", "address", "user__email", "memo"]
@@ -165,7 +174,8 @@ class WithdrawalAddressAdmin(ReadOnly):
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(ReadOnly):
+class WithdrawalAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"amount": "network__asset", "fee": "network__asset", "net_amount": "network__asset"}
     list_display = [
         "pk",
         "created_at",
@@ -271,10 +281,24 @@ class PayoutForm(forms.ModelForm):
         return data
 
 
-class PayoutAdmin(admin.ModelAdmin):
+def funding_summary(payout) -> str:
+    """What approval will find: does the funding account hold the budget, and if not, how much is missing."""
+    state = selectors.payout_funding(payout=payout)
+    places, symbol = payout.reward_asset.precision, payout.reward_asset.symbol
+    held = f"The {state.account.get_kind_display()} account holds {amount_format(state.available, places)} {symbol}"
+    if state.enough:
+        return f"{held}: enough for the budget of {amount_format(state.budget, places)} {symbol}."
+    return (
+        f"{held}: NOT enough for the budget of {amount_format(state.budget, places)} {symbol}, short by "
+        f"{amount_format(state.shortfall, places)} {symbol}. Fund the pool (Pool fundings) before approving."
+    )
+
+
+class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
     """Prepare (draft) -> Preview -> Approve (another operator) -> paid in the background."""
 
     form = PayoutForm
+    amount_assets = dict.fromkeys(("pool_amount", "budget", "paid_total", "dust"), "reward_asset")
     purposes: tuple = ()
     list_display = ["name", "purpose", "basis", "reward_asset", "budget", "dust", "status", "progress", "created_by", "approved_by"]
     list_filter = ["status", "purpose", "reward_asset"]
@@ -289,6 +313,7 @@ class PayoutAdmin(admin.ModelAdmin):
         "lines_paid",
         "progress",
         "report",
+        "funding",
         "lines_table",
         "created_by",
         "prepared_by",
@@ -309,9 +334,10 @@ class PayoutAdmin(admin.ModelAdmin):
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
         if obj is not None and obj.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
-            return list(PayoutForm.Meta.fields) + self.readonly_fields
-        return self.readonly_fields
+            return self._shown(PayoutForm.Meta.fields) + readonly
+        return readonly
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -325,6 +351,12 @@ class PayoutAdmin(admin.ModelAdmin):
         obj.prepared_by = request.user  # whoever edits it may not approve it
         super().save_model(request, obj, form, change)
 
+    @admin.display(description="funding account")
+    def funding(self, obj):
+        if obj.pk is None:
+            return "-"
+        return funding_summary(obj)
+
     @admin.display(description="per-user table")
     def lines_table(self, obj):
         if obj.pk is None:
@@ -333,7 +365,15 @@ class PayoutAdmin(admin.ModelAdmin):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((line.user.email, line.basis.normalize(), line.amount, "✓" if line.journal_id else "") for line in lines),
+            (
+                (
+                    line.user.email,
+                    amount_plain(line.basis),
+                    amount_cell(line.amount, obj.reward_asset.precision),
+                    "✓" if line.journal_id else "",
+                )
+                for line in lines
+            ),
         )
         more = (
             f"<p>The {self.PREVIEW_ROWS} largest of {obj.lines_total} lines; the CSV report has all.</p>"
@@ -349,7 +389,7 @@ class PayoutAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress(self, obj):
-        return f"{obj.lines_paid} / {obj.lines_total} paid ({obj.paid_total})"
+        return f"{obj.lines_paid} / {obj.lines_total} paid ({amount_format(obj.paid_total, obj.reward_asset.precision)})"
 
     @admin.display(description="report")
     def report(self, obj):
@@ -381,7 +421,10 @@ class PayoutAdmin(admin.ModelAdmin):
             try:
                 payout = services.payout_preview(payout=payout, by=request.user)
                 self.message_user(
-                    request, f"{payout}: {payout.lines_total} users, budget {payout.budget}, dust {payout.dust}.", messages.SUCCESS
+                    request,
+                    f"{payout}: {payout.lines_total} users, budget {amount_format(payout.budget, payout.reward_asset.precision)}, "
+                    f"dust {amount_format(payout.dust, payout.reward_asset.precision)}. {funding_summary(payout)}",
+                    messages.SUCCESS if selectors.payout_funding(payout=payout).enough else messages.WARNING,
                 )
             except services.PayoutError as error:
                 for problem in error.errors[:50]:
@@ -428,9 +471,14 @@ class CampaignAdmin(PayoutAdmin):
 
 # --- Reconciliation and recovery --------------------------------------------------------------------------
 
+RECONCILIATION_AMOUNTS = dict.fromkeys(
+    ("chain_holdings", "ledger_custody", "in_flight", "unattributed", "difference", "liabilities", "asset_chain_total"), "network__asset"
+)
 
-class ReconciliationLineInline(admin.TabularInline):
+
+class ReconciliationLineInline(AmountsAdmin, admin.TabularInline):
     model = ReconciliationLine
+    amount_assets = RECONCILIATION_AMOUNTS
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("network__asset", "surplus_journal")
@@ -473,7 +521,8 @@ class ReconciliationAdmin(ReadOnly):
 
 
 @admin.register(ReconciliationLine)
-class ReconciliationLineAdmin(ReadOnly):
+class ReconciliationLineAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = RECONCILIATION_AMOUNTS
     list_display = [
         "reconciliation",
         "network",
@@ -495,7 +544,9 @@ class ReconciliationLineAdmin(ReadOnly):
             try:
                 payout = services.reconciliation_surplus_book(line=line, by=request.user)
                 self.message_user(
-                    request, f"{line.network}: {line.difference} booked; draft distribution #{payout.pk} opened.", messages.SUCCESS
+                    request,
+                    f"{line.network}: {amount_format(line.difference, line.network.asset.precision)} booked; draft distribution #{payout.pk} opened.",
+                    messages.SUCCESS,
                 )
             except ValueError as error:
                 self.message_user(request, f"{line.network}: {error}", messages.ERROR)
@@ -505,7 +556,8 @@ class ReconciliationLineAdmin(ReadOnly):
 
 
 @admin.register(RecoveryRequest)
-class RecoveryRequestAdmin(ReadOnly):
+class RecoveryRequestAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"amount": Symbol("token"), "fee": Symbol("token")}
     list_display = [
         "pk",
         "created_at",
@@ -572,7 +624,8 @@ class NoticeAdmin(ReadOnly):
 
 
 @admin.register(HoldingSnapshot)
-class HoldingSnapshotAdmin(ReadOnly):
+class HoldingSnapshotAdmin(AmountsAdmin, ReadOnly):
+    amount_assets = {"total": "asset"}
     list_display = ["day", "user", "asset", "total"]
     list_filter = ["asset"]
     search_fields = ["user__email"]
@@ -586,15 +639,77 @@ class ChainCursorAdmin(ReadOnly):
 
 
 @admin.register(SimTransfer)
-class SimTransferAdmin(ReadOnly):
+class SimTransferAdmin(AmountsAdmin, ReadOnly):
     """The simulated chain's transfers (embedded mode): what `chain_send` and withdrawals put on it."""
 
+    amount_assets = {"amount": Symbol("token")}
     list_display = ["chain", "height", "tx_hash", "token", "from_address", "to_address", "memo", "amount", "outgoing_key"]
     list_filter = ["chain", "token"]
     search_fields = ["tx_hash", "to_address", "from_address"]
     list_select_related = ["chain"]
 
 
+@admin.register(PoolFunding)
+class PoolFundingAdmin(AmountsAdmin, admin.ModelAdmin):
+    """Request (one operator, with a reason) -> approve (another operator) posts the transfer."""
+
+    amount_assets = {"amount": "asset"}
+    list_display = ["pk", "created_at", "asset", "amount", "source_kind", "pool_kind", "status", "requested_by", "approved_by", "reason"]
+    list_filter = ["status", "asset", "source_kind", "pool_kind"]
+    search_fields = ["reason"]
+    list_select_related = ["asset", "requested_by", "approved_by"]
+    fields = ["asset", "source_kind", "pool_kind", "amount", "reason"]
+    actions = ["approve", "cancel"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return self._shown([*self.fields, "status", "requested_by", "approved_by", "approved_at", "journal", "created_at"])
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.fields
+        return self.get_readonly_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied("a pool funding cannot be edited; cancel it and request another")
+        try:
+            created = services.pool_funding_request(
+                asset=obj.asset, source_kind=obj.source_kind, pool_kind=obj.pool_kind, amount=obj.amount, reason=obj.reason, by=request.user
+            )
+        except services.PoolFundingRefused as refused:
+            raise PermissionDenied(refused.message)
+        obj.pk, obj.requested_by, obj.created_at, obj.status = created.pk, created.requested_by, created.created_at, created.status
+        obj._state.adding, obj._state.db = False, created._state.db
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Approve (a second operator) and post the transfer", permissions=["approve"])
+    def approve(self, request, queryset):
+        for funding in queryset:
+            try:
+                funding = services.pool_funding_approve(funding=funding, by=request.user)
+                self.message_user(request, f"{funding}: posted (journal #{funding.journal_id}).", messages.SUCCESS)
+            except services.PoolFundingRefused as refused:
+                self.message_user(request, f"#{funding.pk}: {refused.message}", messages.ERROR)
+
+    @admin.action(description="Cancel selected requests", permissions=["change"])
+    def cancel(self, request, queryset):
+        for funding in queryset:
+            try:
+                services.pool_funding_cancel(funding=funding)
+            except services.PoolFundingRefused as refused:
+                self.message_user(request, f"#{funding.pk}: {refused.message}", messages.ERROR)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("wallets.approve_poolfunding")
+
+
+auditlog.register(PoolFunding)
 auditlog.register(Withdrawal)
 auditlog.register(Payout)
 auditlog.register(RecoveryRequest)
+
+audit_log_admin_install(admin.site)

@@ -10,10 +10,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from config.formatting import amount_plain
 
 AMOUNT = {"max_digits": 36, "decimal_places": 18}
 
@@ -192,7 +194,7 @@ class Entry(models.Model):
         indexes = [models.Index(fields=["account", "bucket"], name="entry_account_bucket")]
 
     def __str__(self):
-        return f"{self.account} {self.bucket} {self.amount:+}"
+        return f"{self.account} {self.bucket} {'+' if self.amount > 0 else ''}{amount_plain(self.amount)}"
 
 
 # --- Chains, deposits, withdrawals -------------------------------------------------------------------
@@ -266,7 +268,7 @@ class Deposit(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.amount} {self.token} {self.chain}:{self.tx_hash[:12]}#{self.tx_index}"
+        return f"{amount_plain(self.amount)} {self.token} {self.chain}:{self.tx_hash[:12]}#{self.tx_index}"
 
 
 class ChainCursor(models.Model):
@@ -355,7 +357,7 @@ class Withdrawal(models.Model):
         permissions = [("review_withdrawal", "Can approve or reject withdrawals in review")]
 
     def __str__(self):
-        return f"#{self.pk} {self.amount} {self.network} {self.status}"
+        return f"#{self.pk} {amount_plain(self.amount)} {self.network} {self.status}"
 
     @property
     def is_internal(self) -> bool:
@@ -395,7 +397,7 @@ class HoldingSnapshot(models.Model):
         indexes = [models.Index(fields=["asset", "day"], name="snapshot_asset_day")]
 
     def __str__(self):
-        return f"{self.day} {self.user_id} {self.total} {self.asset_id}"
+        return f"{self.day} {self.user_id} {amount_plain(self.total)} {self.asset_id}"
 
 
 class Payout(models.Model):
@@ -513,7 +515,7 @@ class PayoutLine(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.payout_id}: {self.user_id} {self.amount}"
+        return f"{self.payout_id}: {self.user_id} {amount_plain(self.amount)}"
 
 
 # --- Reconciliation and fund recovery -----------------------------------------------------------------
@@ -557,7 +559,7 @@ class ReconciliationLine(models.Model):
         ordering = ["network__asset__symbol", "network__code"]
 
     def __str__(self):
-        return f"{self.network}: {self.difference:+}"
+        return f"{self.network}: {'+' if self.difference > 0 else ''}{amount_plain(self.difference)}"
 
 
 class RecoveryRequest(models.Model):
@@ -609,7 +611,7 @@ class RecoveryRequest(models.Model):
         permissions = [("approve_recovery", "Can approve fund recovery requests")]
 
     def __str__(self):
-        return f"recovery #{self.pk} {self.amount} {self.token} {self.chain}:{self.tx_hash[:12]}"
+        return f"recovery #{self.pk} {amount_plain(self.amount)} {self.token} {self.chain}:{self.tx_hash[:12]}"
 
 
 # --- The simulated chain (the embedded default adapter's persistent state) ----------------------------
@@ -644,7 +646,7 @@ class SimTransfer(models.Model):
         constraints = [models.UniqueConstraint(fields=["chain", "tx_hash", "tx_index"], name="sim_transfer_unique")]
 
     def __str__(self):
-        return f"{self.chain.code}:{self.tx_hash[:12]} {self.amount} {self.token}"
+        return f"{self.chain.code}:{self.tx_hash[:12]} {amount_plain(self.amount)} {self.token}"
 
 
 class Notice(models.Model):
@@ -671,3 +673,58 @@ class Notice(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.object_id} -> {self.user_id}"
+
+
+POOL_FUNDING_SOURCES = (
+    AccountKind.FEES,
+    AccountKind.ADJUSTMENTS,
+    AccountKind.DUST,
+    AccountKind.COMPENSATION_POOL,
+    AccountKind.DISTRIBUTION_POOL,
+)
+POOL_KINDS = (AccountKind.DISTRIBUTION_POOL, AccountKind.COMPENSATION_POOL)
+
+
+class PoolFunding(models.Model):
+    """An audited transfer into the distribution (or compensation) pool from a named system
+    account. One operator requests it with a reason; another approves it, which posts the journal."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested, waiting for a second operator"
+        POSTED = "posted", "Approved and posted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    SOURCES, POOLS = POOL_FUNDING_SOURCES, POOL_KINDS
+
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    source_kind = models.CharField(
+        max_length=24, choices=[c for c in AccountKind.choices if c[0] in POOL_FUNDING_SOURCES], help_text="the system account that pays"
+    )
+    pool_kind = models.CharField(
+        max_length=24,
+        choices=[c for c in AccountKind.choices if c[0] in POOL_KINDS],
+        default=AccountKind.DISTRIBUTION_POOL,
+        help_text="the pool that receives",
+    )
+    amount = AmountField()
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    journal = models.OneToOneField(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="pool_funding_amount_positive"),
+            models.CheckConstraint(condition=~Q(source_kind=F("pool_kind")), name="pool_funding_source_not_pool"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("requested_by")), name="pool_funding_four_eyes"
+            ),
+        ]
+        permissions = [("approve_poolfunding", "Can approve a pool funding requested by someone else")]
+
+    def __str__(self):
+        return f"{amount_plain(self.amount)} {self.asset.symbol} {self.source_kind} -> {self.pool_kind}"

@@ -240,3 +240,27 @@ def history_reference(row: HistoryRow) -> str:
     if line is not None:
         return line.payout.name
     return ""
+
+
+@dataclass(frozen=True)
+class PayoutFunding:
+    """Whether a payout's funding account holds its budget now (what approval will check)."""
+
+    account: LedgerAccount
+    available: Decimal
+    budget: Decimal
+
+    @property
+    def shortfall(self) -> Decimal:
+        return max(self.budget - self.available, Decimal(0))
+
+    @property
+    def enough(self) -> bool:
+        return self.shortfall == 0
+
+
+def payout_funding(*, payout) -> PayoutFunding:
+    from wallets.ledger import system_account
+
+    account = system_account(kind=payout.funding_kind, asset=payout.reward_asset)
+    return PayoutFunding(account=account, available=account.available, budget=payout.budget)

@@ -12,6 +12,7 @@ from wallets.services.payouts import (
     payout_preview,
     payout_report_rows,
 )
+from wallets.services.pools import PoolFundingRefused, pool_funding_approve, pool_funding_cancel, pool_funding_request
 from wallets.services.reconciliation import custody_positions, reconciliation_run, reconciliation_surplus_book
 from wallets.services.recovery import (
     RecoveryRefused,
@@ -38,6 +39,7 @@ from wallets.services.withdrawals import (
 
 __all__ = [
     "PayoutError",
+    "PoolFundingRefused",
     "RecoveryRefused",
     "WithdrawalRefused",
     "address_book_add",
@@ -58,6 +60,9 @@ __all__ = [
     "payout_execute",
     "payout_preview",
     "payout_report_rows",
+    "pool_funding_approve",
+    "pool_funding_cancel",
+    "pool_funding_request",
     "reconciliation_run",
     "reconciliation_surplus_book",
     "recovery_answer",
