@@ -5,6 +5,7 @@ chain, charts and the API), grouped and with the decimal sign of the reader's lo
 truncated - never rounded up - to the number of places asked for.
 """
 
+import functools
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from babel.numbers import format_decimal
@@ -73,12 +74,18 @@ def csv_cell(value) -> str:
 
 def time_zone_city(zone: str, *, language: str | None = None) -> str:
     """A zone as a reader knows it: its city in the reader's language ('Берлин', 'برلين'); 'UTC' stays."""
-    from babel.dates import get_timezone_location
-
     if not zone or zone.upper() in {"UTC", "ETC/UTC"}:
         return "UTC"
+    return _zone_city(zone, babel_locale(language))
+
+
+@functools.lru_cache(maxsize=4096)
+def _zone_city(zone: str, locale: str) -> str:
+    # Cached: the zone picker names ~430 zones on every render.
+    from babel.dates import get_timezone_location
+
     try:
-        return get_timezone_location(zone, locale=babel_locale(language), return_city=True)
+        return get_timezone_location(zone, locale=locale, return_city=True)
     except (LookupError, ValueError):
         return zone.replace("_", " ")
 

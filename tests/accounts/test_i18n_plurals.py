@@ -24,3 +24,19 @@ def test_every_form_keeps_the_number():
             translation.ngettext("At most %(count)d address.", "At most %(count)d addresses.", n) % {"count": n} for n in (1, 2, 5, 21)
         ]
     assert forms == ["Не более 1 адреса.", "Не более 2 адресов.", "Не более 5 адресов.", "Не более 21 адреса."]
+
+
+@pytest.mark.django_db
+def test_security_email_names_the_zone_by_its_city_in_the_recipients_language():
+    from datetime import UTC, datetime
+
+    from django.core import mail
+
+    from accounts.models import SecurityEvent
+    from accounts.tasks import security_event_notify
+
+    user = UserFactory(language="de", time_zone="Europe/Vienna")
+    event = SecurityEvent.objects.create(user=user, kind=SecurityEvent.Kind.PASSWORD_CHANGED)
+    SecurityEvent.objects.filter(pk=event.pk).update(created_at=datetime(2026, 12, 4, 17, 5, tzinfo=UTC))
+    security_event_notify(event.pk)
+    assert "Zeitpunkt: 4. Dezember 2026 18:05 (Wien)" in mail.outbox[0].body
