@@ -5,7 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export HOST PORT
+# Email links: honcho gives every process its own PORT (web PORT, worker PORT+100, ...), so the
+# address web serves at is fixed here, once, for all of them (a wildcard bind links as 127.0.0.1).
+SITE_URL ?= http://$(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST)):$(PORT)
+export HOST PORT SITE_URL
 
 .PHONY: run test lint bench messages compilemessages install migrate seed check-deploy clean
 
