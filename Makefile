@@ -56,7 +56,7 @@ messages: install
 
 check-deploy: install
 	DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(50))') \
-	  ALLOWED_HOSTS=agora.example $(PY) manage.py check --deploy --fail-level WARNING
+	  ALLOWED_HOSTS=agora.example SITE_URL=https://agora.example $(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf var staticfiles .pytest_cache

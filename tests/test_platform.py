@@ -114,6 +114,7 @@ def test_production_settings_pass_deploy_checks():
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "x" * 20 + "-production-check-" + "y" * 30,
         "ALLOWED_HOSTS": "agora.example",
+        "SITE_URL": "https://agora.example",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True

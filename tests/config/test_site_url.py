@@ -42,6 +42,14 @@ def _clean_env(**extra) -> dict:
     return {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "HOST", "PORT", "MAKEFLAGS", "MAKELEVEL")} | extra
 
 
+def test_production_refuses_to_start_without_site_url():
+    env = _clean_env(SECRET_KEY="x" * 50, ALLOWED_HOSTS="agora.example", DJANGO_SETTINGS_MODULE="config.settings.production")
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "SITE_URL" in result.stderr
+
+
 def test_settings_alone_use_port_8123_when_port_is_8123():
     assert _site_url_in(_clean_env(HOST="127.0.0.1", PORT="8123")) == SITE
 
