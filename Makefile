@@ -5,7 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export HOST PORT
+# Email links: honcho gives every process its own PORT (web PORT, worker PORT+100, ...), so the
+# address web serves at is fixed here, once, for all of them (a wildcard bind links as 127.0.0.1).
+SITE_URL ?= http://$(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST)):$(PORT)
+export HOST PORT SITE_URL
 
 .PHONY: run test lint bench messages compilemessages install migrate seed check-deploy clean
 
@@ -55,7 +58,7 @@ messages: install
 # Checks the settings only (nothing connects), so placeholder URLs and a throwaway key do.
 check-deploy: install
 	DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(50))') \
-	  ALLOWED_HOSTS=agora.example DATABASE_URL=postgres://agora@127.0.0.1:5432/agora REDIS_URL=redis://127.0.0.1:6379/0 \
+	  ALLOWED_HOSTS=agora.example SITE_URL=https://agora.example DATABASE_URL=postgres://agora@127.0.0.1:5432/agora REDIS_URL=redis://127.0.0.1:6379/0 \
 	  FIELD_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet;print(Fernet.generate_key().decode())') \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 

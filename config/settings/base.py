@@ -334,8 +334,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 
 def site_url_default(environ) -> str:
-    """Where `make run` serves: http://HOST:PORT as the Makefile exports them (a wildcard bind
-    address is linked as 127.0.0.1, which the browser on the same machine can open)."""
+    """http://HOST:PORT from the environment, for a process started on its own (a wildcard bind
+    address is linked as 127.0.0.1). `make run` exports SITE_URL itself: honcho gives each of its
+    processes a different PORT, so the worker would otherwise link to web's port + 100."""
     host = environ.get("HOST") or "127.0.0.1"
     if host in ("0.0.0.0", "::", "[::]"):
         host = "127.0.0.1"
@@ -391,6 +392,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's default config also prints the "django" logger itself when DEBUG is on, so every
+        # warning showed twice; its records go to the root handler only (mail_admins goes too: ADMINS is unset).
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "celery.app.trace": {"level": TASK_LOG_LEVEL},
         "celery.worker.strategy": {"level": TASK_LOG_LEVEL},

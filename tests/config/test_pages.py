@@ -75,3 +75,4 @@ def test_home_page_promises_no_trading_screen_api_or_live_chat(client):
     for absent in ("Live chat", "chat", "single screen", "order book", "API compatible", "real people answer support"):
         assert absent not in html, absent
     assert "Fee schedule" in html and "/en/markets/" in html
+    assert "Every page and every email in 36 languages, right-to-left for Arabic and Urdu" in html

@@ -19,7 +19,7 @@ app.log.setup(loglevel="INFO")  # what `celery worker --loglevel=INFO` and `cele
 print(json.dumps({
     name: logging.getLevelName(logging.getLogger(name).getEffectiveLevel())
     for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat", "wallets", "accounts", "", "celery.worker.consumer")
-} | {"EMAIL_BACKEND": settings.EMAIL_BACKEND}))
+} | {"EMAIL_BACKEND": settings.EMAIL_BACKEND, "django handlers": len(logging.getLogger("django").handlers)}))
 """
 
 
@@ -41,6 +41,7 @@ def test_celery_per_task_lines_are_quiet_by_default_and_our_code_logs_info():
         "": "INFO",
         "celery.worker.consumer": "INFO",
         "EMAIL_BACKEND": "config.mail.ConsoleBannerEmailBackend",
+        "django handlers": 0,  # with DEBUG on, Django's own console handler printed each warning a second time
     }
 
 

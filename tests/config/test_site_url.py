@@ -26,19 +26,56 @@ def test_default_site_url_follows_host_and_port():
     assert site_url_default({"HOST": "localhost", "PORT": "8123"}) == "http://localhost:8123"
 
 
-def test_make_run_settings_use_port_8123_when_port_is_8123():
-    """The settings `make run` loads, in a fresh process with PORT=8123 exported as the Makefile does."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "HOST", "PORT")}
-    env.update(HOST="127.0.0.1", PORT="8123", DJANGO_SETTINGS_MODULE="config.settings.local")
+def _site_url_in(env: dict) -> str:
     out = subprocess.run(
         [sys.executable, "-c", "from django.conf import settings; print(settings.SITE_URL)"],
-        env=env,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.local"},
         cwd=django_settings.BASE_DIR,
         capture_output=True,
         text=True,
         check=True,
     )
-    assert out.stdout.strip() == SITE
+    return out.stdout.strip()
+
+
+def _clean_env(**extra) -> dict:
+    return {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "HOST", "PORT", "MAKEFLAGS", "MAKELEVEL")} | extra
+
+
+def test_production_refuses_to_start_without_site_url():
+    env = _clean_env(SECRET_KEY="x" * 50, ALLOWED_HOSTS="agora.example", DJANGO_SETTINGS_MODULE="config.settings.production")
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "SITE_URL" in result.stderr
+
+
+def test_settings_alone_use_port_8123_when_port_is_8123():
+    assert _site_url_in(_clean_env(HOST="127.0.0.1", PORT="8123")) == SITE
+
+
+def test_every_make_run_process_links_to_the_port_web_serves():
+    """`PORT=8123 make run`: the environment the Makefile exports, then honcho's own per-process
+    environment for each Procfile entry (it gives the worker PORT=8223, beat 8323, ...)."""
+    from honcho.environ import expand_processes, parse_procfile
+
+    base = django_settings.BASE_DIR
+    dump = subprocess.run(
+        ["make", "-s", "--no-print-directory", "--eval", "print-env: ; @env -0", "print-env"],
+        env=_clean_env(PORT="8123"),
+        cwd=base,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    make_env = dict(item.split("=", 1) for item in dump.split("\0") if "=" in item)
+    assert make_env["SITE_URL"] == SITE
+    processes = expand_processes(parse_procfile((base / "Procfile").read_text()).processes, env=make_env)
+    ports = {p.name: p.env["PORT"] for p in processes}
+    assert ports["web.1"] == "8123" and ports["worker.1"] == "8223"  # honcho's numbering, as seen in make run
+    for name in ("web.1", "worker.1", "beat.1"):
+        env = next(p.env for p in processes if p.name == name)
+        assert _site_url_in(env) == SITE, name
 
 
 @pytest.mark.django_db

@@ -31,7 +31,7 @@ ANNOUNCEMENTS = [
     ),
     (
         gettext_noop("Support in your language"),
-        gettext_noop("Agora speaks 36 languages today. The help desk, answering in 14 of them, opens in a later release."),
+        gettext_noop("Every page and every email is in your language today. The help desk opens in a later release."),
     ),
 ]
 
