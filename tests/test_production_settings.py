@@ -21,6 +21,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://agora@127.0.0.1:5432/agora",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "FIELD_ENCRYPTION_KEYS": KEY,
+    "SITE_URL": "https://agora.example",
 }
 OURS = set(PRODUCTION) | {"DJANGO_ALLOW_ASYNC_UNSAFE"}
 

@@ -43,7 +43,14 @@ def _clean_env(**extra) -> dict:
 
 
 def test_production_refuses_to_start_without_site_url():
-    env = _clean_env(SECRET_KEY="x" * 50, ALLOWED_HOSTS="agora.example", DJANGO_SETTINGS_MODULE="config.settings.production")
+    env = _clean_env(
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="agora.example",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DATABASE_URL="postgres://agora@127.0.0.1:5432/agora",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        FIELD_ENCRYPTION_KEYS="N1ExNzYH8d5Yhd2m3hq3ZgH4f4N9s5XvL6o1m0v3kYA=",
+    )
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True
     )
