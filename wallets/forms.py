@@ -1,6 +1,21 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from wallets.chains import chain_adapter
+from wallets.chains.addresses import AddressInvalid
+
+
+def _destination_clean(form: forms.Form, network) -> None:
+    """The chain adapter's destination check, shown on the field it is about (the service runs it
+    again: the form is one caller among several)."""
+    data = form.cleaned_data
+    if network is None or "address" not in data:
+        return
+    try:
+        data["address"], data["memo"] = chain_adapter(network.code).destination_check(address=data["address"], memo=data.get("memo", ""))
+    except AddressInvalid as invalid:
+        form.add_error("memo" if invalid.code.startswith("memo_") else "address", invalid.message)
+
 
 class WithdrawForm(forms.Form):
     network = forms.ChoiceField(label=_("Network"))
@@ -16,7 +31,13 @@ class WithdrawForm(forms.Form):
 
     def __init__(self, *args, networks, **kwargs):
         super().__init__(*args, **kwargs)
+        self.networks = {n.code: n for n in networks}
         self.fields["network"].choices = [(n.code, n.name) for n in networks]
+
+    def clean(self):
+        data = super().clean()
+        _destination_clean(self, self.networks.get(data.get("network")))
+        return data
 
 
 class WithdrawConfirmForm(WithdrawForm):
@@ -39,7 +60,13 @@ class AddressBookForm(forms.Form):
 
     def __init__(self, *args, networks, **kwargs):
         super().__init__(*args, **kwargs)
+        self.networks = {str(n.pk): n for n in networks}
         self.fields["network"].choices = [(n.pk, f"{n.asset.symbol} · {n.name}") for n in networks]
+
+    def clean(self):
+        data = super().clean()
+        _destination_clean(self, self.networks.get(data.get("network")))
+        return data
 
 
 class HistoryFilterForm(forms.Form):

@@ -136,14 +136,14 @@ def withdraw(request, symbol):
 
 
 def _withdraw_preview(*, user, network: Network, data) -> dict:
-    recipient = services.internal_recipient(network=network, address=data["address"], memo=data["memo"])
-    internal = recipient is not None and recipient.pk != user.pk
+    address, memo, recipient = services.withdrawal_destination(user=user, network=network, address=data["address"], memo=data["memo"])
+    internal = recipient is not None
     quote = services.internal_quote if internal else services.withdrawal_quote
     amount, fee, net = quote(network=network, amount=data["amount"])
     return {
         "network": network,
-        "address": data["address"],
-        "memo": data["memo"],
+        "address": address,
+        "memo": memo,
         "amount": amount,
         "fee": fee,
         "net": net,

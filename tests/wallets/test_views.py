@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from tests.conftest import totp_code
 from tests.factories import UserFactory
-from tests.wallets.conftest import balance, deposit, fund, send
+from tests.wallets.conftest import BTC_EXTERNAL, BTC_GENESIS, XRP_EXTERNAL, balance, deposit, fund, send
 from wallets.models import Asset, Deposit, RecoveryRequest, Withdrawal, WithdrawalAddress
 from wallets.services import chain_scan, deposit_address_for
 
@@ -64,7 +64,7 @@ def test_withdraw_preview_then_confirm_with_totp(client, chain, trader, django_c
     user, secret = trader
     deposit(user, chain["BTC"], "1")
     client.force_login(user)
-    form = {"network": "BTC", "address": "bc1qdestination", "memo": "", "amount": "0.25"}
+    form = {"network": "BTC", "address": BTC_EXTERNAL, "memo": "", "amount": "0.25"}
     preview = client.post("/en/wallet/withdraw/BTC/", form)
     html = preview.content.decode()
     assert preview.status_code == 200 and 'id="withdraw-preview"' in html
@@ -87,7 +87,7 @@ def test_withdraw_errors_are_translated(client, chain, trader):
     user, secret = trader
     fund(user, chain["BTC"].asset, "1")
     client.force_login(user)
-    response = client.post("/de/wallet/withdraw/BTC/", {"network": "BTC", "address": "bc1q", "memo": "", "amount": "0.0001"})
+    response = client.post("/de/wallet/withdraw/BTC/", {"network": "BTC", "address": BTC_EXTERNAL, "memo": "", "amount": "0.0001"})
     assert response.status_code == 400
     errors = response.context["form"].non_field_errors()
     assert errors == ["Die Mindestauszahlung in diesem Netzwerk beträgt 0,001 BTC."]
@@ -99,7 +99,7 @@ def test_cancel_only_own_withdrawal(client, chain, trader, django_capture_on_com
     from wallets.services import withdrawal_request
 
     withdrawal = withdrawal_request(
-        user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
+        user=user, network=chain["BTC"], address=BTC_EXTERNAL, amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
     )
     client.force_login(UserFactory())
     assert client.post(f"/en/wallet/withdrawals/{withdrawal.pk}/cancel/").status_code == 404
@@ -112,11 +112,11 @@ def test_address_book_page(client, chain):
     user = UserFactory()
     client.force_login(user)
     response = client.post(
-        "/en/wallet/address-book/", {"action": "add", "network": chain["XRP"].pk, "label": "ledger", "address": "rAbc", "memo": ""}
+        "/en/wallet/address-book/", {"action": "add", "network": chain["XRP"].pk, "label": "ledger", "address": XRP_EXTERNAL, "memo": ""}
     )
     assert response.status_code == 400 and "needs a memo" in response.content.decode()
     client.post(
-        "/en/wallet/address-book/", {"action": "add", "network": chain["BTC"].pk, "label": "cold", "address": "bc1qcold", "memo": ""}
+        "/en/wallet/address-book/", {"action": "add", "network": chain["BTC"].pk, "label": "cold", "address": BTC_GENESIS, "memo": ""}
     )
     entry = WithdrawalAddress.objects.get(user=user)
     assert entry.is_cooling and "Usable from" in client.get("/en/wallet/address-book/").content.decode()
