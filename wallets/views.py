@@ -130,6 +130,8 @@ def withdraw(request, symbol):
         "balance": balance,
         "book": book,
         "has_totp": user_has_totp(user=user),
+        # said before the user fills the form; the service refuses it anyway
+        "locked_until": user.withdrawals_locked_until if user.withdrawals_locked else None,
         "withdrawals": Withdrawal.objects.filter(user=user, network__asset=asset).select_related("network")[:20],
     }
     return render(request, "wallets/withdraw.html", context, status=400 if form.errors else 200)

@@ -238,3 +238,41 @@ def test_history_csv_cells_cannot_be_spreadsheet_formulas():
         "",
         "",
     ]
+
+
+@pytest.mark.parametrize(
+    "language, text",
+    [
+        (
+            "en",
+            "Withdrawals are paused for 24 hours after a security change to your account. "
+            "You can withdraw again from Jan. 2, 2030, 12:04 p.m. (Asia/Tokyo).",
+        ),
+        ("de", "2. Januar 2030 12:04 (Asia/Tokyo)"),
+    ],
+)
+def test_withdraw_page_says_up_front_when_withdrawals_are_locked(client, chain, trader, language, text):
+    import datetime
+
+    user, _secret = trader
+    user.time_zone = "Asia/Tokyo"
+    user.withdrawals_locked_until = datetime.datetime(2030, 1, 2, 3, 4, tzinfo=datetime.UTC)  # 12:04 in Tokyo
+    user.save(update_fields=["time_zone", "withdrawals_locked_until"])
+    client.force_login(user)
+    response = client.get(f"/{language}/wallet/withdraw/BTC/")
+    page = response.content.decode()
+    assert response.status_code == 200 and text in page
+    assert 'id="withdrawal-lock"' in page and 'name="address"' not in page  # no form to fill in vain
+
+
+def test_withdraw_page_shows_the_form_once_the_lock_has_ended(client, chain, trader):
+    import datetime
+
+    from django.utils import timezone
+
+    user, _secret = trader
+    user.withdrawals_locked_until = timezone.now() - datetime.timedelta(minutes=1)
+    user.save(update_fields=["withdrawals_locked_until"])
+    client.force_login(user)
+    page = client.get("/en/wallet/withdraw/BTC/").content.decode()
+    assert 'id="withdrawal-lock"' not in page and 'name="address"' in page
