@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from tests.conftest import totp_code
 from tests.factories import UserFactory
-from tests.wallets.conftest import BTC_EXTERNAL, BTC_GENESIS, XRP_EXTERNAL, balance, deposit, fund, send
+from tests.wallets.conftest import BTC_EXTERNAL, BTC_GENESIS, XRP_EXTERNAL, balance, deposit, fund, mine, send
 from wallets.models import Asset, Deposit, RecoveryRequest, Withdrawal, WithdrawalAddress
 from wallets.services import chain_scan, deposit_address_for
 
@@ -276,3 +276,42 @@ def test_withdraw_page_shows_the_form_once_the_lock_has_ended(client, chain, tra
     client.force_login(user)
     page = client.get("/en/wallet/withdraw/BTC/").content.decode()
     assert 'id="withdrawal-lock"' not in page and 'name="address"' in page
+
+
+def test_chain_send_then_the_deposit_page_counts_confirmations_until_credit(client, chain):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    user = UserFactory()
+    client.force_login(user)
+    address = deposit_address_for(user=user, network=chain["BTC"])
+    call_command("chain_send", "BTC", address.address, "0.1", stdout=StringIO())  # the README's journey, no --scan
+    fragment = client.get("/en/wallet/deposit/BTC/?fragment=pending").content.decode()
+    assert "Deposit of 0.10 BTC: 1 of 2 confirmations" in fragment
+    assert balance(user, chain["BTC"].asset) == (D("0"), D("0"))
+    mine("BTC")
+    chain_scan(chain="BTC")
+    assert "No deposits are waiting for confirmations." in client.get("/en/wallet/deposit/BTC/?fragment=pending").content.decode()
+    assert balance(user, chain["BTC"].asset) == (D("0.1"), D("0"))
+
+
+def test_pending_confirmations_use_the_plural_form_of_the_required_count(client, chain):
+    user = UserFactory()
+    client.force_login(user)
+    xrp = chain["XRP"]
+    xrp.deposit_enabled = False  # a deposit waits, confirmed, while deposits are suspended
+    xrp.save()
+    address = deposit_address_for(user=user, network=xrp)
+    send("XRP", address.address, "25", "XRP", address.memo)
+    chain_scan(chain="XRP")
+    fragment = client.get("/en/wallet/deposit/XRP/?fragment=pending").content.decode()
+    assert "Deposit of 25.00 XRP: 1 of 1 confirmation\n" in fragment
+
+
+def test_deposit_page_says_which_network_is_selected(client, chain):
+    client.force_login(UserFactory())
+    page = client.get("/en/wallet/deposit/USDT/?network=TRC20").content.decode()
+    assert "You are depositing USDT on Tron." in page and "Your deposit address on Tron" in page
+    page = client.get("/en/wallet/deposit/USDT/").content.decode()
+    assert "You are depositing USDT on Ethereum." in page
