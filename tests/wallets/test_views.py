@@ -87,7 +87,7 @@ def test_withdraw_errors_are_translated(client, chain, trader):
     user, secret = trader
     fund(user, chain["BTC"].asset, "1")
     client.force_login(user)
-    response = client.post("/de/wallet/withdraw/BTC/", {"network": "BTC", "address": BTC_EXTERNAL, "memo": "", "amount": "0.0001"})
+    response = client.post("/de/wallet/withdraw/BTC/", {"network": "BTC", "address": BTC_EXTERNAL, "memo": "", "amount": "0,0001"})
     assert response.status_code == 400
     errors = response.context["form"].non_field_errors()
     assert errors == ["Die Mindestauszahlung in diesem Netzwerk beträgt 0,001 BTC."]
@@ -215,13 +215,20 @@ def test_internal_preview_refuses_bad_amounts_with_a_message(client, chain, trad
     friend = deposit_address_for(user=UserFactory(), network=chain["ETH"])
     client.force_login(user)
     for amount, message in [
-        ("abc", "at most 8 decimals"),
-        ("NaN", "at most 8 decimals"),
-        ("-5", "at most 8 decimals"),
-        ("0.123456789", "at most 8 decimals"),
+        ("abc", "Enter a number, such as 1,234.5."),
+        ("0_1", "Enter a number, such as 1,234.5."),
+        ("١٢", "Enter a number, such as 1,234.5."),
+        ("NaN", "Enter a finite number."),
+        ("-Infinity", "Enter a finite number."),
+        ("-5", "Enter an amount above zero, without a minus sign."),
+        ("0", "Enter an amount above zero."),
+        ("1e400", "This number is too large."),
+        ("0.123456789", "Enter at most 8 decimals."),
+        ("0,05", "Use . as the decimal sign, for example 0.05."),
     ]:
         response = client.post("/en/wallet/withdraw/ETH/", {"network": "ERC20", "address": friend.address, "memo": "", "amount": amount})
-        assert response.status_code == 400 and message in response.content.decode(), amount
+        assert response.status_code == 400, amount
+        assert response.context["form"].errors == {"amount": [message]}, amount
     ok = client.post("/en/wallet/withdraw/ETH/", {"network": "ERC20", "address": friend.address, "memo": "", "amount": "0.001"})
     assert ok.status_code == 200 and "no network fee" in ok.content.decode()
 
@@ -315,3 +322,32 @@ def test_deposit_page_says_which_network_is_selected(client, chain):
     assert "You are depositing USDT on Tron." in page and "Your deposit address on Tron" in page
     page = client.get("/en/wallet/deposit/USDT/").content.decode()
     assert "You are depositing USDT on Ethereum." in page
+
+
+def test_withdraw_form_reads_the_amount_in_the_users_locale(client, chain, trader):
+    user, _secret = trader
+    fund(user, chain["BTC"].asset, "1")
+    client.force_login(user)
+    form = {"network": "BTC", "address": BTC_EXTERNAL, "memo": ""}
+    response = client.post("/de/wallet/withdraw/BTC/", {**form, "amount": "0,05"})
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert (preview["amount"], preview["fee"], preview["net"]) == (D("0.05"), D("0.0002"), D("0.0498"))
+    assert 'name="amount" value="0,05"' in response.content.decode()  # the confirm step reads it back the same way
+    refused = client.post("/de/wallet/withdraw/BTC/", {**form, "amount": "0.05"})
+    assert refused.context["form"].errors["amount"] != ["Use . as the decimal sign, for example 0.05."]
+    assert refused.context["form"].errors["amount"][0].endswith("0,05.")  # "use , as the decimal sign, e.g. 0,05"
+    too_many = client.post("/de/wallet/withdraw/BTC/", {**form, "amount": "0,123456789"})
+    assert too_many.context["form"].errors["amount"][0].count("8") == 1
+
+
+def test_recovery_form_reads_the_amount_in_the_users_locale(chain):
+    from django.utils import translation
+
+    from wallets.forms import RecoveryForm
+
+    data = {"tx_hash": "0xabc", "chain": "ERC20", "token": "USDT", "amount": "1.234,5", "address": "0xdef"}
+    with translation.override("de"):
+        form = RecoveryForm(data, chains=["ERC20"])
+        assert form.is_valid(), form.errors
+    assert form.cleaned_data["amount"] == D("1234.5")
