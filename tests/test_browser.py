@@ -224,7 +224,7 @@ def test_deposit_confirmations_credit_then_withdraw_with_totp(live_server, page)
     chain = chain_adapter("BTC")
     chain.mine(token="BTC", to_address=address, amount=Decimal("0.75"), from_address="outside")
     chain_scan(chain="BTC")
-    # The pending list refreshes itself (every 5 s) without reloading the page.
+    # The pending list refreshes itself (every 2 s) without reloading the page.
     page.wait_for_selector("#pending-deposits li:has-text('1 of 2 confirmations')", timeout=15_000)
     chain.mine()
     chain_scan(chain="BTC")

@@ -128,3 +128,12 @@ def fresh_code(secret):
 @pytest.fixture
 def other(db):
     return UserFactory()
+
+
+@pytest.fixture(autouse=True)
+def _language_reset(settings):
+    """A request to /de/... leaves German active in the thread; the next test starts in English."""
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
