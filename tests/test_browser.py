@@ -226,7 +226,7 @@ def test_deposit_confirmations_credit_then_withdraw_with_totp(live_server, page)
     chain = chain_adapter("BTC")
     chain.mine(token="BTC", to_address=address, amount=Decimal("0.75"), from_address="outside")
     chain_scan(chain="BTC")
-    # The pending list refreshes itself (every 5 s) without reloading the page.
+    # The pending list refreshes itself (every 2 s) without reloading the page.
     page.wait_for_selector("#pending-deposits li:has-text('1 of 2 confirmations')", timeout=15_000)
     chain.mine()
     chain_scan(chain="BTC")
@@ -237,7 +237,7 @@ def test_deposit_confirmations_credit_then_withdraw_with_totp(live_server, page)
     assert page.inner_text("#estimated-total").strip() == "≈ 45,000.00 USDT"
 
     page.click("#balances tr[data-asset=BTC] a:text('Withdraw')")
-    page.fill("input[name=address]", "bc1qexternaldestination")
+    page.fill("input[name=address]", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
     page.fill("input[name=amount]", "0.5")
     page.click("main form button[type=submit]")
     assert page.inner_text("#preview-fee").strip() == "0.00020000 BTC"

@@ -1,9 +1,10 @@
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 
 from wallets.models import AccountKind, Entry, LedgerAccount
@@ -13,6 +14,34 @@ def _plain(value) -> str:
     """An amount as a plain number whatever the database returned (3, 3.000…000, 3E+0)."""
     text = format(Decimal(value).normalize(), "f")
     return text
+
+
+@contextmanager
+def read_snapshot():
+    """Run the reads inside in one consistent snapshot of the database, so a check that reads
+    entries, then balances, then custody never sees a journal half-way (it reported false failures
+    while the engine traded). PostgreSQL: one REPEATABLE READ, READ ONLY transaction. SQLite: one
+    deferred read transaction (WAL gives it a snapshot at its first read; `atomic()` would BEGIN
+    IMMEDIATE and hold every writer off for the whole check). Inside an existing transaction the
+    reads already share it."""
+    if connection.in_atomic_block or getattr(connection, "agora_read_snapshot", False):
+        yield
+        return
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN DEFERRED")
+    connection.agora_read_snapshot = True
+    try:
+        yield
+    finally:
+        connection.agora_read_snapshot = False
+        with connection.cursor() as cursor:
+            cursor.execute("COMMIT")
 
 
 def _entry_totals() -> tuple[dict[tuple[int, str], Decimal], dict[tuple[int, str], Decimal]]:
@@ -39,7 +68,12 @@ def _entry_totals() -> tuple[dict[tuple[int, str], Decimal], dict[tuple[int, str
 def ledger_violations() -> list[str]:
     """Every broken ledger invariant, as readable lines (empty when the ledger is sound):
     journals balance per asset; cached balances equal their entries; no user balance and no
-    locked bucket below zero; every entry's asset is its account's asset."""
+    locked bucket below zero; every entry's asset is its account's asset. Reads one snapshot."""
+    with read_snapshot():
+        return _ledger_violations()
+
+
+def _ledger_violations() -> list[str]:
     problems: list[str] = []
     journal_totals, sums = _entry_totals()
     for (journal_id, symbol), total in sorted(journal_totals.items()):
@@ -65,11 +99,13 @@ def ledger_violations() -> list[str]:
 
 def custody_violations() -> list[str]:
     """Networks where what the chain adapter reports differs from the ledger's custody plus deposits
-    in flight plus transfers awaiting recovery."""
+    in flight plus transfers awaiting recovery. Reads one snapshot."""
     from wallets.services.reconciliation import custody_positions
 
     problems = []
-    for p in custody_positions():
+    with read_snapshot():
+        positions = custody_positions()
+    for p in positions:
         if p["difference"]:
             kind = "surplus" if p["difference"] > 0 else "shortfall"
             problems.append(

@@ -131,20 +131,22 @@ def withdraw(request, symbol):
         "balance": balance,
         "book": book,
         "has_totp": user_has_totp(user=user),
+        # said before the user fills the form; the service refuses it anyway
+        "locked_until": user.withdrawals_locked_until if user.withdrawals_locked else None,
         "withdrawals": Withdrawal.objects.filter(user=user, network__asset=asset).select_related("network")[:20],
     }
     return render(request, "wallets/withdraw.html", context, status=400 if form.errors else 200)
 
 
 def _withdraw_preview(*, user, network: Network, data) -> dict:
-    recipient = services.internal_recipient(network=network, address=data["address"], memo=data["memo"])
-    internal = recipient is not None and recipient.pk != user.pk
+    address, memo, recipient = services.withdrawal_destination(user=user, network=network, address=data["address"], memo=data["memo"])
+    internal = recipient is not None
     quote = services.internal_quote if internal else services.withdrawal_quote
     amount, fee, net = quote(network=network, amount=data["amount"])
     return {
         "network": network,
-        "address": data["address"],
-        "memo": data["memo"],
+        "address": address,
+        "memo": memo,
         "amount": amount,
         "fee": fee,
         "net": net,

@@ -10,6 +10,15 @@ from wallets.ledger import user_account
 from wallets.models import Asset, Network
 from wallets.services import chain_scan, deposit_address_for, ledger_adjust
 
+# Real, valid main-network addresses nobody at Agora owns (published examples and test vectors).
+BTC_EXTERNAL = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP-173 P2WPKH vector
+BTC_GENESIS = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"  # the genesis block's coinbase
+BTC_TAPROOT = "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0"  # BIP-350 vector
+ETH_EXTERNAL = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55 example
+TRON_EXTERNAL = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"  # the USDT contract on Tron
+XRP_EXTERNAL = "rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh"  # the XRP Ledger's genesis account
+SOL_EXTERNAL = "So11111111111111111111111111111111111111112"  # wrapped SOL mint
+
 
 @pytest.fixture
 def chain(db):
@@ -119,3 +128,12 @@ def fresh_code(secret):
 @pytest.fixture
 def other(db):
     return UserFactory()
+
+
+@pytest.fixture(autouse=True)
+def _language_reset(settings):
+    """A request to /de/... leaves German active in the thread; the next test starts in English."""
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

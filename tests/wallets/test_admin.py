@@ -7,7 +7,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from accounts import services as account_services
 from tests.conftest import totp_code
 from tests.factories import UserFactory
-from tests.wallets.conftest import balance, fund
+from tests.wallets.conftest import BTC_EXTERNAL, balance, fund
 from wallets.ledger import Line, journal_post, system_account
 from wallets.models import AccountKind, Journal, Payout, Reconciliation, Withdrawal
 from wallets.services import holdings_snapshot_take, withdrawal_request
@@ -24,7 +24,7 @@ def test_operator_rejects_a_withdrawal_in_review_with_a_reason(client, chain, tr
     user, secret = trader
     fund(user, chain["BTC"].asset, "3")
     withdrawal = withdrawal_request(
-        user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
+        user=user, network=chain["BTC"], address=BTC_EXTERNAL, amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
     )
     operator = staff("operator")
     client.force_login(operator)
@@ -42,7 +42,7 @@ def test_support_agent_can_view_but_not_review_withdrawals(client, chain, trader
     user, secret = trader
     fund(user, chain["BTC"].asset, "3")
     withdrawal = withdrawal_request(
-        user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
+        user=user, network=chain["BTC"], address=BTC_EXTERNAL, amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
     )
     client.force_login(staff("support_agent"))
     assert client.get("/en/admin/wallets/withdrawal/").status_code == 200

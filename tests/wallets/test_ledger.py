@@ -170,3 +170,19 @@ class TestLedgerAdjustCommand:
         journal = Journal.objects.get()
         assert journal.memo == "goodwill" and journal.kind == Journal.Kind.ADJUSTMENT
         assert user_account(user=user, asset=btc).available == D("0.5")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_read_snapshot_outside_a_transaction_opens_one_and_closes_it():
+    from django.db import connection
+
+    from wallets.selectors import read_snapshot
+
+    with read_snapshot():
+        Journal.objects.count()
+        inside = connection.connection.in_transaction if connection.vendor == "sqlite" else connection.in_atomic_block
+    assert inside is True
+    assert not connection.in_atomic_block
+    if connection.vendor == "sqlite":
+        assert connection.connection.in_transaction is False
+    call_command("ledger_check", stdout=StringIO())  # the command's snapshot works outside a test transaction too

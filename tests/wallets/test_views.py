@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from tests.conftest import totp_code
 from tests.factories import UserFactory
-from tests.wallets.conftest import balance, deposit, fund, send
+from tests.wallets.conftest import BTC_EXTERNAL, BTC_GENESIS, XRP_EXTERNAL, balance, deposit, fund, mine, send
 from wallets.models import Asset, Deposit, RecoveryRequest, Withdrawal, WithdrawalAddress
 from wallets.services import chain_scan, deposit_address_for
 
@@ -64,7 +64,7 @@ def test_withdraw_preview_then_confirm_with_totp(client, chain, trader, django_c
     user, secret = trader
     deposit(user, chain["BTC"], "1")
     client.force_login(user)
-    form = {"network": "BTC", "address": "bc1qdestination", "memo": "", "amount": "0.25"}
+    form = {"network": "BTC", "address": BTC_EXTERNAL, "memo": "", "amount": "0.25"}
     preview = client.post("/en/wallet/withdraw/BTC/", form)
     html = preview.content.decode()
     assert preview.status_code == 200 and 'id="withdraw-preview"' in html
@@ -87,7 +87,7 @@ def test_withdraw_errors_are_translated(client, chain, trader):
     user, secret = trader
     fund(user, chain["BTC"].asset, "1")
     client.force_login(user)
-    response = client.post("/de/wallet/withdraw/BTC/", {"network": "BTC", "address": "bc1q", "memo": "", "amount": "0.0001"})
+    response = client.post("/de/wallet/withdraw/BTC/", {"network": "BTC", "address": BTC_EXTERNAL, "memo": "", "amount": "0,0001"})
     assert response.status_code == 400
     errors = response.context["form"].non_field_errors()
     assert errors == ["Die Mindestauszahlung in diesem Netzwerk beträgt 0,001 BTC."]
@@ -99,7 +99,7 @@ def test_cancel_only_own_withdrawal(client, chain, trader, django_capture_on_com
     from wallets.services import withdrawal_request
 
     withdrawal = withdrawal_request(
-        user=user, network=chain["BTC"], address="bc1qx", amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
+        user=user, network=chain["BTC"], address=BTC_EXTERNAL, amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
     )
     client.force_login(UserFactory())
     assert client.post(f"/en/wallet/withdrawals/{withdrawal.pk}/cancel/").status_code == 404
@@ -112,11 +112,11 @@ def test_address_book_page(client, chain):
     user = UserFactory()
     client.force_login(user)
     response = client.post(
-        "/en/wallet/address-book/", {"action": "add", "network": chain["XRP"].pk, "label": "ledger", "address": "rAbc", "memo": ""}
+        "/en/wallet/address-book/", {"action": "add", "network": chain["XRP"].pk, "label": "ledger", "address": XRP_EXTERNAL, "memo": ""}
     )
     assert response.status_code == 400 and "needs a memo" in response.content.decode()
     client.post(
-        "/en/wallet/address-book/", {"action": "add", "network": chain["BTC"].pk, "label": "cold", "address": "bc1qcold", "memo": ""}
+        "/en/wallet/address-book/", {"action": "add", "network": chain["BTC"].pk, "label": "cold", "address": BTC_GENESIS, "memo": ""}
     )
     entry = WithdrawalAddress.objects.get(user=user)
     assert entry.is_cooling and "Usable from" in client.get("/en/wallet/address-book/").content.decode()
@@ -215,13 +215,20 @@ def test_internal_preview_refuses_bad_amounts_with_a_message(client, chain, trad
     friend = deposit_address_for(user=UserFactory(), network=chain["ETH"])
     client.force_login(user)
     for amount, message in [
-        ("abc", "at most 8 decimals"),
-        ("NaN", "at most 8 decimals"),
-        ("-5", "at most 8 decimals"),
-        ("0.123456789", "at most 8 decimals"),
+        ("abc", "Enter a number, such as 1,234.5."),
+        ("0_1", "Enter a number, such as 1,234.5."),
+        ("١٢", "Enter a number, such as 1,234.5."),
+        ("NaN", "Enter a finite number."),
+        ("-Infinity", "Enter a finite number."),
+        ("-5", "Enter an amount above zero, without a minus sign."),
+        ("0", "Enter an amount above zero."),
+        ("1e400", "This number is too large."),
+        ("0.123456789", "Enter at most 8 decimals."),
+        ("0,05", "Use . as the decimal sign, for example 0.05."),
     ]:
         response = client.post("/en/wallet/withdraw/ETH/", {"network": "ERC20", "address": friend.address, "memo": "", "amount": amount})
-        assert response.status_code == 400 and message in response.content.decode(), amount
+        assert response.status_code == 400, amount
+        assert response.context["form"].errors == {"amount": [message]}, amount
     ok = client.post("/en/wallet/withdraw/ETH/", {"network": "ERC20", "address": friend.address, "memo": "", "amount": "0.001"})
     assert ok.status_code == 200 and "no network fee" in ok.content.decode()
 
@@ -238,3 +245,109 @@ def test_history_csv_cells_cannot_be_spreadsheet_formulas():
         "",
         "",
     ]
+
+
+@pytest.mark.parametrize(
+    "language, text",
+    [
+        (
+            "en",
+            "Withdrawals are paused for 24 hours after a security change to your account. "
+            "You can withdraw again from Jan. 2, 2030, 12:04 p.m. (Asia/Tokyo).",
+        ),
+        ("de", "2. Januar 2030 12:04 (Asia/Tokyo)"),
+    ],
+)
+def test_withdraw_page_says_up_front_when_withdrawals_are_locked(client, chain, trader, language, text):
+    import datetime
+
+    user, _secret = trader
+    user.time_zone = "Asia/Tokyo"
+    user.withdrawals_locked_until = datetime.datetime(2030, 1, 2, 3, 4, tzinfo=datetime.UTC)  # 12:04 in Tokyo
+    user.save(update_fields=["time_zone", "withdrawals_locked_until"])
+    client.force_login(user)
+    response = client.get(f"/{language}/wallet/withdraw/BTC/")
+    page = response.content.decode()
+    assert response.status_code == 200 and text in page
+    assert 'id="withdrawal-lock"' in page and 'name="address"' not in page  # no form to fill in vain
+
+
+def test_withdraw_page_shows_the_form_once_the_lock_has_ended(client, chain, trader):
+    import datetime
+
+    from django.utils import timezone
+
+    user, _secret = trader
+    user.withdrawals_locked_until = timezone.now() - datetime.timedelta(minutes=1)
+    user.save(update_fields=["withdrawals_locked_until"])
+    client.force_login(user)
+    page = client.get("/en/wallet/withdraw/BTC/").content.decode()
+    assert 'id="withdrawal-lock"' not in page and 'name="address"' in page
+
+
+def test_chain_send_then_the_deposit_page_counts_confirmations_until_credit(client, chain):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    user = UserFactory()
+    client.force_login(user)
+    address = deposit_address_for(user=user, network=chain["BTC"])
+    call_command("chain_send", "BTC", address.address, "0.1", stdout=StringIO())  # the README's journey, no --scan
+    fragment = client.get("/en/wallet/deposit/BTC/?fragment=pending").content.decode()
+    assert "Deposit of 0.10 BTC: 1 of 2 confirmations" in fragment
+    assert balance(user, chain["BTC"].asset) == (D("0"), D("0"))
+    mine("BTC")
+    chain_scan(chain="BTC")
+    assert "No deposits are waiting for confirmations." in client.get("/en/wallet/deposit/BTC/?fragment=pending").content.decode()
+    assert balance(user, chain["BTC"].asset) == (D("0.1"), D("0"))
+
+
+def test_pending_confirmations_use_the_plural_form_of_the_required_count(client, chain):
+    user = UserFactory()
+    client.force_login(user)
+    xrp = chain["XRP"]
+    xrp.deposit_enabled = False  # a deposit waits, confirmed, while deposits are suspended
+    xrp.save()
+    address = deposit_address_for(user=user, network=xrp)
+    send("XRP", address.address, "25", "XRP", address.memo)
+    chain_scan(chain="XRP")
+    fragment = client.get("/en/wallet/deposit/XRP/?fragment=pending").content.decode()
+    assert "Deposit of 25.00 XRP: 1 of 1 confirmation\n" in fragment
+
+
+def test_deposit_page_says_which_network_is_selected(client, chain):
+    client.force_login(UserFactory())
+    page = client.get("/en/wallet/deposit/USDT/?network=TRC20").content.decode()
+    assert "You are depositing USDT on Tron." in page and "Your deposit address on Tron" in page
+    page = client.get("/en/wallet/deposit/USDT/").content.decode()
+    assert "You are depositing USDT on Ethereum." in page
+
+
+def test_withdraw_form_reads_the_amount_in_the_users_locale(client, chain, trader):
+    user, _secret = trader
+    fund(user, chain["BTC"].asset, "1")
+    client.force_login(user)
+    form = {"network": "BTC", "address": BTC_EXTERNAL, "memo": ""}
+    response = client.post("/de/wallet/withdraw/BTC/", {**form, "amount": "0,05"})
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert (preview["amount"], preview["fee"], preview["net"]) == (D("0.05"), D("0.0002"), D("0.0498"))
+    assert 'name="amount" value="0,05"' in response.content.decode()  # the confirm step reads it back the same way
+    refused = client.post("/de/wallet/withdraw/BTC/", {**form, "amount": "0.05"})
+    assert refused.context["form"].errors["amount"] != ["Use . as the decimal sign, for example 0.05."]
+    assert refused.context["form"].errors["amount"][0].endswith("0,05.")  # "use , as the decimal sign, e.g. 0,05"
+    too_many = client.post("/de/wallet/withdraw/BTC/", {**form, "amount": "0,123456789"})
+    assert too_many.context["form"].errors["amount"][0].count("8") == 1
+
+
+def test_recovery_form_reads_the_amount_in_the_users_locale(chain):
+    from django.utils import translation
+
+    from wallets.forms import RecoveryForm
+
+    data = {"tx_hash": "0xabc", "chain": "ERC20", "token": "USDT", "amount": "1.234,5", "address": "0xdef"}
+    with translation.override("de"):
+        form = RecoveryForm(data, chains=["ERC20"])
+        assert form.is_valid(), form.errors
+    assert form.cleaned_data["amount"] == D("1234.5")

@@ -15,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from tests.conftest import totp_code
 from tests.factories import UserFactory
 from wallets.chains import chain_adapter
+from wallets.chains.simulated import address_format
 from wallets.ledger import hold_place, hold_release, user_account
 from wallets.models import Asset, ChainCursor, Network, Payout, Withdrawal
 from wallets.selectors import custody_violations, ledger_violations
@@ -50,7 +51,7 @@ class WalletMachine(RuleBasedStateMachine):
         self.asset, _ = Asset.objects.get_or_create(symbol="PWB", defaults={"name": "Property wallet coin", "precision": 8})
         self.network, _ = Network.objects.get_or_create(
             asset=self.asset,
-            code="PWBNET",
+            code="NEO3",
             defaults={
                 "name": "Property chain",
                 "confirmations": 1,
@@ -59,7 +60,7 @@ class WalletMachine(RuleBasedStateMachine):
                 "withdrawal_max": D("100"),
             },
         )
-        self.chain = chain_adapter("PWBNET")
+        self.chain = chain_adapter("NEO3")
         self.users, self.secrets, self.addresses = [], [], []
         for _ in range(3):
             user = UserFactory()
@@ -77,10 +78,10 @@ class WalletMachine(RuleBasedStateMachine):
     def deposit(self, i, units, rescan):
         amount = amount_of(units)
         self.chain.mine(token="PWB", to_address=self.addresses[i], amount=amount, from_address="outside")
-        chain_scan(chain="PWBNET")
+        chain_scan(chain="NEO3")
         if rescan:  # the scanner reads the same blocks again: nothing is credited twice
-            ChainCursor.objects.filter(chain="PWBNET").update(scanned_height=0)
-            chain_scan(chain="PWBNET")
+            ChainCursor.objects.filter(chain="NEO3").update(scanned_height=0)
+            chain_scan(chain="NEO3")
         self.model[i][0] += amount
 
     @rule(i=st.integers(0, 2), j=st.integers(0, 2), units=UNITS, internal=st.booleans())
@@ -88,7 +89,7 @@ class WalletMachine(RuleBasedStateMachine):
         amount = amount_of(units)
         if internal and i == j:
             return
-        address = self.addresses[j] if internal else f"external-{j}"
+        address = self.addresses[j] if internal else address_format("NEO3", bytes([j + 1]) * 20)
         cache.clear()  # each request gets a fresh TOTP code (allauth refuses a code twice)
         try:
             withdrawal = withdrawal_request(
@@ -146,7 +147,7 @@ class WalletMachine(RuleBasedStateMachine):
         if not any(holdings):
             return
         self.chain.mine(token="PWB", to_address=self.chain.hot_wallet(), amount=pool, from_address="staking")
-        chain_scan(chain="PWBNET")  # reconciliation measures the chain at the scanner's height
+        chain_scan(chain="NEO3")  # reconciliation measures the chain at the scanner's height
         line = reconciliation_run(trigger="manual").lines.get(network=self.network)
         assert line.difference == pool
         operator, approver = UserFactory(), UserFactory()

@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import on_postgres, run_concurrently
 from tests.factories import UserFactory
+from tests.wallets.conftest import SOL_EXTERNAL as EXTERNAL_SOL
 from wallets.ledger import InsufficientFunds, hold_place, user_account
 from wallets.models import Asset, Network, Withdrawal
 from wallets.selectors import ledger_violations
@@ -35,7 +36,7 @@ def setup(monkeypatch):
     asset = Asset.objects.create(symbol="RCW", name="Race coin", precision=8, withdrawal_daily_limit=D("100"))
     network = Network.objects.create(
         asset=asset,
-        code="RCWNET",
+        code="SOL",
         name="Race chain",
         confirmations=1,
         withdrawal_fee=D("0.1"),
@@ -55,7 +56,7 @@ def test_concurrent_withdrawals_and_holds_never_overdraw(setup):
     def act(i):
         if i % 3 == 0:
             return hold_place(account=account, amount=D("1"), idempotency_key=f"order-{i}")
-        return withdrawal_request(user=user, network=network, address=f"dest-{i}", amount="1", mfa_code="ok", idempotency_key=f"w-{i}")
+        return withdrawal_request(user=user, network=network, address=EXTERNAL_SOL, amount="1", mfa_code="ok", idempotency_key=f"w-{i}")
 
     outcomes = run_concurrently(24, act, expected=(InsufficientFunds, WithdrawalRefused))
     assert [o for o in outcomes if isinstance(o, Exception)] == []  # no deadlock, nothing unexpected
@@ -74,7 +75,9 @@ def test_concurrent_withdrawals_cannot_pass_the_daily_limit_together(setup):
     ledger_adjust(user=user, asset=asset, amount=D("1000"), reason="fund", idempotency_key="fund")
     outcomes = run_concurrently(
         12,
-        lambda i: withdrawal_request(user=user, network=network, address="dest", amount="30", mfa_code="ok", idempotency_key=f"w-{i}"),
+        lambda i: withdrawal_request(
+            user=user, network=network, address=EXTERNAL_SOL, amount="30", mfa_code="ok", idempotency_key=f"w-{i}"
+        ),
         expected=(WithdrawalRefused,),
     )
     assert [o for o in outcomes if isinstance(o, Exception)] == []
@@ -87,7 +90,9 @@ def test_same_withdrawal_key_from_two_tabs_creates_one(setup):
     ledger_adjust(user=user, asset=asset, amount=D("10"), reason="fund", idempotency_key="fund")
     outcomes = run_concurrently(
         6,
-        lambda i: withdrawal_request(user=user, network=network, address="dest", amount="2", mfa_code="ok", idempotency_key="double-click"),
+        lambda i: withdrawal_request(
+            user=user, network=network, address=EXTERNAL_SOL, amount="2", mfa_code="ok", idempotency_key="double-click"
+        ),
         expected=(WithdrawalRefused,),
     )
     assert Withdrawal.objects.count() == 1

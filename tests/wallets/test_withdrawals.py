@@ -7,7 +7,7 @@ from django.utils import timezone, translation
 from accounts.models import AccountFreeze, SecurityEvent
 from accounts.services import account_freeze, withdrawal_lock_apply
 from tests.factories import UserFactory
-from tests.wallets.conftest import balance, deposit, fresh_code, fund, mine
+from tests.wallets.conftest import BTC_EXTERNAL, BTC_GENESIS, BTC_TAPROOT, XRP_EXTERNAL, balance, deposit, fresh_code, fund, mine
 from wallets.chains import chain_adapter
 from wallets.models import Journal, Notice, SimTransfer, Withdrawal
 from wallets.selectors import custody_violations, ledger_violations
@@ -26,7 +26,7 @@ from wallets.services import (
 pytestmark = pytest.mark.django_db
 
 
-def request(user, secret, network, amount, address="bc1qexternal000", memo="", key="k1", code=None):
+def request(user, secret, network, amount, address=BTC_EXTERNAL, memo="", key="k1", code=None):
     return withdrawal_request(
         user=user,
         network=network,
@@ -81,7 +81,7 @@ def test_withdrawal_holds_then_broadcasts_settles_and_completes(chain, trader, d
     )
     assert balance(user, btc.asset) == (D("0.5"), 0)  # the hold left locked when it was settled
     sent = SimTransfer.objects.get(outgoing_key=f"withdrawal-{withdrawal.pk}")
-    assert (sent.to_address, sent.amount, sent.token, sent.tx_hash) == ("bc1qexternal000", D("0.4998"), "BTC", withdrawal.tx_hash)
+    assert (sent.to_address, sent.amount, sent.token, sent.tx_hash) == (BTC_EXTERNAL, D("0.4998"), "BTC", withdrawal.tx_hash)
     fees = withdrawal.journal.entries.get(account__kind="fees")
     assert fees.amount == D("0.0002")
     assert ledger_violations() == [] and custody_violations() == []
@@ -110,7 +110,7 @@ def test_refusals_reserve_nothing(chain, trader):
     refused("mfa_invalid", user, secret, btc, "0.1", code="123456")
     refused("below_minimum", user, secret, btc, "0.0001")
     refused("address_required", user, secret, btc, "0.1", address="  ")
-    refused("memo_required", user, secret, chain["XRP"], "30", address="rExternal")
+    refused("memo_required", user, secret, chain["XRP"], "30", address=XRP_EXTERNAL)
     btc.withdrawal_enabled = False
     btc.save()
     refused("network_suspended", user, secret, btc, "0.1")
@@ -120,7 +120,7 @@ def test_refusals_reserve_nothing(chain, trader):
 def test_no_authenticator_no_withdrawal(chain, user):
     fund(user, chain["BTC"].asset, "1")
     with pytest.raises(WithdrawalRefused) as info:
-        withdrawal_request(user=user, network=chain["BTC"], address="bc1qx", amount="0.1", mfa_code="123456", idempotency_key="k")
+        withdrawal_request(user=user, network=chain["BTC"], address=BTC_EXTERNAL, amount="0.1", mfa_code="123456", idempotency_key="k")
     assert info.value.code == "mfa_required"
 
 
@@ -238,30 +238,34 @@ def test_memo_chain_internal_transfer_needs_the_right_memo(chain, trader, django
     target = deposit_address_for(user=friend, network=xrp)
     with django_capture_on_commit_callbacks(execute=True):
         inside = request(user, secret, xrp, "30", address=target.address, memo=target.memo, key="a")
-        outside = request(user, secret, xrp, "30", address=target.address, memo="12345", key="b")
-    assert inside.is_internal and not outside.is_internal
-    assert balance(friend, xrp.asset) == (D("30"), 0)
+    assert inside.is_internal and inside.status == "completed"
+    # Our shared address with a tag nobody owns is not an external destination: sending there would
+    # debit the user while the coins stay in our custody (a surplus ledger_check reports).
+    refused("platform_address", user, secret, xrp, "30", address=target.address, memo="12345", key="b")
+    assert balance(user, xrp.asset) == (D("70"), 0) and balance(friend, xrp.asset) == (D("30"), 0)
+    assert Withdrawal.objects.filter(user=user).count() == 1
+    assert ledger_violations() == [] and custody_violations() == []
 
 
 def test_address_book_whitelist_and_cooling(chain, trader, django_capture_on_commit_callbacks, settings):
     user, secret = trader
     btc = chain["BTC"]
     fund(user, btc.asset, "1")
-    entry = address_book_add(user=user, network=btc, label="cold wallet", address="bc1qcold")
+    entry = address_book_add(user=user, network=btc, label="cold wallet", address=BTC_GENESIS)
     assert SecurityEvent.objects.filter(user=user, kind="address_added").exists()
     with pytest.raises(WithdrawalRefused, match="already"):
-        address_book_add(user=user, network=btc, label="again", address="bc1qcold")
+        address_book_add(user=user, network=btc, label="again", address=BTC_GENESIS)
     whitelist_mode_set(user=user, enabled=True)
-    refused("address_not_whitelisted", user, secret, btc, "0.1", address="bc1qother")
-    refused("address_cooling", user, secret, btc, "0.1", address="bc1qcold")
+    refused("address_not_whitelisted", user, secret, btc, "0.1", address=BTC_TAPROOT)
+    refused("address_cooling", user, secret, btc, "0.1", address=BTC_GENESIS)
     entry.usable_from = timezone.now() - timedelta(minutes=1)
     entry.save()
     with django_capture_on_commit_callbacks(execute=True):
-        assert request(user, secret, btc, "0.1", address="bc1qcold").status == "queued"
+        assert request(user, secret, btc, "0.1", address=BTC_GENESIS).status == "queued"
     whitelist_mode_set(user=user, enabled=False)  # turning it off locks withdrawals for 24 h
     user.refresh_from_db()
     assert user.withdrawals_locked
-    refused("security_lock", user, secret, btc, "0.1", address="bc1qother", key="k2")
+    refused("security_lock", user, secret, btc, "0.1", address=BTC_TAPROOT, key="k2")
 
 
 def test_broadcast_is_idempotent_when_the_task_runs_twice(chain, trader, django_capture_on_commit_callbacks):

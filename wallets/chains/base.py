@@ -69,6 +69,12 @@ class ChainAdapter(ABC):
         block `up_to_height` (default: the tip). Reconciliation asks at the scanner's height, so
         transfers the scanner has not read yet are not mistaken for a surplus."""
 
+    @abstractmethod
+    def destination_check(self, *, address: str, memo: str = "") -> tuple[str, str]:
+        """(address, memo) in canonical form if this chain can send there, else
+        `wallets.chains.addresses.AddressInvalid` with a translated reason. Runs wherever a user
+        names a destination: the address book, the withdraw form and `withdrawal_request`."""
+
     def is_internal_source(self, from_address: str) -> bool:
         """True for transfers from our own wallets (cold-to-hot top-ups): never a user's deposit."""
         return False

@@ -9,15 +9,17 @@ import hashlib
 import hmac
 from decimal import Decimal
 
+import base58
+from bech32m import codecs as bech32
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from wallets.chains.addresses import destination_validate
 from wallets.chains.base import ChainAdapter, ChainTransfer
 
 EVM = ("ERC20", "BEP20")
 MEMO_CHAINS = ("XRP",)
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
 def _digest(*parts) -> bytes:
@@ -25,29 +27,21 @@ def _digest(*parts) -> bytes:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
 
 
-def _base58(raw: bytes, length: int) -> str:
-    number = int.from_bytes(raw, "big")
-    chars = []
-    while len(chars) < length:
-        number, rest = divmod(number, 58)
-        chars.append(_BASE58[rest])
-    return "".join(chars)
-
-
 def address_format(chain: str, raw: bytes) -> str:
+    """A valid main-network address of the chain's own format for the 20 (or 32) bytes `raw`, so
+    simulated deposit addresses pass the same checks a withdrawal destination does."""
     if chain in EVM:
         return "0x" + raw.hex()[:40]
-    if chain == "TRC20":
-        return "T" + _base58(raw, 33)
     if chain == "BTC":
-        return "bc1q" + raw.hex()[:38]
+        return bech32.encode("bc", 0, raw[:20])
     if chain == "LTC":
-        return "ltc1q" + raw.hex()[:38]
+        return bech32.encode("ltc", 0, raw[:20])
+    if chain == "SOL":
+        return base58.b58encode(raw[:32]).decode()
     if chain == "XRP":
-        return "r" + _base58(raw, 33)
-    if chain == "DOGE":
-        return "D" + _base58(raw, 33)
-    return "N" + _base58(raw, 33)  # NEO3, SOL and others: base58 like Neo's
+        return base58.b58encode_check(b"\x00" + raw[:20], alphabet=base58.XRP_ALPHABET).decode()
+    version = {"TRC20": 0x41, "DOGE": 0x1E}.get(chain, 0x35)  # NEO3 and others: Neo N3's
+    return base58.b58encode_check(bytes([version]) + raw[:20]).decode()
 
 
 class SimulatedChain(ChainAdapter):
@@ -110,6 +104,10 @@ class SimulatedChain(ChainAdapter):
         return self.mine(
             token=token, to_address=to_address, memo=memo, amount=amount, from_address=self.hot_wallet(), outgoing_key=key
         ).tx_hash
+
+    def destination_check(self, *, address: str, memo: str = "") -> tuple[str, str]:
+        found = destination_validate(self.chain, address=address, memo=memo)
+        return found.address, found.memo
 
     INTERNAL_SOURCES = ("genesis", "cold-wallet")
 

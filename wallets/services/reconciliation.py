@@ -90,8 +90,13 @@ def liabilities_by_asset() -> dict[int, Decimal]:
 
 
 def reconciliation_run(*, trigger: str, by: User | None = None) -> Reconciliation:
-    positions = custody_positions()
-    liabilities = liabilities_by_asset()
+    """Positions and liabilities are read in one snapshot (`read_snapshot`), then the report is
+    written: a journal posted mid-read cannot show up as a false discrepancy."""
+    from wallets.selectors import read_snapshot
+
+    with read_snapshot():
+        positions = custody_positions()
+        liabilities = liabilities_by_asset()
     chain_totals: dict[int, Decimal] = defaultdict(Decimal)
     for position in positions:
         chain_totals[position["network"].asset_id] += position["chain_holdings"]

@@ -22,6 +22,7 @@ from accounts.services import NO_CLIENT, ClientInfo, TotpRefused, security_event
 from config.formatting import amount_text as amount_plain
 from config.formatting import datetime_in_zone, time_zone_city
 from wallets.chains import chain_adapter
+from wallets.chains.addresses import AddressInvalid
 from wallets.ledger import (
     InsufficientFunds,
     InvalidAmount,
@@ -109,11 +110,40 @@ def _account_checks(user: User) -> None:
         )
 
 
-def _address_checks(*, user: User, network: Network, address: str, memo: str) -> None:
-    if not address:
-        raise WithdrawalRefused("address_required", _("Enter the address to send to."))
+def withdrawal_destination(*, user: User, network: Network, address: str, memo: str = "") -> tuple[str, str, User | None]:
+    """(address, memo, recipient): the destination in the chain's canonical form and the Agora
+    user it belongs to (an internal transfer), or WithdrawalRefused. The chain adapter decides
+    whether the chain can send there; one of our own addresses that is nobody's deposit address
+    (the hot wallet, or the shared memo-chain address with a tag nobody owns) is refused, as an
+    external send to it would debit the user while the coins stay in our custody."""
+    adapter = chain_adapter(network.code)
+    try:
+        address, memo = adapter.destination_check(address=address or "", memo=memo or "")
+    except AddressInvalid as invalid:
+        raise WithdrawalRefused(invalid.code, invalid.message)
+    address = adapter.normalize(address)
     if network.memo_required and not memo:
         raise WithdrawalRefused("memo_required", _("This network needs a memo (tag). Without it the funds can be lost."))
+    recipient = internal_recipient(network=network, address=address, memo=memo)
+    if recipient is not None and recipient.pk == user.pk:
+        raise WithdrawalRefused("own_address", _("This is your own deposit address."))
+    if recipient is None and _platform_address(network=network, address=address):
+        if adapter.uses_memo:
+            message = _("This is an Agora deposit address, and no account uses this tag. Check the recipient's tag.")
+        else:
+            message = _("This is an address of Agora's own wallet, not an account's deposit address. Check the address.")
+        raise WithdrawalRefused("platform_address", message)
+    return address, memo, recipient
+
+
+def _platform_address(*, network: Network, address: str) -> bool:
+    adapter = chain_adapter(network.code)
+    if address == adapter.normalize(adapter.hot_wallet()):
+        return True
+    return DepositAddress.objects.filter(chain__in=adapter.family, address=address).exists()
+
+
+def _address_book_checks(*, user: User, network: Network, address: str, memo: str) -> None:
     if user.withdrawal_whitelist_only:
         entry = WithdrawalAddress.objects.filter(user=user, network=network, address=address, memo=memo).first()
         if entry is None:
@@ -167,7 +197,6 @@ def withdrawal_request(
     """Validate and reserve a withdrawal (see the module docstring). Raises WithdrawalRefused.
     The TOTP code goes through accounts.services.totp_verify (attempt-limited per user and per
     client.ip; a lock-out is refused as `mfa_locked`)."""
-    address, memo = chain_adapter(network.code).normalize(address or ""), (memo or "").strip()
     existing = Withdrawal.objects.filter(user=user, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -177,10 +206,8 @@ def withdrawal_request(
         raise WithdrawalRefused("mfa_required", _("Turn on two-factor authentication before you withdraw."))
     if not network.withdrawal_enabled:
         raise WithdrawalRefused("network_suspended", _("Withdrawals on this network are suspended. Try another network or later."))
-    _address_checks(user=user, network=network, address=address, memo=memo)
-    recipient = internal_recipient(network=network, address=address, memo=memo)
-    if recipient is not None and recipient.pk == user.pk:
-        raise WithdrawalRefused("own_address", _("This is your own deposit address."))
+    address, memo, recipient = withdrawal_destination(user=user, network=network, address=address, memo=memo)
+    _address_book_checks(user=user, network=network, address=address, memo=memo)
     quote = internal_quote if recipient is not None else withdrawal_quote
     amount, fee, net = quote(network=network, amount=amount)
     try:
@@ -382,11 +409,10 @@ def address_book_add(
     *, user: User, network: Network, label: str, address: str, memo: str = "", client: ClientInfo = NO_CLIENT
 ) -> WithdrawalAddress:
     """Add an entry, usable after the cooling period; the user is emailed (with the freeze link)."""
-    label, address, memo = label.strip(), chain_adapter(network.code).normalize(address), memo.strip()
-    if not label or not address:
-        raise WithdrawalRefused("address_required", _("Enter a label and an address."))
-    if network.memo_required and not memo:
-        raise WithdrawalRefused("memo_required", _("This network needs a memo (tag). Without it the funds can be lost."))
+    label = label.strip()
+    if not label:
+        raise WithdrawalRefused("label_required", _("Enter a label for the address."))
+    address, memo, _recipient = withdrawal_destination(user=user, network=network, address=address, memo=memo)
     if WithdrawalAddress.objects.filter(user=user, network=network, address=address, memo=memo).exists():
         raise WithdrawalRefused("address_exists", _("This address is already in your address book."))
     now = timezone.now()

@@ -20,7 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("amount")
         parser.add_argument("--asset", help="token symbol (required on chains listing several assets)")
         parser.add_argument("--memo", default="", help="memo / destination tag")
-        parser.add_argument("--scan", action="store_true", help="scan the chain right away instead of waiting for the worker")
+        # Scanned right away by default, so the deposit page counts its confirmations from the first
+        # block on (waiting for the worker's scan, a 2-confirmation deposit was simply credited).
+        parser.add_argument("--scan", dest="scan", action="store_true", help="scan the chain right away (the default)")
+        parser.add_argument("--no-scan", dest="scan", action="store_false", help="leave the scan to the worker's next block")
+        parser.set_defaults(scan=True)
 
     def handle(self, *args, network, address, amount, asset, memo, scan, **options):
         chain = network.upper()

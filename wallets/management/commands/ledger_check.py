@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from wallets.models import Entry, Journal, LedgerAccount
-from wallets.selectors import custody_violations, ledger_violations
+from wallets.selectors import custody_violations, ledger_violations, read_snapshot
 
 
 class Command(BaseCommand):
@@ -14,10 +14,11 @@ class Command(BaseCommand):
         parser.add_argument("--skip-custody", action="store_true", help="do not ask the chain adapters (ledger-internal checks only)")
 
     def handle(self, *args, **options):
-        problems = ledger_violations()
-        if not options["skip_custody"]:
-            problems += custody_violations()
-        summary = f"{Journal.objects.count()} journals, {Entry.objects.count()} entries, {LedgerAccount.objects.count()} accounts"
+        with read_snapshot():  # every check and the counts see the same moment
+            problems = ledger_violations()
+            if not options["skip_custody"]:
+                problems += custody_violations()
+            summary = f"{Journal.objects.count()} journals, {Entry.objects.count()} entries, {LedgerAccount.objects.count()} accounts"
         if problems:
             for line in problems:
                 self.stderr.write(f"  ✗ {line}")
