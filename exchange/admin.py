@@ -7,17 +7,17 @@ from wallets.admin import ReadOnly
 
 
 class MarketForm(forms.ModelForm):
-    """Ticks and lots of resting orders are counted in these steps: refused, with the reason, while
-    the market has open orders (exchange.services.market_steps_change_check)."""
+    """Symbol, base and quote are refused, with the reason, once the market has orders or trades;
+    tick and step while it has open orders (exchange.services.market_steps_change_check)."""
 
     def clean(self):
-        from exchange.services import MARKET_STEP_FIELDS, MarketChangeRefused, market_steps_change_check
+        from exchange.services import MARKET_DEFINITION_FIELDS, MarketChangeRefused, market_steps_change_check
 
         cleaned = super().clean()
         if self.instance.pk is not None:
             stored = Market.objects.get(pk=self.instance.pk)
             try:
-                market_steps_change_check(market=stored, changes={f: cleaned[f] for f in MARKET_STEP_FIELDS if f in cleaned})
+                market_steps_change_check(market=stored, changes={f: cleaned[f] for f in MARKET_DEFINITION_FIELDS if f in cleaned})
             except MarketChangeRefused as refused:
                 raise forms.ValidationError(refused.message, code=refused.code)
         return cleaned

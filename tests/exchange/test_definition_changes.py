@@ -155,3 +155,61 @@ def test_admin_refuses_tick_and_step_change_while_orders_are_open(client, operat
     Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELED)
     assert client.post(url, form_data(client, url, tick_size="0.1")).status_code == 302
     assert Market.objects.get(pk=market.pk).tick_size == D("0.1")
+
+
+MARKET_HISTORY_REFUSED = (
+    "The symbol, base and quote of %(symbol)s cannot change once it has orders or trades: "
+    "they would rewrite its history. List a new market instead."
+)
+
+
+def _filled_sell(market):
+    """A SELL the engine has applied and that is no longer open: history, nothing resting."""
+    from exchange.models import EngineCommand, Order
+
+    seller = funded(btc="1")
+    order = order_place(user=seller, market=market, side="SELL", type="LIMIT", quantity="0.01", price="60000")
+    EngineCommand.objects.filter(order=order).update(applied_at=order.created_at)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.FILLED)
+    return order
+
+
+def test_market_with_closed_orders_refuses_new_base_quote_and_symbol(market):
+    eth = Asset.objects.create(symbol="ETH", name="Ether", precision=8)
+    _filled_sell(market)
+    for field, value in (("base", eth), ("quote", eth), ("symbol", "ETHUSDT")):
+        stored = Market.objects.get(pk=market.pk)
+        setattr(stored, field, value)
+        with pytest.raises(MarketChangeRefused) as refused:
+            market_save(market=stored)
+        assert refused.value.code == "market_has_history"
+        assert refused.value.message == MARKET_HISTORY_REFUSED % {"symbol": "BTCUSDT"}
+    market = Market.objects.get(pk=market.pk)
+    assert (market.symbol, market.base.symbol, market.quote.symbol) == ("BTCUSDT", "BTC", "USDT")
+    # Nothing is open, so tick and step may still change.
+    market.tick_size = D("0.1")
+    market_save(market=market)
+    assert Market.objects.get(pk=market.pk).tick_size == D("0.1")
+
+
+def test_admin_refuses_new_base_of_a_market_with_history_in_the_users_language(client, operator, market):
+    eth = Asset.objects.create(symbol="ETH", name="Ether", precision=8)
+    _filled_sell(market)
+    client.force_login(operator)
+    for language in ("en", "de", "ar"):
+        url = f"/{language}/admin/exchange/market/{market.pk}/change/"
+        for change in ({"base": str(eth.pk)}, {"symbol": "ETHUSDT"}):
+            response = client.post(url, form_data(client, url, **change))
+            assert response.status_code == 200
+            assert refusal(MARKET_HISTORY_REFUSED, language, symbol="BTCUSDT") in response.content.decode()
+    market = Market.objects.get(pk=market.pk)
+    assert (market.symbol, market.base.symbol) == ("BTCUSDT", "BTC")
+
+
+def test_admin_changes_base_of_a_market_without_orders(client, operator, market):
+    eth = Asset.objects.create(symbol="ETH", name="Ether", precision=8)
+    client.force_login(operator)
+    url = f"/en/admin/exchange/market/{market.pk}/change/"
+    assert client.post(url, form_data(client, url, base=str(eth.pk), symbol="ETHUSDT")).status_code == 302
+    market = Market.objects.get(pk=market.pk)
+    assert (market.symbol, market.base.symbol) == ("ETHUSDT", "ETH")
