@@ -79,7 +79,8 @@ def refusal(message_id: str, language: str, **params) -> str:
 
 
 ASSET_REFUSED = (
-    "The precision of %(symbol)s cannot change while any account holds it or any of its orders is open. "
+    "The precision of %(symbol)s cannot change once amounts are recorded in it: balances, orders, "
+    "deposits, withdrawals or ledger entries. "
     "Follow the procedure for changing an asset's precision in the deployment guide."
 )
 MARKET_REFUSED = (
@@ -213,3 +214,72 @@ def test_admin_changes_base_of_a_market_without_orders(client, operator, market)
     assert client.post(url, form_data(client, url, base=str(eth.pk), symbol="ETHUSDT")).status_code == 302
     market = Market.objects.get(pk=market.pk)
     assert (market.symbol, market.base.symbol) == ("ETHUSDT", "ETH")
+
+
+def _precision_refused(asset: Asset, precision: int = 10) -> None:
+    """The service refuses the change and the stored precision stays."""
+    stored = Asset.objects.get(pk=asset.pk)
+    before = stored.precision
+    stored.precision = precision
+    with pytest.raises(AssetChangeRefused) as refused:
+        asset_save(asset=stored)
+    assert refused.value.code == "asset_precision_in_use"
+    assert refused.value.message == ASSET_REFUSED % {"symbol": asset.symbol}
+    assert Asset.objects.get(pk=asset.pk).precision == before
+
+
+def _btc_network(btc: Asset):
+    from wallets.models import Network
+
+    return Network.objects.create(
+        asset=btc, code="BTC", name="Bitcoin", withdrawal_fee=D("0.0001"), withdrawal_min=D("0.001"), withdrawal_max=D("10")
+    )
+
+
+@pytest.mark.parametrize("status", ["seen", "confirming"])
+def test_precision_refused_while_a_deposit_is_being_confirmed(market, status):
+    from wallets.models import Deposit
+
+    btc = market.base
+    network = _btc_network(btc)
+    Deposit.objects.create(
+        chain="BTC", tx_hash="ab" * 32, token="BTC", address="bc1qexample", amount=D("0.12345678"),
+        block_height=100, user=UserFactory(), network=network, status=status,
+    )  # fmt: skip
+    _precision_refused(btc, precision=6)
+
+
+@pytest.mark.parametrize("status", ["review", "queued", "sending", "broadcast"])
+def test_precision_refused_while_a_withdrawal_is_pending(market, status):
+    from wallets.models import Withdrawal
+
+    btc = market.base
+    Withdrawal.objects.create(
+        user=UserFactory(), network=_btc_network(btc), address="bc1qexample", amount=D("0.0101"), fee=D("0.0001"),
+        net_amount=D("0.01"), status=status, idempotency_key="w-1",
+    )  # fmt: skip
+    _precision_refused(btc)
+
+
+def test_precision_refused_once_the_journal_has_entries_in_it_even_at_zero_balances(market):
+    from wallets.models import LedgerAccount
+    from wallets.services import ledger_adjust
+
+    btc = market.base
+    user = funded(btc="0.5")
+    ledger_adjust(user=user, asset=btc, amount=D("-0.5"), reason="test", idempotency_key="unfund")
+    assert not LedgerAccount.objects.filter(asset=btc).exclude(available=0, locked=0).exists()
+    _precision_refused(btc)
+
+
+def test_precision_refused_once_a_market_of_it_has_closed_orders(market):
+    from exchange.models import EngineCommand, Order
+    from wallets.models import Entry
+
+    buyer = funded(usdt="1000")
+    order = order_place(user=buyer, market=market, side="BUY", type="LIMIT", quantity="0.01", price="50000")
+    EngineCommand.objects.filter(order=order).update(applied_at=order.created_at)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELED)
+    btc = market.base
+    assert not Entry.objects.filter(account__asset=btc).exists()  # only the order names BTC
+    _precision_refused(btc)
