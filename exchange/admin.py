@@ -1,6 +1,8 @@
 from auditlog.registry import auditlog
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from exchange.models import EngineCommand, FeeTier, Kline, Market, MarketDepth, Order, Trade
 from wallets.admin import ReadOnly
@@ -38,15 +40,19 @@ class MarketAdmin(admin.ModelAdmin):
 
         market_save(market=obj)
 
-    @admin.action(description="Halt trading in the selected markets", permissions=["change"])
+    @admin.action(description=_("Halt trading in the selected markets"), permissions=["change"])
     def halt(self, request, queryset):
         count = queryset.update(status=Market.Status.HALT)
-        self.message_user(request, f"Halted {count} market(s).", messages.WARNING)
+        self.message_user(
+            request, ngettext("Halted %(count)d market.", "Halted %(count)d markets.", count) % {"count": count}, messages.WARNING
+        )
 
-    @admin.action(description="Resume trading in the selected markets", permissions=["change"])
+    @admin.action(description=_("Resume trading in the selected markets"), permissions=["change"])
     def resume(self, request, queryset):
         count = queryset.update(status=Market.Status.TRADING)
-        self.message_user(request, f"Resumed {count} market(s).", messages.SUCCESS)
+        self.message_user(
+            request, ngettext("Resumed %(count)d market.", "Resumed %(count)d markets.", count) % {"count": count}, messages.SUCCESS
+        )
 
 
 @admin.register(FeeTier)

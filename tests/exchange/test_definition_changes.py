@@ -283,3 +283,82 @@ def test_precision_refused_once_a_market_of_it_has_closed_orders(market):
     btc = market.base
     assert not Entry.objects.filter(account__asset=btc).exists()  # only the order names BTC
     _precision_refused(btc)
+
+
+# --- The refusals in the operator's language -----------------------------------------------------------------
+
+GERMAN = {
+    MARKET_HISTORY_REFUSED: (
+        "Symbol, Basis- und Kurs-Asset von %(symbol)s können nicht mehr geändert werden, sobald der Markt Orders "
+        "oder Trades hat: Sie würden seine Historie umschreiben. Listen Sie stattdessen einen neuen Markt."
+    ),
+    ASSET_REFUSED: (
+        "Die Genauigkeit von %(symbol)s kann nicht mehr geändert werden, sobald Beträge darin erfasst sind: Guthaben, "
+        "Orders, Einzahlungen, Auszahlungen oder Buchungen. Folgen Sie dem Verfahren im Betriebshandbuch."
+    ),
+    ("Halted %(count)d market.", "Halted %(count)d markets."): ("%(count)d Markt angehalten.", "%(count)d Märkte angehalten."),
+}
+ARABIC = {
+    MARKET_HISTORY_REFUSED: "لا يمكن تغيير رمز %(symbol)s وأصله الأساسي وأصل التسعير بعد وجود أوامر أو صفقات فيه: فذلك يعيد كتابة سجله.",
+    ASSET_REFUSED: "لا يمكن تغيير دقة %(symbol)s بعد تسجيل مبالغ بها: أرصدة أو أوامر أو إيداعات أو سحوبات أو قيود دفترية.",
+}
+PLURAL_FORMS = {
+    "de": "nplurals=2; plural=(n != 1);",
+    "ar": "nplurals=6; plural=n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 && n%100<=99 ? 4 : 5;",
+}
+
+
+@pytest.fixture
+def filled_catalogs(tmp_path, settings):
+    """German and Arabic catalogs holding these strings, ahead of the project's (which the
+    integrator fills at the end): what the admin shows once they are filled."""
+    import json
+    import subprocess
+
+    for language, entries in (("de", GERMAN), ("ar", ARABIC)):
+        directory = tmp_path / language / "LC_MESSAGES"
+        directory.mkdir(parents=True)
+        quote = lambda text: json.dumps(text, ensure_ascii=False)  # noqa: E731  (PO strings escape as JSON does here)
+        lines = [
+            'msgid ""',
+            'msgstr ""',
+            quote("Content-Type: text/plain; charset=UTF-8\n"),
+            quote(f"Plural-Forms: {PLURAL_FORMS[language]}\n"),
+        ]
+        for msgid, msgstr in entries.items():
+            lines.append("#, python-format")
+            if isinstance(msgid, tuple):
+                lines += [f"msgid {quote(msgid[0])}", f"msgid_plural {quote(msgid[1])}"]
+                lines += [f"msgstr[{index}] {quote(form)}" for index, form in enumerate(msgstr)]
+            else:
+                lines += [f"msgid {quote(msgid)}", f"msgstr {quote(msgstr)}"]
+            lines.append("")
+        (directory / "django.po").write_text("\n".join(lines), encoding="utf-8")
+        subprocess.run(["msgfmt", "--check", "-o", str(directory / "django.mo"), str(directory / "django.po")], check=True)
+    settings.LOCALE_PATHS = [tmp_path, *settings.LOCALE_PATHS]  # first wins; resets Django's catalogs
+    yield
+    translation.activate("en")
+
+
+def test_admin_refusals_are_shown_translated_in_german_and_arabic(client, operator, market, filled_catalogs):
+    from django.utils.html import escape
+
+    _filled_sell(market)
+    eth = Asset.objects.create(symbol="ETH", name="Ether", precision=8)
+    client.force_login(operator)
+    for language, catalog in (("de", GERMAN), ("ar", ARABIC)):
+        url = f"/{language}/admin/exchange/market/{market.pk}/change/"
+        page = client.post(url, form_data(client, url, base=str(eth.pk))).content.decode()
+        assert escape(catalog[MARKET_HISTORY_REFUSED] % {"symbol": "BTCUSDT"}) in page
+        url = f"/{language}/admin/wallets/asset/{market.base.pk}/change/"
+        page = client.post(url, form_data(client, url, precision="6")).content.decode()
+        assert escape(catalog[ASSET_REFUSED] % {"symbol": "BTC"}) in page
+    assert Asset.objects.get(pk=market.base.pk).precision == 8
+    assert Market.objects.get(pk=market.pk).base.symbol == "BTC"
+
+
+def test_admin_halt_reports_the_count_in_the_operators_language(client, operator, market, filled_catalogs):
+    client.force_login(operator)
+    response = client.post("/de/admin/exchange/market/", {"action": "halt", "_selected_action": [market.pk]}, follow=True)
+    assert "1 Markt angehalten." in response.content.decode()
+    assert Market.objects.get(pk=market.pk).status == Market.Status.HALT
