@@ -1,6 +1,7 @@
 from auditlog.registry import auditlog
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from config.admin_amounts import AmountsAdmin
@@ -9,17 +10,17 @@ from wallets.admin import ReadOnly
 
 
 class MarketForm(forms.ModelForm):
-    """Ticks and lots of resting orders are counted in these steps: refused, with the reason, while
-    the market has open orders (exchange.services.market_steps_change_check)."""
+    """Symbol, base and quote are refused, with the reason, once the market has orders or trades;
+    tick and step while it has open orders (exchange.services.market_steps_change_check)."""
 
     def clean(self):
-        from exchange.services import MARKET_STEP_FIELDS, MarketChangeRefused, market_steps_change_check
+        from exchange.services import MARKET_DEFINITION_FIELDS, MarketChangeRefused, market_steps_change_check
 
         cleaned = super().clean()
         if self.instance.pk is not None:
             stored = Market.objects.get(pk=self.instance.pk)
             try:
-                market_steps_change_check(market=stored, changes={f: cleaned[f] for f in MARKET_STEP_FIELDS if f in cleaned})
+                market_steps_change_check(market=stored, changes={f: cleaned[f] for f in MARKET_DEFINITION_FIELDS if f in cleaned})
             except MarketChangeRefused as refused:
                 raise forms.ValidationError(refused.message, code=refused.code)
         return cleaned
@@ -41,14 +42,14 @@ class MarketAdmin(AmountsAdmin, admin.ModelAdmin):
 
         market_save(market=obj)
 
-    @admin.action(description="Halt trading in the selected markets", permissions=["change"])
+    @admin.action(description=_("Halt trading in the selected markets"), permissions=["change"])
     def halt(self, request, queryset):
         count = queryset.update(status=Market.Status.HALT)
         self.message_user(
             request, ngettext("Halted %(count)d market.", "Halted %(count)d markets.", count) % {"count": count}, messages.WARNING
         )
 
-    @admin.action(description="Resume trading in the selected markets", permissions=["change"])
+    @admin.action(description=_("Resume trading in the selected markets"), permissions=["change"])
     def resume(self, request, queryset):
         count = queryset.update(status=Market.Status.TRADING)
         self.message_user(

@@ -277,19 +277,42 @@ def fee_token_choice_set(*, user: User, pay_in_token: bool) -> None:
 
 # --- Market definition -------------------------------------------------------------------------------------
 
-MARKET_STEP_FIELDS = ("base", "quote", "tick_size", "step_size")
+# The symbol, base and quote name what every order and trade of the market was in: fixed once it has any.
+MARKET_HISTORY_FIELDS = ("symbol", "base", "quote")
+# Resting orders are counted in ticks and lots: fixed while any is open or the engine has commands to apply.
+MARKET_STEP_FIELDS = ("tick_size", "step_size")
+MARKET_DEFINITION_FIELDS = MARKET_HISTORY_FIELDS + MARKET_STEP_FIELDS
 
 
 class MarketChangeRefused(AppError):
-    """A market setting that open orders depend on cannot change now."""
+    """A market setting that its orders and trades depend on cannot change now."""
+
+
+def _changed(market: Market, changes: dict, fields: tuple[str, ...]) -> bool:
+    return any(getattr(market, field) != value for field, value in changes.items() if field in fields)
 
 
 def market_steps_change_check(*, market: Market, changes: dict) -> None:
-    """Refuse a new base, quote, tick or step while the market has open orders or commands the engine
-    has not applied: resting orders are counted in those ticks and lots. `changes` maps field → new value."""
+    """Refuse a new symbol, base or quote once the market has any order or trade (closed ones are
+    history: a filled SELL on BTCUSDT would read as one on ETHUSDT), and a new tick or step while
+    it has open orders or commands the engine has not applied: resting orders are counted in those
+    ticks and lots. `market` is the stored row; `changes` maps field → new value."""
     from django.utils.translation import gettext as _
 
-    if market.pk is None or not any(getattr(market, field) != value for field, value in changes.items() if field in MARKET_STEP_FIELDS):
+    if market.pk is None:
+        return
+    if _changed(market, changes, MARKET_HISTORY_FIELDS) and (
+        Order.objects.filter(market=market).exists() or Trade.objects.filter(market=market).exists()
+    ):
+        raise MarketChangeRefused(
+            "market_has_history",
+            _(
+                "The symbol, base and quote of %(symbol)s cannot change once it has orders or trades: "
+                "they would rewrite its history. List a new market instead."
+            )
+            % {"symbol": market.symbol},
+        )
+    if not _changed(market, changes, MARKET_STEP_FIELDS):
         return
     busy = (
         Order.objects.filter(market=market, status__in=Order.OPEN).exists()
@@ -308,10 +331,10 @@ def market_steps_change_check(*, market: Market, changes: dict) -> None:
 
 @transaction.atomic
 def market_save(*, market: Market) -> Market:
-    """Save a market edited in admin; a change of base, quote, tick or step is checked again under
-    the market's row lock."""
+    """Save a market edited in admin; a change of symbol, base, quote, tick or step is checked again
+    under the market's row lock."""
     if market.pk is not None:
         stored = Market.objects.select_for_update(no_key=True).get(pk=market.pk)
-        market_steps_change_check(market=stored, changes={field: getattr(market, field) for field in MARKET_STEP_FIELDS})
+        market_steps_change_check(market=stored, changes={field: getattr(market, field) for field in MARKET_DEFINITION_FIELDS})
     market.save()
     return market
