@@ -119,7 +119,7 @@ def test_same_msgid_same_translation_as_ours(code):
 # Pronouns of the informal and the formal register, for languages that have both. Our catalog's
 # choice (the register it never uses is forbidden) must hold for allauth's strings too.
 REGISTER = {
-    "de": (r"\b(du|dich|dir|dein\w*)\b", r"\b(Ihnen|Ihre?[mnrs]?)\b"),
+    "de": (r"\b([Dd]u|[Dd]ich|[Dd]ir|[Dd]ein\w*)\b", r"\b(Ihnen|Ihre?[mnrs]?)\b"),
     "fr": (r"\b(tu|toi|ton|ta|tes)\b", r"\b(vous|votre|vos)\b"),
     "ru": (r"\b(ты|тебя|тебе|твой|твоя|твоё|твои|твоего|твоей)\b", r"\b(вы|вас|вам|ваш\w*)\b"),
     "nl": (r"\b(je|jij|jouw|jou)\b", r"\b(u|uw)\b"),
