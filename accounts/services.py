@@ -184,7 +184,7 @@ def account_freeze(*, user: User, source: str, reason: str = "", by: User | None
 @transaction.atomic
 def freeze_lift_request(*, freeze: AccountFreeze, by: User, reason: str) -> AccountFreeze:
     """First of two people: asks for the freeze to be lifted, with the reason."""
-    freeze = AccountFreeze.objects.select_for_update().get(pk=freeze.pk)
+    freeze = AccountFreeze.objects.select_for_update(no_key=True).get(pk=freeze.pk)
     if freeze.lifted_at is not None:
         raise ValidationError(_("This freeze has already been lifted."))
     if not reason.strip():
@@ -197,7 +197,7 @@ def freeze_lift_request(*, freeze: AccountFreeze, by: User, reason: str) -> Acco
 @transaction.atomic
 def freeze_lift_approve(*, freeze: AccountFreeze, by: User, client: ClientInfo = NO_CLIENT) -> AccountFreeze:
     """Second person: lifts a freeze someone else asked to lift. API keys stay revoked."""
-    freeze = AccountFreeze.objects.select_for_update().get(pk=freeze.pk)
+    freeze = AccountFreeze.objects.select_for_update(no_key=True).get(pk=freeze.pk)
     if freeze.lifted_at is not None:
         raise ValidationError(_("This freeze has already been lifted."))
     if freeze.lift_requested_by_id is None:

@@ -215,6 +215,14 @@ class MarketEngine:
                     else:
                         self._cancel(command.order)
                 clock("match")
+                # Locks in the one order (docs/architecture.md "Lock order"): the market (fenced above),
+                # the orders, the ledger accounts by key, the klines.
+                rows_update(
+                    Order,
+                    self.changed.values(),
+                    ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "updated_at"],
+                )
+                clock("orders")
                 # Group commit: every journal of the batch in a few statements, then its trades.
                 locked = self._settle()
                 journal_ids = journals_post_many(self.journals, assets=self.assets, locked=locked)
@@ -272,15 +280,10 @@ class MarketEngine:
                 if not MarketDepth.objects.filter(market=self.market).update(**snapshot):
                     MarketDepth.objects.create(market=self.market, **snapshot)
                 clock("market data")
-                rows_update(
-                    Order,
-                    self.changed.values(),
-                    ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "updated_at"],
-                )
                 applied = self._mark_applied([c.pk for c in commands])
                 if applied != len(commands):
                     raise OwnershipLost(f"{self.market}: {len(commands) - applied} command(s) were applied by someone else")
-                clock("orders")
+                clock("commands")
             clock("commit")
             self.applied_ids = [c.pk for c in commands]
             self.klines_changed.update((kline.interval, kline) for kline in klines)  # committed: publishable

@@ -209,7 +209,7 @@ def _round_up(value: Decimal, quantum: Decimal) -> Decimal:
 def order_cancel(*, user: User, order: Order) -> Order:
     """Ask the engine to cancel an open order (applied in sequence after anything before it).
     Asking twice is harmless."""
-    order = Order.objects.select_for_update(of=("self",)).select_related("market").get(pk=order.pk)
+    order = Order.objects.select_for_update(no_key=True, of=("self",)).select_related("market").get(pk=order.pk)
     if order.user_id != user.pk or not order.is_open:
         raise OrderRejected(-2011, "Unknown order sent.")
     if not EngineCommand.objects.filter(order=order, kind=EngineCommand.Kind.CANCEL, applied_at__isnull=True).exists():
