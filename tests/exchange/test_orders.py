@@ -308,3 +308,29 @@ def test_rebuild_restores_waiting_stops_in_the_order_the_engine_accepted_them(ma
     engine.apply_all()
     assert list(engine.book.stops) == [second.pk, first.pk]
     assert list(MarketEngine(market).book.stops) == [second.pk, first.pk]
+
+
+def test_a_quote_amount_market_order_that_cannot_buy_one_lot_expires_with_nothing_executed(market, django_capture_on_commit_callbacks):
+    """One lot (0.0001 BTC) at 60000 costs 6 USDT; 5.5 USDT buys nothing. It used to end FILLED
+    with nothing executed."""
+    maker, buyer = funded(btc="1"), funded(usdt="100")
+    with django_capture_on_commit_callbacks(execute=True):
+        ask = place(maker, market, "SELL", "0.1", "60000")
+        order = place(buyer, market, "BUY", type="MARKET", quote_quantity="5.5")
+    ask.refresh_from_db()
+    assert (order.status, order.executed_qty, order.cumulative_quote_qty, order.reserved) == ("EXPIRED", D("0"), D("0"), D("0"))
+    assert bal(buyer, "USDT") == (D("100"), D("0")) and bal(buyer, "BTC") == (D("0"), D("0"))
+    assert (ask.status, ask.executed_qty) == ("NEW", D("0")) and Trade.objects.count() == 0
+    assert ledger_violations() == []
+
+
+def test_a_quote_amount_market_order_that_spends_its_amount_down_to_less_than_a_lot_is_filled(
+    market, django_capture_on_commit_callbacks
+):
+    maker, buyer = funded(btc="1"), funded(usdt="100")
+    with django_capture_on_commit_callbacks(execute=True):
+        place(maker, market, "SELL", "0.1", "60000")
+        order = place(buyer, market, "BUY", type="MARKET", quote_quantity="13")  # two lots (12 USDT); 1 USDT buys no third
+    assert (order.status, order.executed_qty, order.cumulative_quote_qty, order.reserved) == ("FILLED", D("0.0002"), D("12"), D("0"))
+    assert bal(buyer, "USDT") == (D("88"), D("0"))
+    assert ledger_violations() == []
