@@ -170,6 +170,9 @@ def account_freeze(*, user: User, source: str, reason: str = "", by: User | None
         user.frozen_at = now
         revoked = ApiKey.objects.filter(user=locked, revoked_at__isnull=True).update(revoked_at=now, revoked_reason="account frozen")
         sessions_end_all(user=user)
+        from exchange.services import order_cancel_for_freeze  # exchange builds on accounts, not the other way round
+
+        order_cancel_for_freeze(user=locked)
         security_event_record(
             user=user,
             kind=SecurityEvent.Kind.ACCOUNT_FROZEN,
@@ -396,6 +399,7 @@ ROLE_PERMISSIONS = {
         "exchange.view_enginecommand",
         "exchange.view_kline",
         "exchange.view_marketdepth",
+        "exchange.view_marketstatuschange",
     ],
 }
 STAFF_ROLES = {"support_agent", "supervisor", "operator"}

@@ -1,7 +1,9 @@
 from auditlog.registry import auditlog
 from django.contrib import admin, messages
 
-from exchange.models import EngineCommand, FeeTier, Kline, Market, MarketDepth, Order, Trade
+from accounts.admin import reason_step
+from exchange import services
+from exchange.models import EngineCommand, FeeTier, Kline, Market, MarketDepth, MarketStatusChange, Order, Trade
 from wallets.admin import ReadOnly
 
 
@@ -19,15 +21,39 @@ class MarketAdmin(admin.ModelAdmin):
             return ["base", "quote", "tick_size", "step_size"]
         return []
 
-    @admin.action(description="Halt trading in the selected markets", permissions=["change"])
-    def halt(self, request, queryset):
-        count = queryset.update(status=Market.Status.HALT)
-        self.message_user(request, f"Halted {count} market(s).", messages.WARNING)
+    def _status_change(self, request, queryset, *, halt: bool):
+        reason, response = reason_step(
+            self,
+            request,
+            queryset,
+            title="Halt trading (placements not yet applied expire; resting orders stay)" if halt else "Resume trading",
+            action="halt" if halt else "resume",
+        )
+        if response is not None:
+            return response
+        change = services.market_halt if halt else services.market_resume
+        for market in queryset:
+            change(market=market, actor=request.user, reason=reason)
+        self.message_user(
+            request, f"{'Halted' if halt else 'Resumed'} {queryset.count()} market(s).", messages.WARNING if halt else messages.SUCCESS
+        )
+        return None
 
-    @admin.action(description="Resume trading in the selected markets", permissions=["change"])
+    @admin.action(description="Halt trading in the selected markets (with a reason)", permissions=["change"])
+    def halt(self, request, queryset):
+        return self._status_change(request, queryset, halt=True)
+
+    @admin.action(description="Resume trading in the selected markets (with a reason)", permissions=["change"])
     def resume(self, request, queryset):
-        count = queryset.update(status=Market.Status.TRADING)
-        self.message_user(request, f"Resumed {count} market(s).", messages.SUCCESS)
+        return self._status_change(request, queryset, halt=False)
+
+
+@admin.register(MarketStatusChange)
+class MarketStatusChangeAdmin(ReadOnly):
+    list_display = ["created_at", "market", "previous", "status", "actor", "reason"]
+    list_filter = ["market", "status"]
+    search_fields = ["market__symbol", "actor__email", "reason"]
+    list_select_related = ["market", "actor"]
 
 
 @admin.register(FeeTier)
@@ -37,8 +63,8 @@ class FeeTierAdmin(admin.ModelAdmin):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnly):
-    list_display = ["pk", "created_at", "user", "market", "side", "type", "price", "quantity", "executed_qty", "status"]
-    list_filter = ["status", "type", "side", "market"]
+    list_display = ["pk", "created_at", "user", "market", "side", "type", "price", "quantity", "executed_qty", "status", "reason"]
+    list_filter = ["status", "reason", "type", "side", "market"]
     search_fields = ["user__email", "client_order_id", "=id"]
     list_select_related = ["user", "market"]
 
@@ -63,7 +89,7 @@ class TradeAdmin(ReadOnly):
 
 @admin.register(EngineCommand)
 class EngineCommandAdmin(ReadOnly):
-    list_display = ["pk", "market", "kind", "order", "created_at", "applied_at"]
+    list_display = ["pk", "market", "kind", "reason", "order", "created_at", "applied_at"]
     list_filter = ["market", "kind", ("applied_at", admin.EmptyFieldListFilter)]
     list_select_related = ["market"]
 

@@ -89,6 +89,7 @@ class Fill:
 class _Command(NamedTuple):
     pk: int
     kind: str
+    reason: str
     order: Order
 
 
@@ -196,31 +197,39 @@ class MarketEngine:
                     return 0
                 self.now = timezone.now()
                 self.fees = fee_rates()  # fee changes, tier recomputes and fee-token choices apply from the next batch
-                self.payers = {
-                    pk: (tier, token)
-                    for pk, tier, token in User.objects.filter(pk__in={c.order.user_id for c in commands}).values_list(
-                        "pk", "vip_tier", "pay_fees_in_platform_token"
-                    )
-                }
+                owners = User.objects.filter(pk__in={c.order.user_id for c in commands}).values_list(
+                    "pk", "vip_tier", "pay_fees_in_platform_token", "frozen_at", "is_active"
+                )
+                self.payers, self.frozen = {}, set()
+                for pk, tier, token, frozen_at, active in owners:
+                    self.payers[pk] = (tier, token)
+                    if frozen_at is not None or not active:
+                        self.frozen.add(pk)
+                # A freeze cancels the account's orders with commands that may lie beyond this batch:
+                # its resting orders leave the book before anything in this batch can match them.
+                self.frozen |= self._freezes_pending()
                 self.touched: set[tuple[str, int]] = set()  # (side, ticks) of every book level this batch changed
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
                 self.fills: list[Fill] = []
                 clock("read")
+                self.command, self.trade_count, self.rest_count = commands[0], 0, 0
+                self.command_update_id = self.market.update_id + 1
+                self._cancel_frozen()
                 for position, command in enumerate(commands, start=1):
                     self.command, self.trade_count, self.rest_count = command, 0, 0
                     self.command_update_id = self.market.update_id + position
                     if command.kind == EngineCommand.Kind.PLACE:
                         self._place(command.order)
                     else:
-                        self._cancel(command.order)
+                        self._cancel(command.order, command.reason)
                 clock("match")
                 # Locks in the one order (docs/architecture.md "Lock order"): the market (fenced above),
                 # the orders, the ledger accounts by key, the klines.
                 rows_update(
                     Order,
                     self.changed.values(),
-                    ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "updated_at"],
+                    ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "reason", "updated_at"],
                 )
                 clock("orders")
                 # Group commit: every journal of the batch in a few statements, then its trades.
@@ -307,7 +316,7 @@ class MarketEngine:
             quote = connection.ops.quote_name
             columns = ", ".join(f"o.{quote(f.column)}" for f in fields)
             self._pending_query = (
-                f"SELECT c.id, c.kind, {columns} FROM {quote(EngineCommand._meta.db_table)} c JOIN {quote(Order._meta.db_table)} o "
+                f"SELECT c.id, c.kind, c.reason, {columns} FROM {quote(EngineCommand._meta.db_table)} c JOIN {quote(Order._meta.db_table)} o "
                 f"ON o.id = c.order_id WHERE c.market_id = %s AND c.applied_at IS NULL ORDER BY c.id LIMIT %s",
                 [
                     (f.attname, f.cached_col, connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
@@ -324,11 +333,11 @@ class MarketEngine:
             state = order._state = ModelState()
             state.adding, state.db = False, db
             values = order.__dict__
-            for (attname, column, convert), value in zip(converters, row[2:]):
+            for (attname, column, convert), value in zip(converters, row[3:]):
                 for converter in convert:
                     value = converter(value, column, connection)
                 values[attname] = value
-            commands.append(_Command(row[0], row[1], order))
+            commands.append(_Command(row[0], row[1], row[2], order))
         return commands
 
     @staticmethod
@@ -350,9 +359,10 @@ class MarketEngine:
         advisory lock. Otherwise another engine has taken over: stop before writing anything."""
         from exchange import ownership
 
-        current = Market.objects.select_for_update(no_key=True).filter(pk=self.market.pk).values_list("update_id", flat=True).first()
+        current, status = Market.objects.select_for_update(no_key=True).filter(pk=self.market.pk).values_list("update_id", "status").first()
         if current != self.market.update_id:
             raise OwnershipLost(f"{self.market}: update id {current} in the database, {self.market.update_id} here")
+        self.market.status = status  # read under the lock: a halt commits between batches
         if self.holds_lock and ownership.shared_locks() and self.market.pk not in ownership.markets_held():
             raise OwnershipLost(f"{self.market}: this session no longer holds the market's lock")
 
@@ -431,10 +441,32 @@ class MarketEngine:
         self.changed[order.pk] = order
         return order
 
+    def _freezes_pending(self) -> set[int]:
+        """Users whose freeze left cancel commands for this market not applied yet (on the pending index)."""
+        return set(
+            EngineCommand.objects.filter(
+                market=self.market, applied_at__isnull=True, kind=EngineCommand.Kind.CANCEL, reason=Order.Reason.ACCOUNT_FROZEN
+            ).values_list("order__user_id", flat=True)
+        )
+
+    def _cancel_frozen(self) -> None:
+        """Take every resting order and waiting stop of a frozen account out of the book first."""
+        if self.frozen:
+            for order in [o for o in self.open.values() if o.user_id in self.frozen]:
+                self._cancel(order, Order.Reason.ACCOUNT_FROZEN)
+
     def _place(self, order: Order) -> None:
         if order.status != Order.Status.PENDING_NEW:
             return
         self._touch(order)
+        if order.user_id in self.frozen:  # frozen between acceptance and now: never matched
+            order.reason = Order.Reason.ACCOUNT_FROZEN
+            self._end(order, Order.Status.CANCELED)
+            return
+        if self.market.status != Market.Status.TRADING:  # halted after acceptance: expired, funds released
+            order.reason = Order.Reason.MARKET_HALTED
+            self._end(order, Order.Status.EXPIRED)
+            return
         side, owner, stp = SIDES[order.side], order.user_id, STPS[order.stp_mode]
         book = self.book
         if order.type in STOPS:
@@ -502,11 +534,12 @@ class MarketEngine:
             stop_order = self._touch(self.open[triggered.order_id])
             self._result(stop_order, triggered)
 
-    def _cancel(self, order: Order) -> None:
+    def _cancel(self, order: Order, reason: str = "") -> None:
         live = self.open.get(order.pk)
         if live is None or self.book.cancel(order.pk) is None:
             return  # already ended: nothing to cancel
         self.touched.add((live.side, self.ticks(live.price)))  # a waiting stop is in no level: a harmless repeat of its quantity there
+        live.reason = reason
         self._end(self._touch(live), Order.Status.CANCELED)
 
     def _end(self, order: Order, status: str) -> None:
