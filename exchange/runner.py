@@ -213,6 +213,7 @@ class MarketEngine:
                 self.journals: list[PendingJournal] = []
                 self.fills: list[Fill] = []
                 clock("read")
+                self._accounts_ensure({c.order.user_id for c in commands})
                 self.command, self.trade_count, self.rest_count = commands[0], 0, 0
                 self.command_update_id = self.market.update_id + 1
                 self._cancel_frozen()
@@ -628,13 +629,10 @@ class MarketEngine:
             )
         ids = {pk for journal in self.journals for pk, _b, _a in journal.lines} | {self.fee_accounts[a] for a in credited}
         ids |= set(token_accounts.values())
-        for fill in self.fills:
-            ids |= {
-                self._account(fill.buyer.user_id, base),
-                self._account(fill.buyer.user_id, quote),
-                self._account(fill.seller.user_id, base),
-                self._account(fill.seller.user_id, quote),
-            }
+        self._accounts_ensure({o.user_id for f in self.fills for o in (f.buyer, f.seller)})
+        ids |= {
+            self._account(order.user_id, asset) for fill in self.fills for order in (fill.buyer, fill.seller) for asset in (base, quote)
+        }
         locked = accounts_lock(ids)
         if token_accounts:
             budget = {pk: locked[pk].available for pk in token_accounts.values()}
@@ -685,6 +683,24 @@ class MarketEngine:
             )
         )
         order.reserved -= amount
+
+    def _accounts_ensure(self, user_ids: set[int]) -> None:
+        """The base and quote accounts of these users known (created if missing) in two statements
+        for any number of users, so a batch's statements do not grow with its new traders."""
+        base, quote = self.market.base_id, self.market.quote_id
+        missing = {user_id for user_id in user_ids if (user_id, base) not in self.account_ids or (user_id, quote) not in self.account_ids}
+        if not missing:
+            return
+        LedgerAccount.objects.bulk_create(
+            [LedgerAccount(kind=AccountKind.USER, user_id=user_id, asset_id=asset) for user_id in sorted(missing) for asset in (base, quote)],
+            ignore_conflicts=True,  # the one-account-per-user-and-asset constraint keeps the existing ones
+        )
+        self.account_ids.update(
+            ((user_id, asset_id), pk)
+            for pk, user_id, asset_id in LedgerAccount.objects.filter(
+                kind=AccountKind.USER, user_id__in=missing, asset_id__in=[base, quote]
+            ).values_list("pk", "user_id", "asset_id")
+        )
 
     def _account(self, user_id: int, asset) -> int:
         key = (user_id, asset.pk)
