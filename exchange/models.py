@@ -206,7 +206,11 @@ class EngineCommand(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["market", "id"], condition=Q(applied_at__isnull=True), name="command_pending")]
+        indexes = [
+            models.Index(fields=["market", "id"], condition=Q(applied_at__isnull=True), name="command_pending"),
+            # the engine asks every batch whether a freeze left cancels pending: a tiny index, not a scan of the backlog
+            models.Index(fields=["market"], condition=Q(applied_at__isnull=True, reason="account_frozen"), name="command_freeze_pending"),
+        ]
 
     def __str__(self):
         return f"{self.kind} #{self.order_id} ({'applied' if self.applied_at else 'pending'})"

@@ -12,7 +12,7 @@ advisory locks; embedded mode (SQLite) runs one engine for all markets.
 import logging
 import time
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.conf import settings
@@ -37,6 +37,7 @@ from exchange.engine import (
     OrderBook,
     Status,
 )
+from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_round
 from exchange.marketdata import depth_event, kline_event, klines_apply, plain, publish, ticker_event, trade_event
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from exchange.selectors import fee_token, fee_token_discount, ticker_24h
@@ -607,14 +608,11 @@ class MarketEngine:
                 fill.qty * self._rate(fill.buyer, maker=buyer_is_maker),
                 fill.notional * self._rate(fill.seller, maker=not buyer_is_maker),
             ]
-            fill.fees = [
-                [base, raw[0].quantize(base.quantum, rounding=ROUND_DOWN)],
-                [quote, raw[1].quantize(quote.quantum, rounding=ROUND_DOWN)],
-            ]
+            fill.fees = [[base, fee_round(raw[0], base.quantum)], [quote, fee_round(raw[1], quote.quantum)]]
             for side, order in enumerate((fill.buyer, fill.seller)):
                 if raw[side] and token is not None and self._payer(order.user_id)[1]:
                     if fill.fees[side][0] == token:  # the fee is in the token anyway: the discount, nothing to check
-                        fill.fees[side][1] = (raw[side] * self.token_discount).quantize(token.quantum, rounding=ROUND_DOWN)
+                        fill.fees[side][1] = fee_round(raw[side] * self.token_discount, token.quantum)
                     else:
                         candidates.append((fill, side, order.user_id, raw[side]))
                         credited.add(token.pk)
@@ -636,22 +634,22 @@ class MarketEngine:
         locked = accounts_lock(ids)
         if token_accounts:
             budget = {pk: locked[pk].available for pk in token_accounts.values()}
-            prices = usdt_prices(self.assets.values()) if token not in (base, quote) else {}
+            token_is = QUOTE if token == quote else BASE if token == base else OTHER
+            prices = usdt_prices(self.assets.values()) if token_is == OTHER else {}
             for fill, side, user_id, raw in candidates:
                 account = token_accounts.get(user_id)
-                # The fee's worth in the quote asset at the fill's price, less the discount; then one
-                # division into the token (dividing first would round 1 / 0.75 * 0.75 below 1).
-                value = (raw * fill.price if side == 0 else raw) * self.token_discount
-                if token == quote:
-                    amount = value
-                elif token == base:
-                    amount = value / fill.price
-                elif prices[quote.pk] and prices[token.pk]:
-                    amount = value * prices[quote.pk] / prices[token.pk]
-                else:
-                    continue  # no price for the token: the fee stays in the received asset
-                amount = amount.quantize(token.quantum, rounding=ROUND_DOWN)
-                if account is not None and 0 < amount <= budget[account]:
+                amount = fee_in_token(
+                    raw=raw,
+                    paid_by_buyer=side == 0,
+                    price=fill.price,
+                    discount_factor=self.token_discount,
+                    token_is=token_is,
+                    quantum=token.quantum,
+                    quote_usdt=prices.get(quote.pk),
+                    token_usdt=prices.get(token.pk),
+                )
+                # no price for the token: the fee stays in the received asset
+                if amount is not None and account is not None and 0 < amount <= budget[account]:
                     budget[account] -= amount
                     fill.fees[side] = [token, amount]
         for fill in self.fills:
@@ -692,7 +690,11 @@ class MarketEngine:
         if not missing:
             return
         LedgerAccount.objects.bulk_create(
-            [LedgerAccount(kind=AccountKind.USER, user_id=user_id, asset_id=asset) for user_id in sorted(missing) for asset in (base, quote)],
+            [
+                LedgerAccount(kind=AccountKind.USER, user_id=user_id, asset_id=asset)
+                for user_id in sorted(missing)
+                for asset in (base, quote)
+            ],
             ignore_conflicts=True,  # the one-account-per-user-and-asset constraint keeps the existing ones
         )
         self.account_ids.update(
