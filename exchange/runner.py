@@ -444,11 +444,14 @@ class MarketEngine:
         return order
 
     def _freezes_pending(self) -> set[int]:
-        """Users whose freeze left cancel commands for this market not applied yet (on the pending index)."""
+        """Users whose freeze left cancel commands for this market not applied yet (the small
+        command_freeze_pending index: never a scan of the backlog)."""
         return set(
             EngineCommand.objects.filter(
                 market=self.market, applied_at__isnull=True, kind=EngineCommand.Kind.CANCEL, reason=Order.Reason.ACCOUNT_FROZEN
-            ).values_list("order__user_id", flat=True)
+            )
+            .order_by()
+            .values_list("order__user_id", flat=True)
         )
 
     def _cancel_frozen(self) -> None:
