@@ -184,6 +184,9 @@ def account_freeze(*, user: User, source: str, reason: str = "", by: User | None
         user.frozen_at = now
         revoked = ApiKey.objects.filter(user=locked, revoked_at__isnull=True).update(revoked_at=now, revoked_reason="account frozen")
         sessions_end_all(user=user)
+        from exchange.services import order_cancel_for_freeze  # exchange builds on accounts, not the other way round
+
+        order_cancel_for_freeze(user=locked)
         security_event_record(
             user=user,
             kind=SecurityEvent.Kind.ACCOUNT_FROZEN,
@@ -198,7 +201,7 @@ def account_freeze(*, user: User, source: str, reason: str = "", by: User | None
 @transaction.atomic
 def freeze_lift_request(*, freeze: AccountFreeze, by: User, reason: str) -> AccountFreeze:
     """First of two people: asks for the freeze to be lifted, with the reason."""
-    freeze = AccountFreeze.objects.select_for_update().get(pk=freeze.pk)
+    freeze = AccountFreeze.objects.select_for_update(no_key=True).get(pk=freeze.pk)
     if freeze.lifted_at is not None:
         raise ValidationError(_("This freeze has already been lifted."))
     if not reason.strip():
@@ -211,7 +214,7 @@ def freeze_lift_request(*, freeze: AccountFreeze, by: User, reason: str) -> Acco
 @transaction.atomic
 def freeze_lift_approve(*, freeze: AccountFreeze, by: User, client: ClientInfo = NO_CLIENT) -> AccountFreeze:
     """Second person: lifts a freeze someone else asked to lift. API keys stay revoked."""
-    freeze = AccountFreeze.objects.select_for_update().get(pk=freeze.pk)
+    freeze = AccountFreeze.objects.select_for_update(no_key=True).get(pk=freeze.pk)
     if freeze.lifted_at is not None:
         raise ValidationError(_("This freeze has already been lifted."))
     if freeze.lift_requested_by_id is None:
@@ -630,6 +633,7 @@ ROLE_PERMISSIONS = {
         "exchange.view_enginecommand",
         "exchange.view_kline",
         "exchange.view_marketdepth",
+        "exchange.view_marketstatuschange",
     ],
 }
 STAFF_ROLES = {"support_agent", "supervisor", "operator"}

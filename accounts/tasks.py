@@ -71,7 +71,7 @@ def mail_to_user(*, user: User, template: str, context: dict, to: str | None = N
 def security_event_notify(event_id: int) -> None:
     """Email the user about a security event, once (a retry after success sends nothing)."""
     with transaction.atomic():
-        event = SecurityEvent.objects.select_for_update(of=("self",)).select_related("user").filter(pk=event_id).first()
+        event = SecurityEvent.objects.select_for_update(no_key=True, of=("self",)).select_related("user").filter(pk=event_id).first()
         if event is None or event.notified_at is not None:
             return
         mail_to_user(user=event.user, template="security_event", context={"event": event})

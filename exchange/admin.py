@@ -4,8 +4,10 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.admin import reason_step
 from config.admin_amounts import AmountsAdmin
-from exchange.models import EngineCommand, FeeTier, Kline, Market, MarketDepth, Order, Trade
+from exchange import services
+from exchange.models import EngineCommand, FeeTier, Kline, Market, MarketDepth, MarketStatusChange, Order, Trade
 from wallets.admin import ReadOnly
 
 
@@ -42,19 +44,42 @@ class MarketAdmin(AmountsAdmin, admin.ModelAdmin):
 
         market_save(market=obj)
 
-    @admin.action(description=_("Halt trading in the selected markets"), permissions=["change"])
-    def halt(self, request, queryset):
-        count = queryset.update(status=Market.Status.HALT)
-        self.message_user(
-            request, ngettext("Halted %(count)d market.", "Halted %(count)d markets.", count) % {"count": count}, messages.WARNING
+    def _status_change(self, request, queryset, *, halt: bool):
+        reason, response = reason_step(
+            self,
+            request,
+            queryset,
+            title=_("Halt trading (placements not yet applied expire; resting orders stay)") if halt else _("Resume trading"),
+            action="halt" if halt else "resume",
         )
+        if response is not None:
+            return response
+        change = services.market_halt if halt else services.market_resume
+        for market in queryset:
+            change(market=market, actor=request.user, reason=reason)
+        count = queryset.count()
+        if halt:
+            message = ngettext("Halted %(count)d market.", "Halted %(count)d markets.", count) % {"count": count}
+        else:
+            message = ngettext("Resumed %(count)d market.", "Resumed %(count)d markets.", count) % {"count": count}
+        self.message_user(request, message, messages.WARNING if halt else messages.SUCCESS)
+        return None
 
-    @admin.action(description=_("Resume trading in the selected markets"), permissions=["change"])
+    @admin.action(description=_("Halt trading in the selected markets (with a reason)"), permissions=["change"])
+    def halt(self, request, queryset):
+        return self._status_change(request, queryset, halt=True)
+
+    @admin.action(description=_("Resume trading in the selected markets (with a reason)"), permissions=["change"])
     def resume(self, request, queryset):
-        count = queryset.update(status=Market.Status.TRADING)
-        self.message_user(
-            request, ngettext("Resumed %(count)d market.", "Resumed %(count)d markets.", count) % {"count": count}, messages.SUCCESS
-        )
+        return self._status_change(request, queryset, halt=False)
+
+
+@admin.register(MarketStatusChange)
+class MarketStatusChangeAdmin(ReadOnly):
+    list_display = ["created_at", "market", "previous", "status", "actor", "reason"]
+    list_filter = ["market", "status"]
+    search_fields = ["market__symbol", "actor__email", "reason"]
+    list_select_related = ["market", "actor"]
 
 
 @admin.register(FeeTier)
@@ -69,8 +94,8 @@ class OrderAdmin(AmountsAdmin, ReadOnly):
         **dict.fromkeys(["quantity", "executed_qty"], "market__base"),
         "reserved": "reserved_asset",
     }
-    list_display = ["pk", "created_at", "user", "market", "side", "type", "price", "quantity", "executed_qty", "status"]
-    list_filter = ["status", "type", "side", "market"]
+    list_display = ["pk", "created_at", "user", "market", "side", "type", "price", "quantity", "executed_qty", "status", "reason"]
+    list_filter = ["status", "reason", "type", "side", "market"]
     search_fields = ["user__email", "client_order_id", "=id"]
     list_select_related = ["user", "market"]
 
@@ -102,7 +127,7 @@ class TradeAdmin(AmountsAdmin, ReadOnly):
 
 @admin.register(EngineCommand)
 class EngineCommandAdmin(ReadOnly):
-    list_display = ["pk", "market", "kind", "order", "created_at", "applied_at"]
+    list_display = ["pk", "market", "kind", "reason", "order", "created_at", "applied_at"]
     list_filter = ["market", "kind", ("applied_at", admin.EmptyFieldListFilter)]
     list_select_related = ["market"]
 

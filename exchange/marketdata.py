@@ -49,7 +49,11 @@ def klines_apply(market, trades: list[tuple[Decimal, Decimal, Decimal, int]], wh
     opens = {interval: kline_open_time(interval, when) for interval in Kline.INTERVALS}
     existing = {
         (k.interval, k.open_time): k
-        for k in Kline.objects.select_for_update().filter(market=market, interval__in=Kline.INTERVALS, open_time__in=set(opens.values()))
+        # Only the candles, in one stable order: Kline's default ordering joins the market, and a
+        # plain FOR UPDATE would lock the market row too (deadlocking with foreign-key checks on it).
+        for k in Kline.objects.select_for_update(no_key=True, of=("self",))
+        .filter(market=market, interval__in=Kline.INTERVALS, open_time__in=set(opens.values()))
+        .order_by("pk")
     }
     created, changed = [], []
     for interval, open_time in opens.items():

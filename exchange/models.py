@@ -124,6 +124,13 @@ class Order(models.Model):
 
     OPEN = (Status.PENDING_NEW, Status.NEW, Status.PARTIALLY_FILLED)
 
+    class Reason(models.TextChoices):
+        """Why the exchange, not the user, ended an order."""
+
+        NONE = "", _("None")
+        ACCOUNT_FROZEN = "account_frozen", _("Account frozen")
+        MARKET_HALTED = "market_halted", _("Market halted")
+
     class Stp(models.TextChoices):
         NONE = "NONE", "NONE"
         EXPIRE_TAKER = "EXPIRE_TAKER", "EXPIRE_TAKER"
@@ -151,6 +158,9 @@ class Order(models.Model):
     book_seq = models.BigIntegerField(null=True, blank=True, help_text="when it started resting (engine sequence): its time priority")
     stop_seq = models.BigIntegerField(
         null=True, blank=True, help_text="when a stop order was accepted (engine sequence): its trigger priority"
+    )
+    reason = models.CharField(
+        max_length=16, choices=Reason.choices, blank=True, default="", help_text="why the exchange ended it (cancelled or expired)"
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -192,15 +202,37 @@ class EngineCommand(models.Model):
     )  # the pending index serves the engine
     kind = models.CharField(max_length=6, choices=Kind.choices)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="commands")
+    reason = models.CharField(max_length=16, choices=Order.Reason.choices, blank=True, default="", help_text="a cancel the exchange made")
     created_at = models.DateTimeField(default=timezone.now)
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["market", "id"], condition=Q(applied_at__isnull=True), name="command_pending")]
+        indexes = [
+            models.Index(fields=["market", "id"], condition=Q(applied_at__isnull=True), name="command_pending"),
+            # the engine asks every batch whether a freeze left cancels pending: a tiny index, not a scan of the backlog
+            models.Index(fields=["market"], condition=Q(applied_at__isnull=True, reason="account_frozen"), name="command_freeze_pending"),
+        ]
 
     def __str__(self):
         return f"{self.kind} #{self.order_id} ({'applied' if self.applied_at else 'pending'})"
+
+
+class MarketStatusChange(models.Model):
+    """The audit of halting and resuming a market: who, why and when (exchange.services.market_halt)."""
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="status_changes")
+    status = models.CharField(max_length=8, choices=Market.Status.choices, help_text="the market's status from then on")
+    previous = models.CharField(max_length=8, choices=Market.Status.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.market_id}: {self.previous} -> {self.status}"
 
 
 class Trade(models.Model):

@@ -12,7 +12,7 @@ advisory locks; embedded mode (SQLite) runs one engine for all markets.
 import logging
 import time
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.conf import settings
@@ -38,6 +38,7 @@ from exchange.engine import (
     OrderBook,
     Status,
 )
+from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_round
 from exchange.marketdata import depth_event, kline_event, klines_apply, plain, publish, ticker_event, trade_event
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from exchange.selectors import fee_token, fee_token_discount, ticker_24h
@@ -90,6 +91,7 @@ class Fill:
 class _Command(NamedTuple):
     pk: int
     kind: str
+    reason: str
     order: Order
 
 
@@ -197,25 +199,42 @@ class MarketEngine:
                     return 0
                 self.now = timezone.now()
                 self.fees = fee_rates()  # fee changes, tier recomputes and fee-token choices apply from the next batch
-                self.payers = {
-                    pk: (tier, token)
-                    for pk, tier, token in User.objects.filter(pk__in={c.order.user_id for c in commands}).values_list(
-                        "pk", "vip_tier", "pay_fees_in_platform_token"
-                    )
-                }
+                owners = User.objects.filter(pk__in={c.order.user_id for c in commands}).values_list(
+                    "pk", "vip_tier", "pay_fees_in_platform_token", "frozen_at", "is_active"
+                )
+                self.payers, self.frozen = {}, set()
+                for pk, tier, token, frozen_at, active in owners:
+                    self.payers[pk] = (tier, token)
+                    if frozen_at is not None or not active:
+                        self.frozen.add(pk)
+                # A freeze cancels the account's orders with commands that may lie beyond this batch:
+                # its resting orders leave the book before anything in this batch can match them.
+                self.frozen |= self._freezes_pending()
                 self.touched: set[tuple[str, int]] = set()  # (side, ticks) of every book level this batch changed
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
                 self.fills: list[Fill] = []
                 clock("read")
+                self._accounts_ensure({c.order.user_id for c in commands})
+                self.command, self.trade_count, self.rest_count = commands[0], 0, 0
+                self.command_update_id = self.market.update_id + 1
+                self._cancel_frozen()
                 for position, command in enumerate(commands, start=1):
                     self.command, self.trade_count, self.rest_count = command, 0, 0
                     self.command_update_id = self.market.update_id + position
                     if command.kind == EngineCommand.Kind.PLACE:
                         self._place(command.order)
                     else:
-                        self._cancel(command.order)
+                        self._cancel(command.order, command.reason)
                 clock("match")
+                # Locks in the one order (docs/architecture.md "Lock order"): the market (fenced above),
+                # the orders, the ledger accounts by key, the klines.
+                rows_update(
+                    Order,
+                    self.changed.values(),
+                    ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "reason", "updated_at"],
+                )
+                clock("orders")
                 # Group commit: every journal of the batch in a few statements, then its trades.
                 locked = self._settle()
                 journal_ids = journals_post_many(self.journals, assets=self.assets, locked=locked)
@@ -273,15 +292,10 @@ class MarketEngine:
                 if not MarketDepth.objects.filter(market=self.market).update(**snapshot):
                     MarketDepth.objects.create(market=self.market, **snapshot)
                 clock("market data")
-                rows_update(
-                    Order,
-                    self.changed.values(),
-                    ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "updated_at"],
-                )
                 applied = self._mark_applied([c.pk for c in commands])
                 if applied != len(commands):
                     raise OwnershipLost(f"{self.market}: {len(commands) - applied} command(s) were applied by someone else")
-                clock("orders")
+                clock("commands")
             clock("commit")
             self.applied_ids = [c.pk for c in commands]
             self.klines_changed.update((kline.interval, kline) for kline in klines)  # committed: publishable
@@ -305,7 +319,7 @@ class MarketEngine:
             quote = connection.ops.quote_name
             columns = ", ".join(f"o.{quote(f.column)}" for f in fields)
             self._pending_query = (
-                f"SELECT c.id, c.kind, {columns} FROM {quote(EngineCommand._meta.db_table)} c JOIN {quote(Order._meta.db_table)} o "
+                f"SELECT c.id, c.kind, c.reason, {columns} FROM {quote(EngineCommand._meta.db_table)} c JOIN {quote(Order._meta.db_table)} o "
                 f"ON o.id = c.order_id WHERE c.market_id = %s AND c.applied_at IS NULL ORDER BY c.id LIMIT %s",
                 [
                     (f.attname, f.cached_col, connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
@@ -322,11 +336,11 @@ class MarketEngine:
             state = order._state = ModelState()
             state.adding, state.db = False, db
             values = order.__dict__
-            for (attname, column, convert), value in zip(converters, row[2:]):
+            for (attname, column, convert), value in zip(converters, row[3:]):
                 for converter in convert:
                     value = converter(value, column, connection)
                 values[attname] = value
-            commands.append(_Command(row[0], row[1], order))
+            commands.append(_Command(row[0], row[1], row[2], order))
         return commands
 
     @staticmethod
@@ -348,9 +362,10 @@ class MarketEngine:
         advisory lock. Otherwise another engine has taken over: stop before writing anything."""
         from exchange import ownership
 
-        current = Market.objects.select_for_update(no_key=True).filter(pk=self.market.pk).values_list("update_id", flat=True).first()
+        current, status = Market.objects.select_for_update(no_key=True).filter(pk=self.market.pk).values_list("update_id", "status").first()
         if current != self.market.update_id:
             raise OwnershipLost(f"{self.market}: update id {current} in the database, {self.market.update_id} here")
+        self.market.status = status  # read under the lock: a halt commits between batches
         if self.holds_lock and ownership.shared_locks() and self.market.pk not in ownership.markets_held():
             raise OwnershipLost(f"{self.market}: this session no longer holds the market's lock")
 
@@ -429,10 +444,35 @@ class MarketEngine:
         self.changed[order.pk] = order
         return order
 
+    def _freezes_pending(self) -> set[int]:
+        """Users whose freeze left cancel commands for this market not applied yet (the small
+        command_freeze_pending index: never a scan of the backlog)."""
+        return set(
+            EngineCommand.objects.filter(
+                market=self.market, applied_at__isnull=True, kind=EngineCommand.Kind.CANCEL, reason=Order.Reason.ACCOUNT_FROZEN
+            )
+            .order_by()
+            .values_list("order__user_id", flat=True)
+        )
+
+    def _cancel_frozen(self) -> None:
+        """Take every resting order and waiting stop of a frozen account out of the book first."""
+        if self.frozen:
+            for order in [o for o in self.open.values() if o.user_id in self.frozen]:
+                self._cancel(order, Order.Reason.ACCOUNT_FROZEN)
+
     def _place(self, order: Order) -> None:
         if order.status != Order.Status.PENDING_NEW:
             return
         self._touch(order)
+        if order.user_id in self.frozen:  # frozen between acceptance and now: never matched
+            order.reason = Order.Reason.ACCOUNT_FROZEN
+            self._end(order, Order.Status.CANCELED)
+            return
+        if self.market.status != Market.Status.TRADING:  # halted after acceptance: expired, funds released
+            order.reason = Order.Reason.MARKET_HALTED
+            self._end(order, Order.Status.EXPIRED)
+            return
         side, owner, stp = SIDES[order.side], order.user_id, STPS[order.stp_mode]
         book = self.book
         if order.type in STOPS:
@@ -500,11 +540,12 @@ class MarketEngine:
             stop_order = self._touch(self.open[triggered.order_id])
             self._result(stop_order, triggered)
 
-    def _cancel(self, order: Order) -> None:
+    def _cancel(self, order: Order, reason: str = "") -> None:
         live = self.open.get(order.pk)
         if live is None or self.book.cancel(order.pk) is None:
             return  # already ended: nothing to cancel
         self.touched.add((live.side, self.ticks(live.price)))  # a waiting stop is in no level: a harmless repeat of its quantity there
+        live.reason = reason
         self._end(self._touch(live), Order.Status.CANCELED)
 
     def _end(self, order: Order, status: str) -> None:
@@ -571,14 +612,11 @@ class MarketEngine:
                 fill.qty * self._rate(fill.buyer, maker=buyer_is_maker),
                 fill.notional * self._rate(fill.seller, maker=not buyer_is_maker),
             ]
-            fill.fees = [
-                [base, raw[0].quantize(base.quantum, rounding=ROUND_DOWN)],
-                [quote, raw[1].quantize(quote.quantum, rounding=ROUND_DOWN)],
-            ]
+            fill.fees = [[base, fee_round(raw[0], base.quantum)], [quote, fee_round(raw[1], quote.quantum)]]
             for side, order in enumerate((fill.buyer, fill.seller)):
                 if raw[side] and token is not None and self._payer(order.user_id)[1]:
                     if fill.fees[side][0] == token:  # the fee is in the token anyway: the discount, nothing to check
-                        fill.fees[side][1] = (raw[side] * self.token_discount).quantize(token.quantum, rounding=ROUND_DOWN)
+                        fill.fees[side][1] = fee_round(raw[side] * self.token_discount, token.quantum)
                     else:
                         candidates.append((fill, side, order.user_id, raw[side]))
                         credited.add(token.pk)
@@ -593,32 +631,29 @@ class MarketEngine:
             )
         ids = {pk for journal in self.journals for pk, _b, _a in journal.lines} | {self.fee_accounts[a] for a in credited}
         ids |= set(token_accounts.values())
-        for fill in self.fills:
-            ids |= {
-                self._account(fill.buyer.user_id, base),
-                self._account(fill.buyer.user_id, quote),
-                self._account(fill.seller.user_id, base),
-                self._account(fill.seller.user_id, quote),
-            }
+        self._accounts_ensure({o.user_id for f in self.fills for o in (f.buyer, f.seller)})
+        ids |= {
+            self._account(order.user_id, asset) for fill in self.fills for order in (fill.buyer, fill.seller) for asset in (base, quote)
+        }
         locked = accounts_lock(ids)
         if token_accounts:
             budget = {pk: locked[pk].available for pk in token_accounts.values()}
-            prices = usdt_prices(self.assets.values()) if token not in (base, quote) else {}
+            token_is = QUOTE if token == quote else BASE if token == base else OTHER
+            prices = usdt_prices(self.assets.values()) if token_is == OTHER else {}
             for fill, side, user_id, raw in candidates:
                 account = token_accounts.get(user_id)
-                # The fee's worth in the quote asset at the fill's price, less the discount; then one
-                # division into the token (dividing first would round 1 / 0.75 * 0.75 below 1).
-                value = (raw * fill.price if side == 0 else raw) * self.token_discount
-                if token == quote:
-                    amount = value
-                elif token == base:
-                    amount = value / fill.price
-                elif prices[quote.pk] and prices[token.pk]:
-                    amount = value * prices[quote.pk] / prices[token.pk]
-                else:
-                    continue  # no price for the token: the fee stays in the received asset
-                amount = amount.quantize(token.quantum, rounding=ROUND_DOWN)
-                if account is not None and 0 < amount <= budget[account]:
+                amount = fee_in_token(
+                    raw=raw,
+                    paid_by_buyer=side == 0,
+                    price=fill.price,
+                    discount_factor=self.token_discount,
+                    token_is=token_is,
+                    quantum=token.quantum,
+                    quote_usdt=prices.get(quote.pk),
+                    token_usdt=prices.get(token.pk),
+                )
+                # no price for the token: the fee stays in the received asset
+                if amount is not None and account is not None and 0 < amount <= budget[account]:
                     budget[account] -= amount
                     fill.fees[side] = [token, amount]
         for fill in self.fills:
@@ -650,6 +685,28 @@ class MarketEngine:
             )
         )
         order.reserved -= amount
+
+    def _accounts_ensure(self, user_ids: set[int]) -> None:
+        """The base and quote accounts of these users known (created if missing) in two statements
+        for any number of users, so a batch's statements do not grow with its new traders."""
+        base, quote = self.market.base_id, self.market.quote_id
+        missing = {user_id for user_id in user_ids if (user_id, base) not in self.account_ids or (user_id, quote) not in self.account_ids}
+        if not missing:
+            return
+        LedgerAccount.objects.bulk_create(
+            [
+                LedgerAccount(kind=AccountKind.USER, user_id=user_id, asset_id=asset)
+                for user_id in sorted(missing)
+                for asset in (base, quote)
+            ],
+            ignore_conflicts=True,  # the one-account-per-user-and-asset constraint keeps the existing ones
+        )
+        self.account_ids.update(
+            ((user_id, asset_id), pk)
+            for pk, user_id, asset_id in LedgerAccount.objects.filter(
+                kind=AccountKind.USER, user_id__in=missing, asset_id__in=[base, quote]
+            ).values_list("pk", "user_id", "asset_id")
+        )
 
     def _account(self, user_id: int, asset) -> int:
         key = (user_id, asset.pk)

@@ -8,16 +8,19 @@ applies commands in sequence. Errors follow Binance's codes and texts, so bots u
 import re
 import secrets
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from accounts.models import User
 from config.errors import AppError
+from config.parsing import NumberInvalid, decimal_parse_ascii
 from exchange import ownership
-from exchange.models import EngineCommand, FeeTier, Market, Order, Trade
+from exchange.models import EngineCommand, FeeTier, Market, MarketStatusChange, Order, Trade
 from wallets.ledger import InsufficientFunds, hold_place, user_account
 from wallets.models import Asset
 from wallets.selectors import usdt_prices
@@ -26,31 +29,95 @@ DEFAULT_STP = Order.Stp.EXPIRE_MAKER
 CLIENT_ORDER_ID = re.compile(r"[a-zA-Z0-9\-_.]{1,36}")
 
 
-class OrderRejected(Exception):
-    """Refused before anything was reserved. `code` and `msg` are Binance's."""
+class ExchangeError(AppError):
+    """A refusal of the exchange's services (config.errors.AppError: stable `code`, translated `message`)."""
 
-    def __init__(self, code: int, msg: str):
-        self.code, self.msg = code, msg
-        super().__init__(f"{code}: {msg}")
+
+class MarketError(ExchangeError):
+    """An operator's market change refused (`reason_required`)."""
+
+
+# Stable code -> (Binance code, Binance text, what a person reads). Texts name the parameter as %(param)s.
+REJECTIONS = {
+    "side_invalid": (
+        -1100,
+        "Illegal characters found in parameter 'side'; legal range is 'BUY, SELL'.",
+        _l("The side must be buy or sell."),
+    ),
+    "type_invalid": (-1116, "Invalid orderType.", _l("This order type is not offered.")),
+    "time_in_force_invalid": (-1115, "Invalid timeInForce.", _l("This time in force is not offered.")),
+    "stp_mode_invalid": (
+        -1100,
+        "Illegal characters found in parameter 'selfTradePreventionMode'.",
+        _l("This self-trade prevention mode is not offered."),
+    ),
+    "market_closed": (-1013, "Market is closed.", _l("Trading in this market is halted.")),
+    "account_disabled": (-2010, "This action is disabled on this account.", _l("Trading is disabled on this account.")),
+    "client_order_id_invalid": (
+        -1100,
+        "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_.]{1,36}$'.",
+        _l("The client order id may hold 1 to 36 letters, digits, dashes, underscores and dots."),
+    ),
+    "parameter_missing": (
+        -1102,
+        "Mandatory parameter '%(param)s' was not sent, was empty/null, or malformed.",
+        _l("“%(param)s” is required."),
+    ),
+    "number_invalid": (
+        -1100,
+        "Illegal characters found in parameter '%(param)s'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+        _l("“%(param)s” must be a positive number written with the digits 0–9 and at most one dot."),
+    ),
+    "parameter_not_required": (-1106, "Parameter '%(param)s' sent when not required.", _l("“%(param)s” is not used by this order type.")),
+    "quantity_or_quote_required": (
+        -1102,
+        "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+        _l("Give either a quantity or an amount to spend, not both."),
+    ),
+    "quote_sell_unsupported": (-1013, "Filter failure: NOTIONAL", _l("An amount to spend can only be given when buying.")),
+    "price_filter": (-1013, "Filter failure: PRICE_FILTER", _l("The price must be a multiple of the market's price step.")),
+    "lot_size": (
+        -1013,
+        "Filter failure: LOT_SIZE",
+        _l("The quantity must be a multiple of the market's quantity step, between its minimum and maximum."),
+    ),
+    "notional": (-1013, "Filter failure: NOTIONAL", _l("The order's value is below the market's minimum.")),
+    "no_liquidity": (-2010, "Market has insufficient liquidity.", _l("There are no orders to trade against in this market yet.")),
+    "insufficient_balance": (
+        -2010,
+        "Account has insufficient balance for requested action.",
+        _l("Your available balance is too low for this order."),
+    ),
+    "duplicate_order": (-2010, "Duplicate order sent.", _l("An open order already has this client order id.")),
+    "unknown_order": (-2011, "Unknown order sent.", _l("This order is not open.")),
+}
+
+
+class OrderRejected(ExchangeError):
+    """Refused before anything was reserved. `code` is stable (a key of REJECTIONS); `binance_code`
+    and `msg` are Binance's, for the API; `param` names the parameter at fault, `detail` says more
+    (for `number_invalid`: config.parsing.NumberInvalid's code, or `not_positive`)."""
+
+    def __init__(self, code: str, *, param: str | None = None, detail: str = ""):
+        binance_code, text, message = REJECTIONS[code]
+        values = {"param": param or ""}
+        self.binance_code, self.msg, self.param, self.detail = binance_code, text % values if param else text, param, detail
+        super().__init__(code, str(message) % values if param else str(message))
 
 
 def _decimal(value, name: str, required: bool = False) -> Decimal | None:
+    """A strictly read positive number (config.parsing.decimal_parse_ascii: ASCII digits, one
+    dot, an optional exponent), or None when not given; refusals name the parameter."""
     if value is None or value == "":
         if required:
-            raise OrderRejected(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+            raise OrderRejected("parameter_missing", param=name)
         return None
-    if isinstance(value, float):
-        raise OrderRejected(
-            -1100, f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."
-        )
     try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        number = None
-    if number is None or not number.is_finite() or number <= 0 or number.adjusted() >= 18:
-        raise OrderRejected(
-            -1100, f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."
-        )
+        number = decimal_parse_ascii(value)
+    except NumberInvalid as invalid:
+        raise OrderRejected("number_invalid", param=name, detail=invalid.code)
+    if number <= 0:
+        raise OrderRejected("number_invalid", param=name, detail="not_positive")
     return number
 
 
@@ -60,12 +127,12 @@ def _multiple(value: Decimal, step: Decimal) -> bool:
 
 def _check_price(market: Market, price: Decimal) -> None:
     if not _multiple(price, market.tick_size):
-        raise OrderRejected(-1013, "Filter failure: PRICE_FILTER")
+        raise OrderRejected("price_filter")
 
 
 def _check_qty(market: Market, qty: Decimal) -> None:
     if not _multiple(qty, market.step_size) or qty < market.min_qty or qty > market.max_qty:
-        raise OrderRejected(-1013, "Filter failure: LOT_SIZE")
+        raise OrderRejected("lot_size")
 
 
 def reference_price(market: Market, side: str) -> Decimal | None:
@@ -97,20 +164,20 @@ def order_place(
 ) -> Order:
     """Validate, reserve and accept an order (see the module docstring). Raises OrderRejected."""
     if side not in Order.Side.values:
-        raise OrderRejected(-1100, "Illegal characters found in parameter 'side'; legal range is 'BUY, SELL'.")
+        raise OrderRejected("side_invalid")
     if type not in Order.Type.values:
-        raise OrderRejected(-1116, "Invalid orderType.")
+        raise OrderRejected("type_invalid")
     if time_in_force not in Order.TimeInForce.values:
-        raise OrderRejected(-1115, "Invalid timeInForce.")
+        raise OrderRejected("time_in_force_invalid")
     if stp_mode not in Order.Stp.values:
-        raise OrderRejected(-1100, "Illegal characters found in parameter 'selfTradePreventionMode'.")
+        raise OrderRejected("stp_mode_invalid")
     if market.status != Market.Status.TRADING:
-        raise OrderRejected(-1013, "Market is closed.")
+        raise OrderRejected("market_closed")
     user = User.objects.get(pk=user.pk)
     if user.is_frozen or not user.is_active:
-        raise OrderRejected(-2010, "This action is disabled on this account.")
+        raise OrderRejected("account_disabled")
     if client_order_id is not None and not CLIENT_ORDER_ID.fullmatch(client_order_id):
-        raise OrderRejected(-1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_.]{1,36}$'.")
+        raise OrderRejected("client_order_id_invalid")
     client_order_id = client_order_id or "web_" + secrets.token_hex(12)
 
     limit_types = (Order.Type.LIMIT, Order.Type.LIMIT_MAKER, Order.Type.STOP_LOSS_LIMIT, Order.Type.TAKE_PROFIT_LIMIT)
@@ -119,20 +186,20 @@ def order_place(
     price = _decimal(price, "price", required=type in limit_types)
     stop = _decimal(stop_price, "stopPrice", required=type in (Order.Type.STOP_LOSS_LIMIT, Order.Type.TAKE_PROFIT_LIMIT))
     if stop is not None and type not in (Order.Type.STOP_LOSS_LIMIT, Order.Type.TAKE_PROFIT_LIMIT):
-        raise OrderRejected(-1106, "Parameter 'stopPrice' sent when not required.")
+        raise OrderRejected("parameter_not_required", param="stopPrice")
     if price is not None and type == Order.Type.MARKET:
-        raise OrderRejected(-1106, "Parameter 'price' sent when not required.")
+        raise OrderRejected("parameter_not_required", param="price")
     if type == Order.Type.MARKET:
         if (qty is None) == (quote_qty is None):
-            raise OrderRejected(-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
+            raise OrderRejected("quantity_or_quote_required")
         if quote_qty is not None and side == Order.Side.SELL:
-            raise OrderRejected(-1013, "Filter failure: NOTIONAL")  # selling a quote amount is not offered
+            raise OrderRejected("quote_sell_unsupported")
         time_in_force = Order.TimeInForce.IOC
     else:
         if qty is None:
-            raise OrderRejected(-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.")
+            raise OrderRejected("parameter_missing", param="quantity")
         if quote_qty is not None:
-            raise OrderRejected(-1106, "Parameter 'quoteOrderQty' sent when not required.")
+            raise OrderRejected("parameter_not_required", param="quoteOrderQty")
         _check_price(market, price)
         if stop is not None:
             _check_price(market, stop)
@@ -145,7 +212,7 @@ def order_place(
     if type == Order.Type.MARKET:
         reference = reference_price(market, side)
         if reference is None:
-            raise OrderRejected(-2010, "Market has insufficient liquidity.")
+            raise OrderRejected("no_liquidity")
         protection = market.market_protection
         bound = reference * (1 + protection) if side == Order.Side.BUY else reference * (1 - protection)
         # The bound is a price the book can hold: rounded to the tick towards the reference.
@@ -153,7 +220,7 @@ def order_place(
         price = max(ticks, 1) * market.tick_size
         if quote_qty is not None:
             if quote_qty < market.min_notional or quote_qty != quote_qty.quantize(quote.quantum):
-                raise OrderRejected(-1013, "Filter failure: NOTIONAL")
+                raise OrderRejected("notional")
             reserve_asset, reserve = quote, quote_qty
         elif side == Order.Side.BUY:
             reserve_asset, reserve = quote, _round_up(price * qty, quote.quantum)
@@ -161,12 +228,12 @@ def order_place(
             reserve_asset, reserve = base, qty
     else:
         if price * qty < market.min_notional:
-            raise OrderRejected(-1013, "Filter failure: NOTIONAL")
+            raise OrderRejected("notional")
         if price * qty != (price * qty).quantize(quote.quantum):  # every fill's amount must be exact in the quote asset
-            raise OrderRejected(-1013, "Filter failure: LOT_SIZE")
+            raise OrderRejected("lot_size")
         reserve_asset, reserve = (quote, price * qty) if side == Order.Side.BUY else (base, qty)
     if reserve != reserve.quantize(reserve_asset.quantum):
-        raise OrderRejected(-1013, "Filter failure: LOT_SIZE")  # a market whose steps the asset's precision cannot hold
+        raise OrderRejected("lot_size")  # a market whose steps the asset's precision cannot hold
 
     try:
         with transaction.atomic():
@@ -194,10 +261,10 @@ def order_place(
             EngineCommand.objects.create(market=market, kind=EngineCommand.Kind.PLACE, order=order)
             _wake_engine(market.pk)
     except InsufficientFunds:
-        raise OrderRejected(-2010, "Account has insufficient balance for requested action.")
+        raise OrderRejected("insufficient_balance")
     except IntegrityError:
         if Order.objects.filter(user=user, client_order_id=client_order_id, status__in=Order.OPEN).exists():
-            raise OrderRejected(-2010, "Duplicate order sent.")
+            raise OrderRejected("duplicate_order")
         raise
     return order
 
@@ -210,9 +277,9 @@ def _round_up(value: Decimal, quantum: Decimal) -> Decimal:
 def order_cancel(*, user: User, order: Order) -> Order:
     """Ask the engine to cancel an open order (applied in sequence after anything before it).
     Asking twice is harmless."""
-    order = Order.objects.select_for_update(of=("self",)).select_related("market").get(pk=order.pk)
+    order = Order.objects.select_for_update(no_key=True, of=("self",)).select_related("market").get(pk=order.pk)
     if order.user_id != user.pk or not order.is_open:
-        raise OrderRejected(-2011, "Unknown order sent.")
+        raise OrderRejected("unknown_order")
     if not EngineCommand.objects.filter(order=order, kind=EngineCommand.Kind.CANCEL, applied_at__isnull=True).exists():
         EngineCommand.objects.create(market=order.market, kind=EngineCommand.Kind.CANCEL, order=order)
     _wake_engine(order.market_id)
@@ -226,6 +293,49 @@ def order_cancel_all(*, user: User, market: Market) -> int:
         order_cancel(user=user, order=order)
         count += 1
     return count
+
+
+def order_cancel_for_freeze(*, user: User) -> int:
+    """Inside the freeze's transaction: a cancel command with the reason `account_frozen` for every
+    open order of the user in every market (resting orders, waiting stops, orders not applied yet).
+    The engine releases their funds as it applies them, and from the batch that first sees one it
+    matches none of the user's orders (exchange/runner.py). Returns how many were asked."""
+    orders = list(Order.objects.filter(user=user, status__in=Order.OPEN).values_list("pk", "market_id").order_by("pk"))
+    EngineCommand.objects.bulk_create(
+        EngineCommand(market_id=market_id, kind=EngineCommand.Kind.CANCEL, order_id=pk, reason=Order.Reason.ACCOUNT_FROZEN)
+        for pk, market_id in orders
+    )
+    for market_id in sorted({market_id for _pk, market_id in orders}):
+        _wake_engine(market_id)
+    return len(orders)
+
+
+@transaction.atomic
+def market_halt(*, market: Market, actor: User, reason: str) -> Market:
+    """Stop trading in a market, audited (MarketStatusChange: who, why, when). New orders are
+    refused; the engine expires placements accepted before the halt (reason `market_halted`) and
+    releases their funds. Resting orders stay and can be cancelled. Halting a halted market does nothing."""
+    return _market_status_set(market=market, actor=actor, reason=reason, status=Market.Status.HALT)
+
+
+@transaction.atomic
+def market_resume(*, market: Market, actor: User, reason: str) -> Market:
+    """Trading again in a halted market, audited like `market_halt`."""
+    return _market_status_set(market=market, actor=actor, reason=reason, status=Market.Status.TRADING)
+
+
+def _market_status_set(*, market: Market, actor: User, reason: str, status: str) -> Market:
+    reason = (reason or "").strip()
+    if not reason:
+        raise MarketError("reason_required", _("Give the reason for halting or resuming the market."))
+    # Under the market row's lock, which every engine batch takes first: the change lands between batches.
+    locked = Market.objects.select_for_update(no_key=True).get(pk=market.pk)
+    if locked.status != status:
+        MarketStatusChange.objects.create(market=locked, status=status, previous=locked.status, actor=actor, reason=reason[:2000])
+        Market.objects.filter(pk=locked.pk).update(status=status)
+        locked.status = status
+    market.status = locked.status
+    return locked
 
 
 def _wake_engine(market_id: int) -> None:

@@ -344,7 +344,7 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
             obj.created_by = request.user
         else:
             # Edits race approvals: lock the row and edit only what is still a draft or a preview.
-            current = Payout.objects.select_for_update().get(pk=obj.pk)
+            current = Payout.objects.select_for_update(no_key=True).get(pk=obj.pk)
             if current.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
                 raise PermissionDenied("this payout is approved or paying and can no longer be edited")
             obj.status = Payout.Status.DRAFT  # edited: preview again before approval

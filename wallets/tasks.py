@@ -79,7 +79,7 @@ def notice_send(notice_id: int) -> None:
     from accounts.tasks import mail_to_user
 
     with transaction.atomic():
-        notice = Notice.objects.select_for_update(of=("self",)).select_related("user").filter(pk=notice_id).first()
+        notice = Notice.objects.select_for_update(no_key=True, of=("self",)).select_related("user").filter(pk=notice_id).first()
         if notice is None or notice.sent_at is not None:
             return
         model, related = _OBJECTS[notice.kind]

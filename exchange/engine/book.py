@@ -152,8 +152,9 @@ class OrderBook:
         if result.status is None:
             if qty is not None:
                 result.status = Status.FILLED if result.remaining == 0 else Status.EXPIRED
-            else:  # filled when the quote amount is spent down to less than one lot at the next price
-                result.status = Status.FILLED if result.remaining == 0 else Status.EXPIRED
+            else:  # filled when the quote amount is spent down to less than one lot at the next price;
+                # one that could not buy a single lot executed nothing: expired, not filled
+                result.status = Status.FILLED if result.remaining == 0 and result.filled else Status.EXPIRED
                 result.remaining = 0
         self._after_trades(result)
         return result

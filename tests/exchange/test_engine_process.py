@@ -259,7 +259,8 @@ def test_placing_orders_while_the_engine_settles_the_same_accounts_never_deadloc
         wait_for(lambda: market.pk in owners())
         started = time.monotonic()
         placed = 0
-        while time.monotonic() - started < 3:
+        # at least 3 s and 101 placements: a loaded machine places fewer a second (at most 60 s)
+        while time.monotonic() - started < 60 and (time.monotonic() - started < 3 or placed <= 100):
             k = placed
             order_place(
                 user=traders[k % 2],
@@ -277,4 +278,80 @@ def test_placing_orders_while_the_engine_settles_the_same_accounts_never_deadloc
         output = engine.stdout.read() if engine.stdout else ""
     assert "deadlock" not in output and "Traceback" not in output, output[-2000:]
     assert placed > 100 and Trade.objects.count() > 50
+    assert ledger_violations() == []
+
+
+def test_placing_and_cancelling_while_the_engine_runs_never_deadlocks(market):
+    """Traders place crossing orders and cancel their own open ones from several threads while a
+    run_engine process matches them, for a few seconds. Every lock taken on these paths follows
+    one order (market -> orders -> ledger accounts by key -> klines, docs/architecture.md) and
+    takes the market only FOR NO KEY UPDATE: once the klines were locked FOR UPDATE with a join
+    to the market, a cancel's foreign-key check on the market and the engine's update of the
+    cancelled order waited on each other (11 deadlocks in 40 s)."""
+    import threading
+
+    from django.db import connection as thread_connection
+
+    from exchange.services import OrderRejected, order_cancel
+
+    traders = [funded(btc="100", usdt="10000000") for _ in range(4)]
+    engine = engine_process()
+    failures: list[BaseException] = []
+    counts = {"placed": 0, "cancelled": 0}
+    lock = threading.Lock()
+    started = [0.0]
+
+    def busy() -> bool:  # at least 4 s and 200 placements (a loaded machine places fewer a second), at most 60 s
+        elapsed = time.monotonic() - started[0]
+        return elapsed < 60 and (elapsed < 4 or counts["placed"] < 200)
+
+    def trade(i: int) -> None:
+        rng = random.Random(i)
+        user = traders[i]
+        try:
+            while busy():
+                try:
+                    if rng.random() < 0.4:
+                        open_orders = list(Order.objects.filter(user=user, market=market, status__in=Order.OPEN).order_by("?")[:3])
+                        for order in open_orders:
+                            order_cancel(user=user, order=order)
+                            with lock:
+                                counts["cancelled"] += 1
+                    else:
+                        order_place(
+                            user=user,
+                            market=market,
+                            side=rng.choice(["BUY", "SELL"]),
+                            type="LIMIT",
+                            quantity=str(D("0.001") * rng.randint(1, 5)),
+                            price=str(50000 + rng.randint(-3, 3)),
+                            stp_mode="NONE",
+                        )
+                        with lock:
+                            counts["placed"] += 1
+                except OrderRejected as refused:  # the order ended before its cancel: an answer, not a failure
+                    if refused.code != "unknown_order":
+                        raise
+        except BaseException as exc:  # noqa: BLE001 - a deadlock or any other error fails the test below
+            failures.append(exc)
+        finally:
+            thread_connection.close()
+
+    try:
+        wait_for(lambda: market.pk in owners())
+        started[0] = time.monotonic()
+        threads = [threading.Thread(target=trade, args=(i,)) for i in range(len(traders))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wait_for(lambda: pending() == 0)
+    finally:
+        stop(engine)
+        output = engine.stdout.read() if engine.stdout else ""
+    assert failures == []
+    assert "deadlock" not in output.lower() and "Traceback" not in output, output[-3000:]
+    assert counts["placed"] >= 200 and counts["cancelled"] > 20, counts
+    assert Trade.objects.count() > 20
+    assert Order.objects.filter(status=Order.Status.CANCELED).count() > 10
     assert ledger_violations() == []

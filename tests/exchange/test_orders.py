@@ -61,25 +61,25 @@ def test_vip_tier_fees(market, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "code", "msg"),
+    ("kwargs", "code", "binance_code", "msg"),
     [
-        ({"qty": "0", "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
-        ({"qty": "-1", "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
-        ({"qty": "NaN", "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
-        ({"qty": 0.1, "price": "50000"}, -1100, "Illegal characters found in parameter 'quantity'"),
-        ({"qty": "0.00001", "price": "50000"}, -1013, "Filter failure: LOT_SIZE"),
-        ({"qty": "0.1", "price": "50000.001"}, -1013, "Filter failure: PRICE_FILTER"),
-        ({"qty": "0.0001", "price": "100"}, -1013, "Filter failure: NOTIONAL"),
-        ({"qty": "101", "price": "1"}, -1013, "Filter failure: LOT_SIZE"),
-        ({"qty": "0.1"}, -1102, "Mandatory parameter 'price'"),
-        ({"qty": "1", "price": "50000"}, -2010, "Account has insufficient balance for requested action."),
+        ({"qty": "0", "price": "50000"}, "number_invalid", -1100, "Illegal characters found in parameter 'quantity'"),
+        ({"qty": "-1", "price": "50000"}, "number_invalid", -1100, "Illegal characters found in parameter 'quantity'"),
+        ({"qty": "NaN", "price": "50000"}, "number_invalid", -1100, "Illegal characters found in parameter 'quantity'"),
+        ({"qty": 0.1, "price": "50000"}, "number_invalid", -1100, "Illegal characters found in parameter 'quantity'"),
+        ({"qty": "0.00001", "price": "50000"}, "lot_size", -1013, "Filter failure: LOT_SIZE"),
+        ({"qty": "0.1", "price": "50000.001"}, "price_filter", -1013, "Filter failure: PRICE_FILTER"),
+        ({"qty": "0.0001", "price": "100"}, "notional", -1013, "Filter failure: NOTIONAL"),
+        ({"qty": "101", "price": "1"}, "lot_size", -1013, "Filter failure: LOT_SIZE"),
+        ({"qty": "0.1"}, "parameter_missing", -1102, "Mandatory parameter 'price'"),
+        ({"qty": "1", "price": "50000"}, "insufficient_balance", -2010, "Account has insufficient balance for requested action."),
     ],
 )
-def test_bad_orders_are_refused_with_binance_codes_and_reserve_nothing(market, kwargs, code, msg):
+def test_bad_orders_are_refused_with_binance_codes_and_reserve_nothing(market, kwargs, code, binance_code, msg):
     user = funded(usdt="10000")
     with pytest.raises(OrderRejected) as info:
         place(user, market, "BUY", kwargs.get("qty"), kwargs.get("price"))
-    assert info.value.code == code and info.value.msg.startswith(msg)
+    assert (info.value.code, info.value.binance_code) == (code, binance_code) and info.value.msg.startswith(msg)
     assert Order.objects.count() == 0 and EngineCommand.objects.count() == 0
     assert bal(user, "USDT") == (D("10000"), 0)
 
@@ -88,12 +88,12 @@ def test_halted_market_and_frozen_account_are_refused(market):
     user = funded(usdt="10000")
     Market.objects.filter(pk=market.pk).update(status="HALT")
     market.refresh_from_db()
-    with pytest.raises(OrderRejected, match="Market is closed"):
+    with pytest.raises(OrderRejected, match="market_closed"):
         place(user, market, "BUY", "0.1", "50000")
     Market.objects.filter(pk=market.pk).update(status="TRADING")
     market.refresh_from_db()
     account_freeze(user=user, source=AccountFreeze.Source.SELF)
-    with pytest.raises(OrderRejected, match="disabled on this account"):
+    with pytest.raises(OrderRejected, match="account_disabled"):
         place(user, market, "BUY", "0.1", "50000")
 
 
@@ -101,7 +101,7 @@ def test_duplicate_client_order_id_among_open_orders(market, django_capture_on_c
     user = funded(usdt="100000")
     with django_capture_on_commit_callbacks(execute=True):
         first = place(user, market, "BUY", "0.1", "50000", client_order_id="x-1")
-    with pytest.raises(OrderRejected, match="Duplicate order sent"):
+    with pytest.raises(OrderRejected, match="duplicate_order"):
         place(user, market, "BUY", "0.1", "50000", client_order_id="x-1")
     assert bal(user, "USDT") == (D("95000"), D("5000"))
     with django_capture_on_commit_callbacks(execute=True):
@@ -134,7 +134,7 @@ def test_ioc_fok_limit_maker_and_market_orders(market, django_capture_on_commit_
 
 def test_market_order_is_bounded_by_protection_and_needs_liquidity(market, django_capture_on_commit_callbacks):
     maker, taker = funded(btc="2"), funded(usdt="1000000")
-    with pytest.raises(OrderRejected, match="insufficient liquidity"):
+    with pytest.raises(OrderRejected, match="no_liquidity"):
         order_place(user=taker, market=market, side="BUY", type="MARKET", quantity="0.1")
     with django_capture_on_commit_callbacks(execute=True):
         place(maker, market, "SELL", "0.1", "50000")
@@ -179,9 +179,9 @@ def test_cancel_all_and_unknown_orders(market, django_capture_on_commit_callback
         assert order_cancel_all(user=user, market=market) == 3
         engine_for(market.pk).apply_all()
     assert set(Order.objects.values_list("status", flat=True)) == {"CANCELED"}
-    with pytest.raises(OrderRejected, match="Unknown order sent"):
+    with pytest.raises(OrderRejected, match="unknown_order"):
         order_cancel(user=other, order=orders[0])
-    with pytest.raises(OrderRejected, match="Unknown order sent"):
+    with pytest.raises(OrderRejected, match="unknown_order"):
         order_cancel(user=user, order=orders[0])  # already closed
 
 
@@ -230,10 +230,10 @@ def test_operator_halts_and_resumes_a_market_in_admin(client, market):
     account_services.roles_sync()
     operator = account_services.role_assign(user=UserFactory(), role="operator")
     client.force_login(operator)
-    client.post("/en/admin/exchange/market/", {"action": "halt", ACTION_CHECKBOX_NAME: [market.pk]})
+    client.post("/en/admin/exchange/market/", {"action": "halt", ACTION_CHECKBOX_NAME: [market.pk], "reason": "maintenance"})
     market.refresh_from_db()
     assert market.status == "HALT"
-    client.post("/en/admin/exchange/market/", {"action": "resume", ACTION_CHECKBOX_NAME: [market.pk]})
+    client.post("/en/admin/exchange/market/", {"action": "resume", ACTION_CHECKBOX_NAME: [market.pk], "reason": "done"})
     market.refresh_from_db()
     assert market.status == "TRADING"
 
@@ -283,9 +283,9 @@ def test_market_order_bound_ignores_stops_waiting_for_their_trigger(market, djan
 @pytest.mark.parametrize(
     ("kwargs", "code"),
     [
-        ({"client_order_id": "a bé<script>"}, -1100),
-        ({"price": "1000000000000000000"}, -1100),
-        ({"stop_price": "40000"}, -1106),
+        ({"client_order_id": "a bé<script>"}, "client_order_id_invalid"),
+        ({"price": "1000000000000000000"}, "number_invalid"),
+        ({"stop_price": "40000"}, "parameter_not_required"),
     ],
 )
 def test_more_bad_input_is_refused(market, kwargs, code):
@@ -308,3 +308,27 @@ def test_rebuild_restores_waiting_stops_in_the_order_the_engine_accepted_them(ma
     engine.apply_all()
     assert list(engine.book.stops) == [second.pk, first.pk]
     assert list(MarketEngine(market).book.stops) == [second.pk, first.pk]
+
+
+def test_a_quote_amount_market_order_that_cannot_buy_one_lot_expires_with_nothing_executed(market, django_capture_on_commit_callbacks):
+    """One lot (0.0001 BTC) at 60000 costs 6 USDT; 5.5 USDT buys nothing. It used to end FILLED
+    with nothing executed."""
+    maker, buyer = funded(btc="1"), funded(usdt="100")
+    with django_capture_on_commit_callbacks(execute=True):
+        ask = place(maker, market, "SELL", "0.1", "60000")
+        order = place(buyer, market, "BUY", type="MARKET", quote_quantity="5.5")
+    ask.refresh_from_db()
+    assert (order.status, order.executed_qty, order.cumulative_quote_qty, order.reserved) == ("EXPIRED", D("0"), D("0"), D("0"))
+    assert bal(buyer, "USDT") == (D("100"), D("0")) and bal(buyer, "BTC") == (D("0"), D("0"))
+    assert (ask.status, ask.executed_qty) == ("NEW", D("0")) and Trade.objects.count() == 0
+    assert ledger_violations() == []
+
+
+def test_a_quote_amount_market_order_that_spends_its_amount_down_to_less_than_a_lot_is_filled(market, django_capture_on_commit_callbacks):
+    maker, buyer = funded(btc="1"), funded(usdt="100")
+    with django_capture_on_commit_callbacks(execute=True):
+        place(maker, market, "SELL", "0.1", "60000")
+        order = place(buyer, market, "BUY", type="MARKET", quote_quantity="13")  # two lots (12 USDT); 1 USDT buys no third
+    assert (order.status, order.executed_qty, order.cumulative_quote_qty, order.reserved) == ("FILLED", D("0.0002"), D("12"), D("0"))
+    assert bal(buyer, "USDT") == (D("88"), D("0"))
+    assert ledger_violations() == []

@@ -58,14 +58,16 @@ class SimulatedChain(ChainAdapter):
 
         chain = SimChain.objects.filter(code=self.chain)
         if lock:
-            chain = chain.select_for_update()
+            chain = chain.select_for_update(no_key=True)
         found = chain.first()
         if found is None:
             try:
                 with transaction.atomic():
                     found = SimChain.objects.create(code=self.chain)
             except IntegrityError:
-                found = SimChain.objects.select_for_update().get(code=self.chain) if lock else SimChain.objects.get(code=self.chain)
+                found = (
+                    SimChain.objects.select_for_update(no_key=True).get(code=self.chain) if lock else SimChain.objects.get(code=self.chain)
+                )
         return found
 
     def deposit_address(self, *, user_id: int, attempt: int = 0) -> tuple[str, str]:

@@ -89,7 +89,7 @@ def deposit_record(*, chain: str, transfer: ChainTransfer) -> Deposit | None:
 @transaction.atomic
 def deposit_credit(*, deposit_id: int, confirmations: int) -> Deposit:
     """Update a deposit's confirmation count; credit it once it has enough. Safe to repeat."""
-    deposit = Deposit.objects.select_for_update(of=("self",)).select_related("network__asset", "user").get(pk=deposit_id)
+    deposit = Deposit.objects.select_for_update(no_key=True, of=("self",)).select_related("network__asset", "user").get(pk=deposit_id)
     if deposit.status not in (Deposit.Status.SEEN, Deposit.Status.CONFIRMING):
         return deposit
     network = deposit.network
@@ -120,7 +120,7 @@ def chain_scan(*, chain: str) -> dict:
     adapter = chain_adapter(chain)
     with transaction.atomic():
         cursor, _created = ChainCursor.objects.get_or_create(chain=chain)
-        cursor = ChainCursor.objects.select_for_update().get(pk=cursor.pk)
+        cursor = ChainCursor.objects.select_for_update(no_key=True).get(pk=cursor.pk)
         tip = adapter.height()
         recorded = 0
         if tip > cursor.scanned_height:

@@ -203,7 +203,7 @@ def _compute(payout: Payout) -> Computed:
 def payout_preview(*, payout: Payout, by: User | None = None) -> Payout:
     """(Re)compute the per-user table and totals. Only before approval; clears nothing paid.
     `by` becomes the preparer, who may not approve it."""
-    payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout.pk)
+    payout = Payout.objects.select_for_update(no_key=True, of=("self",)).select_related("reward_asset").get(pk=payout.pk)
     if payout.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
         raise PayoutError(f"a {payout.get_status_display().lower()} payout cannot be recomputed")
     computed = _compute(payout)
@@ -227,7 +227,7 @@ def payout_approve(*, payout: Payout, by: User) -> Payout:
     """A second operator (neither its author nor whoever last edited or previewed it) approves a
     previewed payout. The budget is reserved at once (the funding account's available -> locked,
     under its row lock), so two payouts can never spend the same pool. The job starts after commit."""
-    payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout.pk)
+    payout = Payout.objects.select_for_update(no_key=True, of=("self",)).select_related("reward_asset").get(pk=payout.pk)
     if payout.status != Payout.Status.PREVIEWED:
         raise PayoutError("only a previewed payout can be approved")
     if by.pk in (payout.created_by_id, payout.prepared_by_id):
@@ -254,7 +254,7 @@ def payout_approve(*, payout: Payout, by: User) -> Payout:
 @transaction.atomic
 def payout_cancel(*, payout: Payout) -> Payout:
     """Cancel before paying starts; an approved payout's reserved budget goes back."""
-    payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout.pk)
+    payout = Payout.objects.select_for_update(no_key=True, of=("self",)).select_related("reward_asset").get(pk=payout.pk)
     if payout.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED, Payout.Status.APPROVED):
         raise PayoutError("a payout that started paying cannot be cancelled")
     if payout.status == Payout.Status.APPROVED and payout.budget > 0:
@@ -278,7 +278,7 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
     """Pay every unpaid line, then the dust. Safe to run again at any point: each line's journal
     has its own key, and a paid line is skipped."""
     with transaction.atomic():
-        payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout_id)
+        payout = Payout.objects.select_for_update(no_key=True, of=("self",)).select_related("reward_asset").get(pk=payout_id)
         if payout.status not in (Payout.Status.APPROVED, Payout.Status.RUNNING):
             return payout
         payout.status = Payout.Status.RUNNING
@@ -288,7 +288,7 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
     while True:
         with transaction.atomic():
             batch = list(
-                PayoutLine.objects.select_for_update(of=("self",))
+                PayoutLine.objects.select_for_update(no_key=True, of=("self",))
                 .select_related("user")
                 .filter(payout_id=payout_id, journal__isnull=True)
                 .order_by("pk")[:chunk]
@@ -308,7 +308,7 @@ def payout_execute(*, payout_id: int, chunk: int = 200) -> Payout:
                 notice_create(user=line.user, kind=Notice.Kind.PAYOUT_CREDITED, object_id=line.pk)
             _progress(payout_id)
     with transaction.atomic():
-        payout = Payout.objects.select_for_update(of=("self",)).select_related("reward_asset").get(pk=payout_id)
+        payout = Payout.objects.select_for_update(no_key=True, of=("self",)).select_related("reward_asset").get(pk=payout_id)
         if payout.dust > 0:
             dust = system_account(kind=AccountKind.DUST, asset=payout.reward_asset)
             journal_post(

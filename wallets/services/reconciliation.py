@@ -146,7 +146,7 @@ def _alert(report: Reconciliation, lines: list[ReconciliationLine]) -> None:
 def reconciliation_surplus_book(*, line: ReconciliationLine, by: User) -> Payout:
     """Book a line's surplus from custody into the distribution pool and open a draft
     distribution of it (the operator picks the holders' asset and period, then previews)."""
-    line = ReconciliationLine.objects.select_for_update(of=("self",)).select_related("network__asset").get(pk=line.pk)
+    line = ReconciliationLine.objects.select_for_update(no_key=True, of=("self",)).select_related("network__asset").get(pk=line.pk)
     if line.difference <= 0:
         raise ValueError("only a surplus can seed a distribution")
     if line.surplus_journal_id:

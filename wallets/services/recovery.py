@@ -40,7 +40,7 @@ def recovery_submit(*, user: User, tx_hash: str, chain: str, token: str, amount:
     ):
         raise RecoveryRefused("duplicate", _("A recovery request for this transaction is already open."))
     request = RecoveryRequest.objects.create(user=user, tx_hash=tx_hash, chain=chain, token=token, amount=amount, address=address)
-    deposit = Deposit.objects.select_for_update().filter(chain=chain, tx_hash=tx_hash).first()
+    deposit = Deposit.objects.select_for_update(no_key=True).filter(chain=chain, tx_hash=tx_hash).first()
     asset = Asset.objects.filter(symbol=token, is_active=True).first()
     reject = None
     if deposit is None:
@@ -78,7 +78,7 @@ def _quote(request: RecoveryRequest) -> None:
 def recovery_ownership_verify(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
     """An operator has checked the sender's proof (a signed message from the sending address, an
     exchange statement): the request is quoted to the user."""
-    request = RecoveryRequest.objects.select_for_update(of=("self",)).select_related("asset").get(pk=request.pk)
+    request = RecoveryRequest.objects.select_for_update(no_key=True, of=("self",)).select_related("asset").get(pk=request.pk)
     if request.status != RecoveryRequest.Status.SUBMITTED or request.check_result != "ownership_unverified":
         raise RecoveryRefused("not_unverified", "only a request waiting for ownership proof can be verified")
     if by.pk == request.user_id:
@@ -91,7 +91,7 @@ def recovery_ownership_verify(*, request: RecoveryRequest, by: User) -> Recovery
 
 @transaction.atomic
 def recovery_answer(*, request: RecoveryRequest, user: User, accept: bool) -> RecoveryRequest:
-    request = RecoveryRequest.objects.select_for_update().get(pk=request.pk)
+    request = RecoveryRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
     if request.user_id != user.pk or request.status != RecoveryRequest.Status.QUOTED:
         raise RecoveryRefused("not_quoted", _("This request is not waiting for your answer."))
     request.status = RecoveryRequest.Status.ACCEPTED if accept else RecoveryRequest.Status.DECLINED
@@ -104,7 +104,7 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
     """First approval records the operator; a second, different operator's approval credits the
     user (amount minus the fee) from custody on that network, or from the adjustments account
     when we do not list the asset on the network it arrived on."""
-    request = RecoveryRequest.objects.select_for_update(of=("self",)).select_related("asset", "user").get(pk=request.pk)
+    request = RecoveryRequest.objects.select_for_update(no_key=True, of=("self",)).select_related("asset", "user").get(pk=request.pk)
     if by.pk == request.user_id:
         raise RecoveryRefused("own_request", "nobody approves their own request")
     if request.status == RecoveryRequest.Status.ACCEPTED:
@@ -115,7 +115,7 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
         raise RecoveryRefused("not_approvable", "only an accepted request can be approved")
     if request.first_approver_id == by.pk:
         raise RecoveryRefused("four_eyes", "a second, different operator must approve")
-    deposit = Deposit.objects.select_for_update().get(pk=request.deposit_id)
+    deposit = Deposit.objects.select_for_update(no_key=True).get(pk=request.deposit_id)
     if deposit.status != Deposit.Status.UNMATCHED:  # another claim on the same transfer was credited first
         raise RecoveryRefused("already_recovered", "this transfer was already recovered")
     asset, amount, fee = request.asset, request.amount, request.fee
@@ -150,7 +150,7 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
 
 @transaction.atomic
 def recovery_reject(*, request: RecoveryRequest, by: User, reason: str) -> RecoveryRequest:
-    request = RecoveryRequest.objects.select_for_update().get(pk=request.pk)
+    request = RecoveryRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
     if request.status in (RecoveryRequest.Status.CREDITED, RecoveryRequest.Status.REJECTED, RecoveryRequest.Status.DECLINED):
         raise RecoveryRefused("finished", "this request is already finished")
     if not reason.strip():

@@ -277,7 +277,7 @@ def _broadcast_after_commit(withdrawal_id: int) -> None:
 
 
 def _locked(withdrawal_id: int) -> Withdrawal:
-    return Withdrawal.objects.select_for_update(of=("self",)).select_related("network__asset", "user").get(pk=withdrawal_id)
+    return Withdrawal.objects.select_for_update(no_key=True, of=("self",)).select_related("network__asset", "user").get(pk=withdrawal_id)
 
 
 def _release(withdrawal: Withdrawal) -> None:
