@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from wallets.models import AmountField, Asset, Journal
 
@@ -125,9 +126,9 @@ class Order(models.Model):
     class Reason(models.TextChoices):
         """Why the exchange, not the user, ended an order."""
 
-        NONE = "", _("None")
-        ACCOUNT_FROZEN = "account_frozen", _("Account frozen")
-        MARKET_HALTED = "market_halted", _("Market halted")
+        NONE = "", pgettext_lazy("order end reason", "None")
+        ACCOUNT_FROZEN = "account_frozen", pgettext_lazy("order end reason", "Account frozen")
+        MARKET_HALTED = "market_halted", pgettext_lazy("order end reason", "Market halted")
 
     class Stp(models.TextChoices):
         NONE = "NONE", "NONE"
