@@ -127,9 +127,9 @@ class Order(models.Model):
     class Reason(models.TextChoices):
         """Why the exchange, not the user, ended an order."""
 
-        NONE = "", _("None")
-        ACCOUNT_FROZEN = "account_frozen", _("Account frozen")
-        MARKET_HALTED = "market_halted", _("Market halted")
+        NONE = "", pgettext_lazy("order end reason", "None")
+        ACCOUNT_FROZEN = "account_frozen", pgettext_lazy("order end reason", "Account frozen")
+        MARKET_HALTED = "market_halted", pgettext_lazy("order end reason", "Market halted")
 
     class Stp(models.TextChoices):
         NONE = "NONE", "NONE"
