@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 from django.utils import translation
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from modeltranslation.admin import TranslationAdmin
 
@@ -41,6 +41,7 @@ from wallets.models import (
     WithdrawalAddress,
     WithdrawalRejection,
 )
+
 
 class RejectionForm(forms.Form):
     rejection = forms.ChoiceField(label="Reason the customer is emailed", widget=forms.RadioSelect)
@@ -85,7 +86,6 @@ def rejection_step(modeladmin, request, queryset, *, title: str, action: str, re
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
     }
     return None, render(request, "admin/rejection_confirm.html", context)
-
 
 
 class NetworkInline(AmountsAdmin, admin.TabularInline):
@@ -629,7 +629,9 @@ class RecoveryRequestAdmin(AmountsAdmin, ReadOnly):
 
     @admin.action(description="Reject (with a reason the user reads in their language)", permissions=["approve"])
     def reject(self, request, queryset):
-        picked, response = rejection_step(self, request, queryset, title="Reject recovery requests", action="reject", reasons=RecoveryRejection)
+        picked, response = rejection_step(
+            self, request, queryset, title="Reject recovery requests", action="reject", reasons=RecoveryRejection
+        )
         if response is not None:
             return response
         rejection, note = picked
