@@ -358,3 +358,64 @@ def test_wallet_history_and_security_fit_a_390_px_phone(live_server, page, langu
         assert page.locator("main table").count() >= 1, path  # the rows under test are there
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (path, width, page.evaluate(OVERFLOWING))
+
+
+AXE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules", "axe-core", "axe.min.js")
+# WCAG 2.1 A and AA, plus 2.2 AA for target size (the admin's filter links were too close together).
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(page) -> list[str]:
+    """Run axe-core's WCAG 2.1 A/AA and 2.2 AA rules on the page; one line per violation and element."""
+    if not os.path.exists(AXE):
+        pytest.fail(f"{AXE} is missing: run `make browser-deps` (npm ci)")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        with open(AXE, encoding="utf-8") as source:
+            page.evaluate(source.read())  # evaluated through the debugger protocol, so the page's CSP allows it
+    result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", WCAG_AA)
+    return [
+        f"{violation['id']} ({violation['impact']}): {' '.join(node['target'][-1:])} — {node['failureSummary'].splitlines()[-1].strip()}"
+        for violation in result["violations"]
+        for node in violation["nodes"]
+    ]
+
+
+def test_main_pages_pass_axe_wcag_aa(live_server, page):
+    """axe-core finds no WCAG 2.1 A/AA (or 2.2 AA) violation on the pages people use most, signed out, signed
+    in (wallet, deposit, withdraw, history, security) and in the admin's lists."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from tests.factories import UserFactory
+
+    call_command("seed_demo", verbosity=0)
+    base = live_server.url
+    found = {}
+
+    def check(path):
+        page.goto(base + path)
+        assert "/auth/login/" not in page.url or path.endswith("/auth/login/"), path
+        violations = axe_violations(page)
+        if violations:
+            found[path] = violations
+
+    for path in ("/en/", "/ar/", "/en/markets/", "/en/auth/login/"):
+        check(path)
+    trader = User.objects.get(email="alice@demo.test")
+    TOTP.activate(trader, generate_totp_secret())
+    _admin_session(page, live_server, trader)
+    for path in (
+        "/en/wallet/",
+        "/en/wallet/deposit/USDT/",
+        "/en/wallet/withdraw/USDT/",
+        "/en/wallet/history/",
+        "/en/account/security/",
+        "/ar/wallet/",
+    ):
+        check(path)
+    page.context.clear_cookies()
+    _admin_session(page, live_server, UserFactory(is_staff=True, is_superuser=True))
+    for path in ("/en/admin/", "/en/admin/wallets/withdrawal/", "/en/admin/wallets/ledgeraccount/", "/en/admin/accounts/user/"):
+        check(path)
+    assert not found, "\n".join(f"{path}\n  " + "\n  ".join(lines) for path, lines in found.items())
