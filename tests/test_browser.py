@@ -358,6 +358,9 @@ def test_wallet_history_and_security_fit_a_390_px_phone(live_server, page, langu
         assert page.locator("main table").count() >= 1, path  # the rows under test are there
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (path, width, page.evaluate(OVERFLOWING))
+        page.click(".account-menu summary")  # the open account menu stays on the screen too
+        menu = page.locator(".account-menu ul").bounding_box()
+        assert menu["x"] >= 0 and menu["x"] + menu["width"] <= 390, (path, menu)
 
 
 AXE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules", "axe-core", "axe.min.js")
