@@ -216,6 +216,7 @@ class WithdrawalAdmin(AmountsAdmin, ReadOnly):
         "internal_recipient",
         "tx_hash",
         "reviewed_by",
+        "rejection",
     ]
     list_filter = ["status", "network__asset", "network__code", ("internal_recipient", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "address", "tx_hash", "idempotency_key"]
@@ -596,6 +597,7 @@ class RecoveryRequestAdmin(AmountsAdmin, ReadOnly):
         "fee",
         "status",
         "check_result",
+        "rejection",
         "sender",
         "verified_by",
         "first_approver",
