@@ -10,7 +10,7 @@ PORT ?= 8000
 SITE_URL ?= http://$(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 export HOST PORT SITE_URL
 
-.PHONY: run test lint bench messages compilemessages install migrate seed check-deploy clean
+.PHONY: run test lint bench messages compilemessages install browser-deps migrate seed check-deploy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+# axe-core for the browser suite's accessibility checks, pinned in package-lock.json (test only, never served).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+browser-deps: node_modules/.installed
 
 # Babel compiles the catalogs, so `make run` does not need gettext installed.
 compilemessages: install
@@ -43,7 +50,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: compilemessages lint
+test: compilemessages lint browser-deps
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures and side-by-side ratios (never asserted in tests); see docs/performance.md.

@@ -297,3 +297,130 @@ def test_reconciliation_and_distribution_admin_fit_1366_px(live_server, page):
         assert page.title() and "Log in" not in page.title(), path
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 1366, (path, width)
+
+
+# What sticks out of the viewport without a scrolling box around it (for the failure message).
+OVERFLOWING = """() => {
+    const clipped = e => { for (let p = e.offsetParent; p && p !== document.body; p = p.offsetParent) {
+        if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return true; } return false; };
+    return [...document.querySelectorAll('body *')]
+        .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > innerWidth + 1 || r.left < -1); })
+        .filter(e => !clipped(e))
+        .sort((a, b) => b.getBoundingClientRect().width - a.getBoundingClientRect().width).slice(0, 6)
+        .map(e => { const r = e.getBoundingClientRect(); return `${e.tagName}.${e.className}#${e.id} ${Math.round(r.left)}..${Math.round(r.right)}`; });
+}"""
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_wallet_history_and_security_fit_a_390_px_phone(live_server, page, language):
+    """A trader with balances, deposits, withdrawals and security events reads the wallet, its
+    history and the security page on a 390 px phone without sideways scrolling, left-to-right and
+    right-to-left."""
+    from decimal import Decimal
+
+    from django.core.management import call_command
+
+    from accounts.models import LoginRecord, SecurityEvent, User
+    from wallets.chains import chain_adapter
+    from wallets.models import Network, Withdrawal
+    from wallets.services import chain_scan, deposit_address_for
+
+    call_command("seed_demo", verbosity=0)
+    trader = User.objects.get(email="alice@demo.test")
+    trader.language = language
+    trader.withdrawals_locked_until = None
+    trader.save(update_fields=["language", "withdrawals_locked_until"])
+    # The widest rows each page shows: long hashes and addresses, IPv6, a full browser user agent.
+    usdt = Network.objects.get(code="ERC20", asset__symbol="USDT")
+    address = deposit_address_for(user=trader, network=usdt).address
+    for _ in range(2):
+        chain_adapter("ERC20").mine(token="USDT", to_address=address, amount=Decimal("1234567.891011"), from_address="0x" + "f" * 40)
+    for _ in range(usdt.confirmations + 1):
+        chain_adapter("ERC20").mine()
+    chain_scan(chain="ERC20")
+    Withdrawal.objects.create(
+        user=trader,
+        network=usdt,
+        address="0x" + "ab" * 20,
+        amount=Decimal("1000.5"),
+        fee=Decimal("0.5"),
+        net_amount=Decimal("1000"),
+        status=Withdrawal.Status.REVIEW,
+        idempotency_key="wide-row",
+    )
+    agent = "Mozilla/5.0 (Linux; Android 14; Pixel 8 Pro) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+    LoginRecord.objects.create(user=trader, ip="2001:db8:85a3:1234:5678:8a2e:370:7334", user_agent=agent, new_device=True)
+    for kind in (SecurityEvent.Kind.LOGIN_NEW_DEVICE, SecurityEvent.Kind.WHITELIST_CHANGED, SecurityEvent.Kind.ANTI_PHISHING_SET):
+        SecurityEvent.objects.create(user=trader, kind=kind, ip="2001:db8:85a3:1234:5678:8a2e:370:7334")
+    _admin_session(page, live_server, trader)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("wallet/", "wallet/history/", "account/security/"):
+        page.goto(f"{live_server.url}/{language}/{path}")
+        assert page.get_attribute("html", "lang") == language and "/auth/" not in page.url, path
+        assert page.locator("main table").count() >= 1, path  # the rows under test are there
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width, page.evaluate(OVERFLOWING))
+        page.click(".account-menu summary")  # the open account menu stays on the screen too
+        menu = page.locator(".account-menu ul").bounding_box()
+        assert menu["x"] >= 0 and menu["x"] + menu["width"] <= 390, (path, menu)
+
+
+AXE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node_modules", "axe-core", "axe.min.js")
+# WCAG 2.1 A and AA, plus 2.2 AA for target size (the admin's filter links were too close together).
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(page) -> list[str]:
+    """Run axe-core's WCAG 2.1 A/AA and 2.2 AA rules on the page; one line per violation and element."""
+    if not os.path.exists(AXE):
+        pytest.fail(f"{AXE} is missing: run `make browser-deps` (npm ci)")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        with open(AXE, encoding="utf-8") as source:
+            page.evaluate(source.read())  # evaluated through the debugger protocol, so the page's CSP allows it
+    result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", WCAG_AA)
+    return [
+        f"{violation['id']} ({violation['impact']}): {' '.join(node['target'][-1:])} — {node['failureSummary'].splitlines()[-1].strip()}"
+        for violation in result["violations"]
+        for node in violation["nodes"]
+    ]
+
+
+def test_main_pages_pass_axe_wcag_aa(live_server, page):
+    """axe-core finds no WCAG 2.1 A/AA (or 2.2 AA) violation on the pages people use most, signed out, signed
+    in (wallet, deposit, withdraw, history, security) and in the admin's lists."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from tests.factories import UserFactory
+
+    call_command("seed_demo", verbosity=0)
+    base = live_server.url
+    found = {}
+
+    def check(path):
+        page.goto(base + path)
+        assert "/auth/login/" not in page.url or path.endswith("/auth/login/"), path
+        violations = axe_violations(page)
+        if violations:
+            found[path] = violations
+
+    for path in ("/en/", "/ar/", "/en/markets/", "/en/auth/login/"):
+        check(path)
+    trader = User.objects.get(email="alice@demo.test")
+    TOTP.activate(trader, generate_totp_secret())
+    _admin_session(page, live_server, trader)
+    for path in (
+        "/en/wallet/",
+        "/en/wallet/deposit/USDT/",
+        "/en/wallet/withdraw/USDT/",
+        "/en/wallet/history/",
+        "/en/account/security/",
+        "/ar/wallet/",
+    ):
+        check(path)
+    page.context.clear_cookies()
+    _admin_session(page, live_server, UserFactory(is_staff=True, is_superuser=True))
+    for path in ("/en/admin/", "/en/admin/wallets/withdrawal/", "/en/admin/wallets/ledgeraccount/", "/en/admin/accounts/user/"):
+        check(path)
+    assert not found, "\n".join(f"{path}\n  " + "\n  ".join(lines) for path, lines in found.items())

@@ -3,8 +3,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
@@ -14,6 +15,7 @@ from accounts.admin import ReadOnlyAdmin as ReadOnly
 from accounts.admin import reason_step
 from config.admin_amounts import AmountsAdmin, Symbol, amount_cell, audit_log_admin_install
 from config.formatting import amount_format, amount_plain
+from config.languages import LANGUAGES_CHOICES_FIELD
 from wallets import selectors, services
 from wallets.models import (
     Asset,
@@ -32,12 +34,59 @@ from wallets.models import (
     PoolFunding,
     Reconciliation,
     ReconciliationLine,
+    RecoveryRejection,
     RecoveryRequest,
     SimTransfer,
     SnapshotDay,
     Withdrawal,
     WithdrawalAddress,
+    WithdrawalRejection,
 )
+
+
+class RejectionForm(forms.Form):
+    rejection = forms.ChoiceField(label="Reason the customer is emailed", widget=forms.RadioSelect)
+    note = forms.CharField(
+        label="Note for the staff record (optional, never sent to the customer)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rejection"].choices = choices
+
+
+def rejection_step(modeladmin, request, queryset, *, title: str, action: str, reasons: type, customer: str = "user"):
+    """Intermediate page: a reason from the translated list (the customer reads it in their own
+    language, previewed here for each language among the selected customers) and an optional
+    staff note. Returns ((code, note), None) once submitted, else (None, the page)."""
+    form = RejectionForm(request.POST if "rejection" in request.POST else None, choices=reasons.choices)
+    if form.is_bound and form.is_valid():
+        return (form.cleaned_data["rejection"], form.cleaned_data["note"]), None
+    objects = list(queryset.select_related(customer))
+    names = dict(LANGUAGES_CHOICES_FIELD)
+    languages = sorted({getattr(obj, customer).language for obj in objects})
+    previews = []
+    for code, label in reasons.choices:
+        texts = []
+        for language in languages:
+            with translation.override(language):
+                texts.append((language, str(reasons(code).label)))
+        previews.append({"code": code, "label": label, "texts": texts})
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "objects": [(obj, getattr(obj, customer), names.get(getattr(obj, customer).language, "")) for obj in objects],
+        "languages": [(language, names.get(language, language)) for language in languages],
+        "previews": previews,
+        "form": form,
+        "action": action,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return None, render(request, "admin/rejection_confirm.html", context)
 
 
 class NetworkInline(AmountsAdmin, admin.TabularInline):
@@ -188,6 +237,7 @@ class WithdrawalAdmin(AmountsAdmin, ReadOnly):
         "internal_recipient",
         "tx_hash",
         "reviewed_by",
+        "rejection",
     ]
     list_filter = ["status", "network__asset", "network__code", ("internal_recipient", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "address", "tx_hash", "idempotency_key"]
@@ -196,19 +246,25 @@ class WithdrawalAdmin(AmountsAdmin, ReadOnly):
     actions = ["approve", "reject"]
 
     def _review(self, request, queryset, *, approve: bool):
-        reason, response = reason_step(
-            self,
-            request,
-            queryset,
-            title="Approve withdrawals" if approve else "Reject withdrawals (funds go back to the user)",
-            action="approve" if approve else "reject",
-        )
+        if approve:
+            note, response = reason_step(self, request, queryset, title="Approve withdrawals", action="approve")
+            rejection = ""
+        else:
+            picked, response = rejection_step(
+                self,
+                request,
+                queryset,
+                title="Reject withdrawals (funds go back to the user)",
+                action="reject",
+                reasons=WithdrawalRejection,
+            )
+            rejection, note = picked or ("", "")
         if response is not None:
             return response
         done = 0
         for withdrawal in queryset:
             try:
-                services.withdrawal_review(withdrawal=withdrawal, by=request.user, approve=approve, note=reason)
+                services.withdrawal_review(withdrawal=withdrawal, by=request.user, approve=approve, note=note, rejection=rejection)
                 done += 1
             except services.WithdrawalRefused as refused:
                 self.message_user(request, f"#{withdrawal.pk}: {refused.message}", messages.ERROR)
@@ -568,6 +624,7 @@ class RecoveryRequestAdmin(AmountsAdmin, ReadOnly):
         "fee",
         "status",
         "check_result",
+        "rejection",
         "sender",
         "verified_by",
         "first_approver",
@@ -599,14 +656,17 @@ class RecoveryRequestAdmin(AmountsAdmin, ReadOnly):
             except services.RecoveryRefused as refused:
                 self.message_user(request, f"#{item.pk}: {refused.message}", messages.ERROR)
 
-    @admin.action(description="Reject (with a reason the user sees)", permissions=["approve"])
+    @admin.action(description="Reject (with a reason the user reads in their language)", permissions=["approve"])
     def reject(self, request, queryset):
-        reason, response = reason_step(self, request, queryset, title="Reject recovery requests", action="reject")
+        picked, response = rejection_step(
+            self, request, queryset, title="Reject recovery requests", action="reject", reasons=RecoveryRejection
+        )
         if response is not None:
             return response
+        rejection, note = picked
         for item in queryset:
             try:
-                services.recovery_reject(request=item, by=request.user, reason=reason)
+                services.recovery_reject(request=item, by=request.user, rejection=rejection, note=note)
             except services.RecoveryRefused as refused:
                 self.message_user(request, f"#{item.pk}: {refused.message}", messages.ERROR)
         return None

@@ -306,6 +306,18 @@ class WithdrawalAddress(models.Model):
         return self.usable_from > timezone.now()
 
 
+class WithdrawalRejection(models.TextChoices):
+    """Why an operator rejected a withdrawal, as the customer reads it. Stable codes are stored; the
+    text is translated when the email is rendered, in the customer's language."""
+
+    ACCOUNT_FROZEN = "account_frozen", _("Your account is frozen. Contact support to unfreeze it.")
+    SECURITY_LOCK = "security_lock", _("For your protection, withdrawals are paused for 24 hours.")
+    ADDRESS_RISK = "address_risk", _("Our compliance checks flagged the destination address. Withdraw to another address.")
+    IDENTITY_CHECK = "identity_check", _("We need to confirm your identity first. Our support team will contact you.")
+    UNUSUAL_ACTIVITY = "unusual_activity", _("We noticed unusual activity on your account. Contact support before you withdraw again.")
+    OTHER = "other", _("Contact support to learn why.")
+
+
 class Withdrawal(models.Model):
     class Status(models.TextChoices):
         REVIEW = "review", _("Waiting for review")
@@ -341,7 +353,10 @@ class Withdrawal(models.Model):
     tx_hash = models.CharField(max_length=128, blank=True)
     block_height = models.PositiveBigIntegerField(null=True, blank=True)
     confirmations = models.PositiveIntegerField(default=0)
-    review_note = models.CharField(max_length=500, blank=True)
+    review_note = models.CharField(max_length=500, blank=True, help_text="staff only, never sent to the customer")
+    rejection = models.CharField(
+        max_length=24, choices=WithdrawalRejection.choices, blank=True, help_text="the reason the customer is emailed, in their language"
+    )
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -562,6 +577,20 @@ class ReconciliationLine(models.Model):
         return f"{self.network}: {'+' if self.difference > 0 else ''}{amount_plain(self.difference)}"
 
 
+class RecoveryRejection(models.TextChoices):
+    """Why a fund recovery request was rejected (by the automatic checks or an operator), as the
+    customer reads it; translated when shown or emailed, in the customer's language."""
+
+    NOT_FOUND = "not_found", _("We found no transfer with this hash to an Agora address on this network.")
+    ALREADY_CREDITED = "already_credited", _("This transfer was already credited.")
+    STILL_CONFIRMING = "still_confirming", _("This deposit is still confirming and will be credited on its own.")
+    NOT_YOURS = "not_yours", _("This transfer went to another user's address.")
+    DETAILS_DIFFER = "details_differ", _("The asset, amount or address does not match the transfer we found.")
+    ASSET_UNLISTED = "asset_unlisted", _("We do not list this asset, so it cannot be credited.")
+    OWNERSHIP_NOT_PROVEN = "ownership_not_proven", _("We could not confirm that you sent this transfer.")
+    OTHER = "other", _("Contact support to learn why.")
+
+
 class RecoveryRequest(models.Model):
     """A user's request to recover funds sent the wrong way (wrong network, missing memo, unlisted token)."""
 
@@ -593,7 +622,10 @@ class RecoveryRequest(models.Model):
     status = models.CharField(max_length=14, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
     check_result = models.CharField(max_length=32, blank=True)
     fee = AmountField()
-    reject_reason = models.CharField(max_length=500, blank=True)
+    rejection = models.CharField(
+        max_length=24, choices=RecoveryRejection.choices, blank=True, help_text="the reason the customer reads, in their language"
+    )
+    reject_note = models.CharField(max_length=500, blank=True, help_text="staff only, never sent to the customer")
     first_approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     second_approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     journal = models.OneToOneField(Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

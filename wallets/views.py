@@ -273,7 +273,7 @@ def recovery(request):
                         ),
                     )
                 else:
-                    messages.error(request, item.reject_reason)
+                    messages.error(request, item.get_rejection_display())
                 return redirect("wallets:recovery")
             except services.RecoveryRefused as refused:
                 form.add_error(None, refused.message)

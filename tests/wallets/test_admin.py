@@ -7,10 +7,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from accounts import services as account_services
 from tests.conftest import totp_code
 from tests.factories import UserFactory
-from tests.wallets.conftest import BTC_EXTERNAL, balance, fund
+from tests.wallets.conftest import BTC_EXTERNAL, balance, fund, send
 from wallets.ledger import Line, journal_post, system_account
 from wallets.models import AccountKind, Journal, Payout, Reconciliation, Withdrawal
-from wallets.services import holdings_snapshot_take, withdrawal_request
+from wallets.services import chain_scan, deposit_address_for, holdings_snapshot_take, recovery_submit, withdrawal_request
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,12 @@ def staff(role):
     return account_services.role_assign(user=UserFactory(), role=role)
 
 
-def test_operator_rejects_a_withdrawal_in_review_with_a_reason(client, chain, trader, django_capture_on_commit_callbacks):
+def test_operator_rejects_a_withdrawal_with_a_listed_reason_the_customer_reads_in_their_language(
+    client, chain, trader, django_capture_on_commit_callbacks, mailoutbox
+):
     user, secret = trader
+    user.language = "es"
+    user.save(update_fields=["language"])
     fund(user, chain["BTC"].asset, "3")
     withdrawal = withdrawal_request(
         user=user, network=chain["BTC"], address=BTC_EXTERNAL, amount="2.5", mfa_code=totp_code(secret), idempotency_key="k"
@@ -30,12 +34,54 @@ def test_operator_rejects_a_withdrawal_in_review_with_a_reason(client, chain, tr
     client.force_login(operator)
     url = "/en/admin/wallets/withdrawal/"
     step = client.post(url, {"action": "reject", ACTION_CHECKBOX_NAME: [withdrawal.pk]})
-    assert step.status_code == 200 and b"Reason" in step.content  # asks for the reason first
+    page = step.content.decode()
+    # the form asks for a listed reason and shows what this customer will read, in Spanish
+    assert step.status_code == 200 and 'name="rejection" value="account_frozen"' in page
+    assert "What the customer reads (Español (España))" in page
+    assert "Tu cuenta está congelada. Contacta con soporte para descongelarla." in page
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(url, {"action": "reject", ACTION_CHECKBOX_NAME: [withdrawal.pk], "reason": "sanctioned address"})
+        typed = client.post(url, {"action": "reject", ACTION_CHECKBOX_NAME: [withdrawal.pk], "rejection": "sanctioned address"})
+    assert typed.status_code == 200 and Withdrawal.objects.get().status == "review"  # free text is not a reason
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            url,
+            {"action": "reject", ACTION_CHECKBOX_NAME: [withdrawal.pk], "rejection": "account_frozen", "note": "sanctions list hit"},
+        )
     withdrawal.refresh_from_db()
-    assert (withdrawal.status, withdrawal.review_note, withdrawal.reviewed_by) == ("rejected", "sanctioned address", operator)
+    assert (withdrawal.status, withdrawal.rejection, withdrawal.review_note, withdrawal.reviewed_by) == (
+        "rejected",
+        "account_frozen",
+        "sanctions list hit",
+        operator,
+    )
     assert balance(user, chain["BTC"].asset) == (D("3"), 0)
+    [email] = mailoutbox
+    assert "Motivo: Tu cuenta está congelada. Contacta con soporte para descongelarla." in email.body
+    assert "sanctions" not in email.body and "Reason" not in email.body
+
+
+def test_operator_rejects_a_recovery_request_and_the_customer_reads_the_reason_in_arabic(
+    client, chain, django_capture_on_commit_callbacks, mailoutbox
+):
+    customer = UserFactory(language="ar")
+    eth = deposit_address_for(user=customer, network=chain["ETH"])
+    wrong = send("BEP20", eth.address, "30", "USDT")
+    chain_scan(chain="BEP20")
+    request = recovery_submit(user=customer, tx_hash=wrong.tx_hash, chain="BEP20", token="USDT", amount=D("30"), address=eth.address)
+    client.force_login(staff("operator"))
+    url = "/en/admin/wallets/recoveryrequest/"
+    step = client.post(url, {"action": "reject", ACTION_CHECKBOX_NAME: [request.pk]})
+    assert step.status_code == 200 and "What the customer reads (العربية)" in step.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            url,
+            {"action": "reject", ACTION_CHECKBOX_NAME: [request.pk], "rejection": "details_differ", "note": "amount typed wrong twice"},
+        )
+    request.refresh_from_db()
+    assert (request.status, request.rejection, request.reject_note) == ("rejected", "details_differ", "amount typed wrong twice")
+    [email] = mailoutbox
+    assert "تم رفض طلب استرداد الأموال الخاص بك. السبب: الأصل أو المبلغ أو العنوان لا يطابق التحويل الذي عثرنا عليه." in email.body
+    assert "typed wrong" not in email.body
 
 
 def test_support_agent_can_view_but_not_review_withdrawals(client, chain, trader):

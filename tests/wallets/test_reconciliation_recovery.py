@@ -128,7 +128,7 @@ def test_recovery_checks_refuse_what_is_not_ours_credited_or_unlisted(chain):
     )
     assert (r.status, r.check_result) == ("rejected", "already_credited")
     r = recovery_submit(user=alice, tx_hash="0xnothing", chain="ERC20", token="USDT", amount=D("5"), address="0xabc")
-    assert r.check_result == "not_found"
+    assert (r.status, r.check_result, r.rejection) == ("rejected", "not_found", "not_found")
     eth = deposit_address_for(user=bob, network=chain["ETH"])
     shib = send("ERC20", eth.address, "1000", "SHIB")
     chain_scan(chain="ERC20")
@@ -159,10 +159,17 @@ def test_wrong_network_recovery_is_credited_from_adjustments_and_can_be_rejected
     other = missing_memo_deposit(chain, "20")
     request = recovery_submit(user=bob, tx_hash=other.tx_hash, chain="XRP", token="XRP", amount=D("20"), address=other.to_address)
     with pytest.raises(RecoveryRefused):
-        recovery_reject(request=request, by=UserFactory(), reason="")
+        recovery_reject(request=request, by=UserFactory(), rejection="the memo belongs to a different exchange customer")
     with django_capture_on_commit_callbacks(execute=True):
-        recovery_reject(request=request, by=UserFactory(), reason="the memo belongs to a different exchange customer")
-    assert RecoveryRequest.objects.get(pk=request.pk).status == "rejected"
+        recovery_reject(
+            request=request, by=UserFactory(), rejection="ownership_not_proven", note="the memo belongs to a different exchange customer"
+        )
+    rejected = RecoveryRequest.objects.get(pk=request.pk)
+    assert (rejected.status, rejected.rejection, rejected.reject_note) == (
+        "rejected",
+        "ownership_not_proven",
+        "the memo belongs to a different exchange customer",
+    )
     assert Reconciliation.objects.count() == 0 and Payout.objects.count() == 0
 
 

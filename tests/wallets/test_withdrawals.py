@@ -160,19 +160,28 @@ def test_large_withdrawal_waits_for_review_then_is_rejected_with_funds_back(chai
     assert withdrawal.status == "review" and balance(user, btc.asset) == (D("0.5"), D("2.5"))
     assert not SimTransfer.objects.exists()
     with pytest.raises(WithdrawalRefused, match="reason"):
-        withdrawal_review(withdrawal=withdrawal, by=operator, approve=False, note=" ")
+        withdrawal_review(withdrawal=withdrawal, by=operator, approve=False, note="typed instead of picked")
+    with pytest.raises(WithdrawalRefused, match="reason"):
+        withdrawal_review(withdrawal=withdrawal, by=operator, approve=False, rejection="not_a_code")
+    with pytest.raises(WithdrawalRefused, match="reason"):
+        withdrawal_review(withdrawal=withdrawal, by=operator, approve=True, note=" ")
     with pytest.raises(WithdrawalRefused, match="own"):
         withdrawal_review(withdrawal=withdrawal, by=user, approve=True, note="me")
     with django_capture_on_commit_callbacks(execute=True):
-        withdrawal_review(withdrawal=withdrawal, by=operator, approve=False, note="destination linked to a scam report")
+        withdrawal_review(
+            withdrawal=withdrawal, by=operator, approve=False, rejection="address_risk", note="destination linked to a scam report"
+        )
     withdrawal.refresh_from_db()
-    assert (withdrawal.status, withdrawal.reviewed_by, withdrawal.review_note) == (
+    assert (withdrawal.status, withdrawal.reviewed_by, withdrawal.rejection, withdrawal.review_note) == (
         "rejected",
         operator,
+        "address_risk",
         "destination linked to a scam report",
     )
     assert balance(user, btc.asset) == (D("3"), 0)
-    assert "Reason: destination linked to a scam report" in mailoutbox[-1].body
+    body = mailoutbox[-1].body
+    assert "Reason: Our compliance checks flagged the destination address. Withdraw to another address." in body
+    assert "scam report" not in body  # the staff note stays with the staff
     with pytest.raises(WithdrawalRefused):
         withdrawal_review(withdrawal=withdrawal, by=operator, approve=True, note="again")
 
@@ -299,7 +308,7 @@ def test_a_freeze_holds_a_queued_withdrawal_and_blocks_its_approval(chain, trade
     assert held.status == "review" and "frozen" in held.review_note and not SimTransfer.objects.exists()
     with pytest.raises(WithdrawalRefused, match="frozen"):
         withdrawal_review(withdrawal=in_review, by=UserFactory(), approve=True, note="looks fine")
-    withdrawal_review(withdrawal=in_review, by=UserFactory(), approve=False, note="account frozen by its owner")
+    withdrawal_review(withdrawal=in_review, by=UserFactory(), approve=False, rejection="account_frozen")
     assert balance(user, chain["BTC"].asset) == (D("2.5"), D("0.5"))  # the rejected 2.2 is back; the held 0.5 waits for review
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from wallets.ledger import InvalidAmount, Line, journal_post, system_account, user_account
-from wallets.models import AccountKind, Asset, Deposit, Journal, Network, Notice, RecoveryRequest
+from wallets.models import AccountKind, Asset, Deposit, Journal, Network, Notice, RecoveryRejection, RecoveryRequest
 from wallets.services.notices import notice_create
 
 
@@ -44,19 +44,19 @@ def recovery_submit(*, user: User, tx_hash: str, chain: str, token: str, amount:
     asset = Asset.objects.filter(symbol=token, is_active=True).first()
     reject = None
     if deposit is None:
-        reject = ("not_found", _("We found no transfer with this hash to an Agora address on this network."))
+        reject = RecoveryRejection.NOT_FOUND
     elif deposit.status in (Deposit.Status.CREDITED, Deposit.Status.RECOVERED):
-        reject = ("already_credited", _("This transfer was already credited."))
+        reject = RecoveryRejection.ALREADY_CREDITED
     elif deposit.status != Deposit.Status.UNMATCHED:
-        reject = ("still_confirming", _("This deposit is still confirming and will be credited on its own."))
+        reject = RecoveryRejection.STILL_CONFIRMING
     elif deposit.user_id not in (None, user.pk):
-        reject = ("not_yours", _("This transfer went to another user's address."))
+        reject = RecoveryRejection.NOT_YOURS
     elif deposit.token != token or deposit.amount != amount or deposit.address != address:
-        reject = ("details_differ", _("The asset, amount or address does not match the transfer we found."))
+        reject = RecoveryRejection.DETAILS_DIFFER
     elif asset is None:
-        reject = ("asset_unlisted", _("We do not list this asset, so it cannot be credited."))
+        reject = RecoveryRejection.ASSET_UNLISTED
     if reject:
-        request.check_result, request.reject_reason, request.status = reject[0], reject[1], RecoveryRequest.Status.REJECTED
+        request.check_result, request.rejection, request.status = reject.value, reject.value, RecoveryRequest.Status.REJECTED
     elif deposit.user_id is None:
         # Nothing on chain says whose it is (hash, amount and address are public): an operator
         # checks the sender's proof before anything is quoted.
@@ -149,17 +149,20 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
 
 
 @transaction.atomic
-def recovery_reject(*, request: RecoveryRequest, by: User, reason: str) -> RecoveryRequest:
+def recovery_reject(*, request: RecoveryRequest, by: User, rejection: str, note: str = "") -> RecoveryRequest:
+    """An operator rejects with a reason from RecoveryRejection (the customer is emailed its text in
+    their own language) and an optional note that stays with the staff."""
     request = RecoveryRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
     if request.status in (RecoveryRequest.Status.CREDITED, RecoveryRequest.Status.REJECTED, RecoveryRequest.Status.DECLINED):
         raise RecoveryRefused("finished", "this request is already finished")
-    if not reason.strip():
-        raise RecoveryRefused("reason_required", "a reason is required")
-    request.status, request.reject_reason, request.check_result = (
+    if rejection not in RecoveryRejection.values:
+        raise RecoveryRefused("reason_required", "pick a reason from the list")
+    request.status, request.rejection, request.reject_note, request.check_result = (
         RecoveryRequest.Status.REJECTED,
-        reason.strip()[:500],
+        rejection,
+        note.strip()[:500],
         "rejected_by_operator",
     )
-    request.save(update_fields=["status", "reject_reason", "check_result", "updated_at"])
+    request.save(update_fields=["status", "rejection", "reject_note", "check_result", "updated_at"])
     notice_create(user=request.user, kind=Notice.Kind.RECOVERY_DONE, object_id=request.pk)
     return request

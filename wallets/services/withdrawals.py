@@ -34,7 +34,7 @@ from wallets.ledger import (
     system_account,
     user_account,
 )
-from wallets.models import AccountKind, DepositAddress, Entry, Journal, Network, Notice, Withdrawal, WithdrawalAddress
+from wallets.models import AccountKind, DepositAddress, Entry, Journal, Network, Notice, Withdrawal, WithdrawalAddress, WithdrawalRejection
 from wallets.services.notices import notice_create
 
 
@@ -304,14 +304,18 @@ def withdrawal_cancel(*, withdrawal: Withdrawal, user: User) -> Withdrawal:
 
 
 @transaction.atomic
-def withdrawal_review(*, withdrawal: Withdrawal, by: User, approve: bool, note: str) -> Withdrawal:
-    """An operator approves (-> sent) or rejects (-> hold released, user told) a withdrawal in review.
-    A frozen or security-locked account's withdrawal can only be rejected."""
+def withdrawal_review(*, withdrawal: Withdrawal, by: User, approve: bool, note: str = "", rejection: str = "") -> Withdrawal:
+    """An operator approves (-> sent, a note required) or rejects (-> hold released, user told) a
+    withdrawal in review. A rejection takes a reason from WithdrawalRejection, which the customer is
+    emailed in their own language; the note stays with the staff. A frozen or security-locked
+    account's withdrawal can only be rejected."""
     withdrawal = _locked(withdrawal.pk)
     if withdrawal.status != Withdrawal.Status.REVIEW:
         raise WithdrawalRefused("not_in_review", "this withdrawal is not waiting for review")
-    if not note.strip():
+    if approve and not note.strip():
         raise WithdrawalRefused("reason_required", "a reason is required")
+    if not approve and rejection not in WithdrawalRejection.values:
+        raise WithdrawalRefused("reason_required", "pick a reason from the list")
     if withdrawal.user_id == by.pk:
         raise WithdrawalRefused("own_withdrawal", "nobody reviews their own withdrawal")
     owner = User.objects.get(pk=withdrawal.user_id)
@@ -322,7 +326,7 @@ def withdrawal_review(*, withdrawal: Withdrawal, by: User, approve: bool, note: 
         withdrawal.status = Withdrawal.Status.QUEUED
         _broadcast_after_commit(withdrawal.pk)
     else:
-        withdrawal.status, withdrawal.finished_at = Withdrawal.Status.REJECTED, timezone.now()
+        withdrawal.status, withdrawal.finished_at, withdrawal.rejection = Withdrawal.Status.REJECTED, timezone.now(), rejection
         _release(withdrawal)
         notice_create(user=withdrawal.user, kind=Notice.Kind.WITHDRAWAL_REJECTED, object_id=withdrawal.pk)
     withdrawal.save()
