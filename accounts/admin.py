@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from accounts import services
 from accounts.client import client_info
-from accounts.models import AccountFreeze, ApiKey, KnownDevice, LoginRecord, SecurityEvent, User
+from accounts.models import AccountFreeze, ApiKey, KnownDevice, LoginRecord, SecurityEvent, TotpFailureCounter, User
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -186,6 +186,16 @@ class KnownDeviceAdmin(ReadOnlyAdmin):
     list_display = ["user", "device_id", "first_seen_at", "last_seen_at", "last_ip"]
     search_fields = ["user__email", "device_id", "last_ip"]
     list_select_related = ["user"]
+
+
+@admin.register(TotpFailureCounter)
+class TotpFailureCounterAdmin(ReadOnlyAdmin):
+    """Wrong TOTP codes per user and per IP (accounts.services.totp_verify); a lock ends by itself."""
+
+    list_display = ["scope", "count", "window_start", "locked_until"]
+    list_filter = [("locked_until", admin.EmptyFieldListFilter)]
+    search_fields = ["scope"]
+    ordering = ["-window_start"]
 
 
 auditlog.register(User, exclude_fields=["password", "last_login", "session_epoch"])

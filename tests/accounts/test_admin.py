@@ -13,6 +13,7 @@ PAGES = [
     "accounts/securityevent",
     "accounts/loginrecord",
     "accounts/knowndevice",
+    "accounts/totpfailurecounter",
     "support/announcement",
     "auditlog/logentry",
     "wallets/asset",
