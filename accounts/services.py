@@ -348,8 +348,7 @@ def totp_verify(*, user: User, code: str, ip: str | None, purpose: str) -> None:
 
 def mfa_data_encrypt(data: dict, *, box) -> tuple[dict, bool]:
     """allauth MFA data with every secret under the newest key: a plain one (stored before
-    MFAAdapter) is encrypted, an old-key one re-encrypted. `box(value) -> (new, changed)`.
-    Shared with migration 0005, which runs it on historical rows."""
+    MFAAdapter) is encrypted, an old-key one re-encrypted. `box(value) -> (new, changed)`."""
     from accounts import encryption
 
     data, changed = dict(data), False
@@ -431,6 +430,13 @@ def _ip_allowlist_parse(raw: str) -> list[str]:
     return parsed
 
 
+def _api_key_create_allowed(*, user: User) -> None:
+    if user.is_frozen:
+        raise ValidationError(_("Your account is frozen. Contact support to unfreeze it."))
+    if ApiKey.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_ACTIVE_API_KEYS:
+        raise ValidationError(_("You already have %(count)d active keys. Revoke one first.") % {"count": MAX_ACTIVE_API_KEYS})
+
+
 def api_key_create(
     *,
     user: User,
@@ -445,7 +451,7 @@ def api_key_create(
     """Create a key; returns it with its secret, which is never readable from the page again.
 
     Needs a current TOTP code of the user (totp_verify: attempt-limited), checked after the other
-    fields so a typo elsewhere does not burn the code. Only the operator command
+    fields, the frozen state and the key limit, so neither a typo nor a refusal burns the code. Only the operator command
     `create_api_key --without-totp` passes totp_waived_by_operator (recorded in the event).
     Withdrawal permission requires an IP allowlist. Frozen accounts cannot create keys.
     Raises ValidationError or TotpRefused.
@@ -456,14 +462,14 @@ def api_key_create(
     allowlist = _ip_allowlist_parse(ip_allowlist or "")
     if can_withdraw and not allowlist:
         raise ValidationError({"ip_allowlist": _("A key that can withdraw must be restricted to IP addresses.")})
+    # The cheap refusals first, so a user who cannot get a key anyway does not spend a code (and an
+    # attempt) on it; they are checked again under the user's row lock below.
+    _api_key_create_allowed(user=User.objects.get(pk=user.pk))
     if not totp_waived_by_operator:
         totp_verify(user=user, code=code, ip=client.ip, purpose="api_key")
     with transaction.atomic():
         locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
-        if locked.is_frozen:
-            raise ValidationError(_("Your account is frozen. Contact support to unfreeze it."))
-        if ApiKey.objects.filter(user=locked, revoked_at__isnull=True).count() >= MAX_ACTIVE_API_KEYS:
-            raise ValidationError(_("You already have %(count)d active keys. Revoke one first.") % {"count": MAX_ACTIVE_API_KEYS})
+        _api_key_create_allowed(user=locked)
         secret = secrets.token_urlsafe(48)[:64]
         api_key = ApiKey.objects.create(
             user=locked,
