@@ -46,7 +46,9 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "language", "vip_tier", "is_staff", "frozen_at", "withdrawals_locked_until", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "vip_tier", "language", ("frozen_at", admin.EmptyFieldListFilter), "groups"]
     search_fields = ["email", "first_name", "last_name"]
-    readonly_fields = ["frozen_at", "withdrawals_locked_until", "last_login", "date_joined"]
+    # The anti-phishing code is the customer's own proof that an email is ours; only they set it
+    # (anti_phishing_code_set, with a security event), never an operator.
+    readonly_fields = ["anti_phishing_code", "frozen_at", "withdrawals_locked_until", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (
