@@ -343,6 +343,21 @@ def totp_verify(*, user: User, code: str, ip: str | None, purpose: str) -> None:
     raise _totp_locked_refusal((now + window).timestamp())
 
 
+def totp_counters_prune() -> int:
+    """Delete the TOTP failure counters that no longer count: window passed and not locked (or the
+    lock ended). One row per IP ever seen would otherwise pile up. Returns how many were deleted."""
+    from django.db.models import Q
+
+    from accounts.models import TotpFailureCounter
+
+    now = timezone.now()
+    stale = Q(window_start__lte=now - timedelta(seconds=settings.TOTP_LOCKOUT_SECONDS)) & (
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    )
+    deleted, _per_model = TotpFailureCounter.objects.filter(stale).delete()
+    return deleted
+
+
 # --- Secrets at rest ------------------------------------------------------------------------------------
 
 

@@ -152,6 +152,7 @@ CELERY_BEAT_SCHEDULE = {
     "holdings-snapshot": {"task": "wallets.tasks.holdings_snapshot_task", "schedule": crontab(minute=0, hour=0)},
     "reconciliation": {"task": "wallets.tasks.reconciliation_task", "schedule": crontab(minute=15, hour="*/6")},
     "fee-tiers": {"task": "exchange.tasks.fee_tiers_recompute_task", "schedule": crontab(minute=10, hour=0)},
+    "totp-counters-prune": {"task": "accounts.tasks.totp_counters_prune_task", "schedule": crontab(minute=40)},
 }
 # /healthz answers everyone with only {"status": ...}; staff, and requests with this token in the
 # X-Healthz-Token header (monitoring), get every check's detail. Empty: staff only.

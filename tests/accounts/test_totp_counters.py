@@ -174,3 +174,27 @@ def test_staff_read_the_counters_and_cannot_edit_them(client, totp_user):
     assert client.post(f"/en/admin/accounts/totpfailurecounter/{counter.pk}/delete/", {"post": "yes"}).status_code == 403
     counter.refresh_from_db()
     assert counter.count == 1
+
+
+def test_prune_deletes_only_counters_that_no_longer_count(totp_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from freezegun import freeze_time
+
+    from accounts.tasks import totp_counters_prune_task
+
+    user, secret = totp_user
+    [(other, other_secret)] = totp_users(1)
+    start = timezone.now()
+    with freeze_time(start) as frozen:
+        for _ in range(5):
+            verify(user, wrong_code(secret), ip="203.0.113.1")  # user locked until start + 15 min
+        frozen.tick(timedelta(minutes=10))
+        verify(other, wrong_code(other_secret), ip="203.0.113.2")
+        frozen.tick(timedelta(minutes=5, seconds=1))
+        assert services.totp_counters_prune() == 2  # ip:203.0.113.1 (window passed) and the user (lock ended)
+        assert sorted(TotpFailureCounter.objects.values_list("scope", "count")) == [("ip:203.0.113.2", 1), (f"user:{other.pk}", 1)]
+        frozen.tick(timedelta(minutes=11))
+        totp_counters_prune_task.delay()
+        assert not TotpFailureCounter.objects.exists()
