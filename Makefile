@@ -65,7 +65,7 @@ messages: install
 # Checks the settings only (nothing connects), so placeholder URLs and a throwaway key do.
 check-deploy: install
 	DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(50))') \
-	  ALLOWED_HOSTS=agora.example SITE_URL=https://agora.example DATABASE_URL=postgres://agora@127.0.0.1:5432/agora REDIS_URL=redis://127.0.0.1:6379/0 \
+	  ALLOWED_HOSTS=agora.example SITE_URL=https://agora.example ALLAUTH_TRUSTED_PROXY_COUNT=1 DATABASE_URL=postgres://agora@127.0.0.1:5432/agora REDIS_URL=redis://127.0.0.1:6379/0 \
 	  FIELD_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet;print(Fernet.generate_key().decode())') \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 

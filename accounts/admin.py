@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.client import client_info
-from accounts.models import AccountFreeze, ApiKey, KnownDevice, LoginRecord, SecurityEvent, User
+from accounts.models import AccountFreeze, ApiKey, KnownDevice, LoginRecord, SecurityEvent, TotpFailureCounter, User
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,7 +69,9 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "language", "vip_tier", "is_staff", "frozen_at", "withdrawals_locked_until", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "vip_tier", "language", ("frozen_at", admin.EmptyFieldListFilter), "groups"]
     search_fields = ["email", "first_name", "last_name"]
-    readonly_fields = ["frozen_at", "withdrawals_locked_until", "last_login", "date_joined"]
+    # The anti-phishing code is the customer's own proof that an email is ours; only they set it
+    # (anti_phishing_code_set, with a security event), never an operator.
+    readonly_fields = ["anti_phishing_code", "frozen_at", "withdrawals_locked_until", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (
@@ -267,6 +269,16 @@ class KnownDeviceAdmin(ReadOnlyAdmin):
     list_display = ["user", "device_id", "first_seen_at", "last_seen_at", "last_ip"]
     search_fields = ["user__email", "device_id", "last_ip"]
     list_select_related = ["user"]
+
+
+@admin.register(TotpFailureCounter)
+class TotpFailureCounterAdmin(ReadOnlyAdmin):
+    """Wrong TOTP codes per user and per IP (accounts.services.totp_verify); a lock ends by itself."""
+
+    list_display = ["scope", "count", "window_start", "locked_until"]
+    list_filter = [("locked_until", admin.EmptyFieldListFilter)]
+    search_fields = ["scope"]
+    ordering = ["-window_start"]
 
 
 auditlog.register(User, exclude_fields=["password", "last_login", "session_epoch"])

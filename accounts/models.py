@@ -287,3 +287,22 @@ class ApiKey(models.Model):
     def permission_labels(self) -> list[str]:
         """The permissions as the key list shows them (joined with {% list_join %})."""
         return [str(API_PERMISSION_LABELS[name]) for name in self.permissions]
+
+
+class TotpFailureCounter(models.Model):
+    """Wrong TOTP codes counted for one scope (`user:<id>`, `ip:<address>` or `ip:<IPv6 /64>`) in
+    the database, updated under the row lock (services.totp_verify): a cache's add/incr are not
+    atomic on every backend (the embedded file cache is get + set), so parallel guesses got past
+    a cache counter. The count is for the window starting at `window_start`; `locked_until` is set
+    when the limit is reached."""
+
+    scope = models.CharField(max_length=80, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = "TOTP failure counter"
+
+    def __str__(self):
+        return f"{self.scope}: {self.count}"

@@ -9,7 +9,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core import signing
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -250,10 +249,27 @@ class TotpRefused(AppError):
     or already used code), `mfa_locked` (too many wrong codes for this user or IP; wait)."""
 
 
-def _totp_scopes(*, user: User, ip: str | None) -> list[tuple[str, int]]:
-    scopes = [(f"user:{user.pk}", settings.TOTP_FAILURES_PER_USER)]
-    if ip:
-        scopes.append((f"ip:{ip}", settings.TOTP_FAILURES_PER_IP))
+def _ip_bucket(ip: str | None) -> str | None:
+    """The address the per-IP limit counts: an IPv4 address as is, an IPv6 address by its /64 (one
+    subscriber gets a whole /64 and can pick any address in it)."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:76]
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _totp_scopes(*, user: User, ip: str | None) -> dict[str, int]:
+    scopes = {f"user:{user.pk}": settings.TOTP_FAILURES_PER_USER}
+    bucket = _ip_bucket(ip)
+    if bucket:
+        scopes[f"ip:{bucket}"] = settings.TOTP_FAILURES_PER_IP
     return scopes
 
 
@@ -270,65 +286,79 @@ def _totp_locked_refusal(until: float) -> TotpRefused:
     )
 
 
-def _counter_add(key: str, delta: int) -> int:
-    cache.add(key, 0, timeout=settings.TOTP_LOCKOUT_SECONDS)
-    try:
-        return cache.incr(key, delta)
-    except ValueError:  # expired between add and incr: start again
-        cache.add(key, 0, timeout=settings.TOTP_LOCKOUT_SECONDS)
-        return cache.incr(key, delta)
-
-
 def totp_verify(*, user: User, code: str, ip: str | None, purpose: str) -> None:
     """Check a code of the user's authenticator app, for `purpose` (api_key, withdrawal, ...).
 
     Every TOTP check outside allauth's login goes through here. A code is accepted once. Wrong codes
-    are counted per user and per IP (the cache, shared by every process): the Nth wrong one
-    (settings.TOTP_FAILURES_PER_USER / _PER_IP) locks further checks for TOTP_LOCKOUT_SECONDS, the right
-    code included, and records a TOTP_LOCKED security event (which emails the user). Each attempt is
-    counted before the code is checked, so parallel guesses cannot get past the limit. Call it
-    outside a transaction that a refusal would roll back, or the lock-out event is lost.
-    Raises TotpRefused.
+    are counted per user and per IP (an IPv6 client by its /64) in TotpFailureCounter rows: the Nth
+    wrong one within TOTP_LOCKOUT_SECONDS (settings.TOTP_FAILURES_PER_USER / _PER_IP) locks further
+    checks for TOTP_LOCKOUT_SECONDS, the right code included, and records a TOTP_LOCKED security
+    event (which emails the user). The check runs under the counters' row locks (SQLite: the
+    IMMEDIATE transaction), so parallel guesses are checked one after another and cannot get past
+    the limit, whatever the cache backend. Call it outside a transaction that a refusal would roll
+    back, or the lock-out event is lost. Raises TotpRefused.
     """
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP
 
-    scopes = _totp_scopes(user=user, ip=ip)
-    now = timezone.now().timestamp()
-    for scope, _limit in scopes:
-        until = cache.get(f"totp-lock:{scope}")
-        if until is not None and until > now:
-            raise _totp_locked_refusal(until)
-        if until is not None:  # served its time: the count starts again
-            cache.delete_many([f"totp-lock:{scope}", f"totp-fail:{scope}"])
+    from accounts.models import TotpFailureCounter
+
     authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
     if authenticator is None:
         raise TotpRefused("mfa_required", _("Set up an authenticator app first."))
-    counts = [(scope, limit, _counter_add(f"totp-fail:{scope}", 1)) for scope, limit in scopes]
-    if any(count > limit for _scope, limit, count in counts):  # a parallel attempt is locking it now
-        raise _totp_locked_refusal(now + settings.TOTP_LOCKOUT_SECONDS)
-    if TOTP(authenticator).validate_code((code or "").strip()):
-        cache.delete(f"totp-fail:user:{user.pk}")
-        if ip:
-            _counter_add(f"totp-fail:ip:{ip}", -1)  # only wrong codes count against an IP
+    scopes = _totp_scopes(user=user, ip=ip)
+    window = timedelta(seconds=settings.TOTP_LOCKOUT_SECONDS)
+    locked: list[str] = []
+    with transaction.atomic():
+        now = timezone.now()
+        # Rows are created and then locked in scope order, so two checks never wait on each other.
+        TotpFailureCounter.objects.bulk_create(
+            [TotpFailureCounter(scope=scope, window_start=now) for scope in sorted(scopes)], ignore_conflicts=True
+        )
+        counters = list(TotpFailureCounter.objects.select_for_update().filter(scope__in=scopes).order_by("scope"))
+        for counter in counters:
+            if counter.locked_until is not None and counter.locked_until > now:
+                raise _totp_locked_refusal(counter.locked_until.timestamp())
+            if counter.locked_until is not None or counter.window_start + window <= now:  # served its time or the window passed
+                counter.count, counter.window_start, counter.locked_until = 0, now, None
+        right = TOTP(authenticator).validate_code((code or "").strip())
+        for counter in counters:
+            if right and counter.scope.startswith("user:"):
+                counter.count, counter.window_start = 0, now  # only wrong codes count against an IP
+            elif not right:
+                counter.count += 1
+                if counter.count >= scopes[counter.scope]:
+                    counter.locked_until = now + window
+                    locked.append(counter.scope)
+            counter.save(update_fields=["count", "window_start", "locked_until"])
+        if locked:
+            security_event_record(
+                user=user,
+                kind=SecurityEvent.Kind.TOTP_LOCKED,
+                client=ClientInfo(ip=ip),
+                data={"purpose": purpose, "locked": [scope.split(":", 1)[0] for scope in locked], "seconds": settings.TOTP_LOCKOUT_SECONDS},
+            )
+    if right:
         return
-    locked = [scope for scope, limit, count in counts if count >= limit]
     if not locked:
         raise TotpRefused("mfa_invalid", _("The authenticator code is wrong or was already used. Enter the current code."))
-    until = now + settings.TOTP_LOCKOUT_SECONDS
-    for scope in locked:
-        # The count stays (it expires with its window): attempts already past the lock check
-        # count on from the limit and are refused, instead of starting a fresh allowance.
-        cache.set(f"totp-lock:{scope}", until, timeout=settings.TOTP_LOCKOUT_SECONDS + 60)
-    with transaction.atomic():
-        security_event_record(
-            user=user,
-            kind=SecurityEvent.Kind.TOTP_LOCKED,
-            client=ClientInfo(ip=ip),
-            data={"purpose": purpose, "locked": [scope.split(":", 1)[0] for scope in locked], "seconds": settings.TOTP_LOCKOUT_SECONDS},
-        )
     log.warning("TOTP checks locked for %s after wrong codes (%s)", ", ".join(locked), purpose)
-    raise _totp_locked_refusal(until)
+    raise _totp_locked_refusal((now + window).timestamp())
+
+
+def totp_counters_prune() -> int:
+    """Delete the TOTP failure counters that no longer count: window passed and not locked (or the
+    lock ended). One row per IP ever seen would otherwise pile up. Returns how many were deleted."""
+    from django.db.models import Q
+
+    from accounts.models import TotpFailureCounter
+
+    now = timezone.now()
+    stale = Q(window_start__lte=now - timedelta(seconds=settings.TOTP_LOCKOUT_SECONDS)) & (
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    )
+    deleted, _per_model = TotpFailureCounter.objects.filter(stale).delete()
+    return deleted
 
 
 # --- Secrets at rest ------------------------------------------------------------------------------------
@@ -336,8 +366,7 @@ def totp_verify(*, user: User, code: str, ip: str | None, purpose: str) -> None:
 
 def mfa_data_encrypt(data: dict, *, box) -> tuple[dict, bool]:
     """allauth MFA data with every secret under the newest key: a plain one (stored before
-    MFAAdapter) is encrypted, an old-key one re-encrypted. `box(value) -> (new, changed)`.
-    Shared with migration 0005, which runs it on historical rows."""
+    MFAAdapter) is encrypted, an old-key one re-encrypted. `box(value) -> (new, changed)`."""
     from accounts import encryption
 
     data, changed = dict(data), False
@@ -452,6 +481,20 @@ def ip_allowlist_check(*, raw: str, can_withdraw: bool) -> list[str]:
     return allowlist
 
 
+def _api_key_create_allowed(*, user: User) -> None:
+    if user.is_frozen:
+        raise ValidationError(_("Your account is frozen. Contact support to unfreeze it."))
+    if ApiKey.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_ACTIVE_API_KEYS:
+        raise ValidationError(
+            ngettext(
+                "You already have %(count)d active key. Revoke it first.",
+                "You already have %(count)d active keys. Revoke one first.",
+                MAX_ACTIVE_API_KEYS,
+            )
+            % {"count": MAX_ACTIVE_API_KEYS}
+        )
+
+
 def api_key_create(
     *,
     user: User,
@@ -466,7 +509,7 @@ def api_key_create(
     """Create a key; returns it with its secret, which is never readable from the page again.
 
     Needs a current TOTP code of the user (totp_verify: attempt-limited), checked after the other
-    fields so a typo elsewhere does not burn the code. Only the operator command
+    fields, the frozen state and the key limit, so neither a typo nor a refusal burns the code. Only the operator command
     `create_api_key --without-totp` passes totp_waived_by_operator (recorded in the event).
     Withdrawal permission requires an IP allowlist. Frozen accounts cannot create keys.
     Raises ValidationError or TotpRefused.
@@ -479,21 +522,14 @@ def api_key_create(
         raise ValidationError({"ip_allowlist": _("A key that can withdraw must be restricted to IP addresses.")})
     if can_withdraw:
         withdraw_allowlist_check(allowlist=allowlist)
+    # The cheap refusals first, so a user who cannot get a key anyway does not spend a code (and an
+    # attempt) on it; they are checked again under the user's row lock below.
+    _api_key_create_allowed(user=User.objects.get(pk=user.pk))
     if not totp_waived_by_operator:
         totp_verify(user=user, code=code, ip=client.ip, purpose="api_key")
     with transaction.atomic():
         locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
-        if locked.is_frozen:
-            raise ValidationError(_("Your account is frozen. Contact support to unfreeze it."))
-        if ApiKey.objects.filter(user=locked, revoked_at__isnull=True).count() >= MAX_ACTIVE_API_KEYS:
-            raise ValidationError(
-                ngettext(
-                    "You already have %(count)d active key. Revoke it first.",
-                    "You already have %(count)d active keys. Revoke one first.",
-                    MAX_ACTIVE_API_KEYS,
-                )
-                % {"count": MAX_ACTIVE_API_KEYS}
-            )
+        _api_key_create_allowed(user=locked)
         secret = secrets.token_urlsafe(48)[:64]
         api_key = ApiKey.objects.create(
             user=locked,
@@ -553,6 +589,7 @@ ROLE_PERMISSIONS = {
         "accounts.view_user",
         "accounts.view_securityevent",
         "accounts.view_loginrecord",
+        "accounts.view_totpfailurecounter",
         "accounts.view_accountfreeze",
         "accounts.change_accountfreeze",
         "accounts.view_apikey",
@@ -573,6 +610,7 @@ ROLE_PERMISSIONS = {
         "accounts.view_securityevent",
         "accounts.view_loginrecord",
         "accounts.view_knowndevice",
+        "accounts.view_totpfailurecounter",
         "accounts.view_accountfreeze",
         "accounts.change_accountfreeze",
         "accounts.view_apikey",
@@ -585,8 +623,9 @@ ROLE_PERMISSIONS = {
         "support.change_announcement",
         "support.delete_announcement",
         "auditlog.view_logentry",
+        # View only: changing a periodic task could point one at accounts.tasks.mail_send with any
+        # address and text, i.e. phishing sent from our own domain. Schedules change in deploys.
         "django_celery_beat.view_periodictask",
-        "django_celery_beat.change_periodictask",
         "wallets.view_asset",
         "wallets.add_asset",
         "wallets.change_asset",

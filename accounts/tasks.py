@@ -81,3 +81,10 @@ def security_event_notify(event_id: int) -> None:
             mail_to_user(user=event.user, template="security_event", context={"event": event}, to=old_address)
         event.notified_at = timezone.now()
         event.save(update_fields=["notified_at"])
+
+
+@shared_task(ignore_result=True)
+def totp_counters_prune_task() -> None:
+    from accounts.services import totp_counters_prune
+
+    log.info("pruned %d TOTP failure counters", totp_counters_prune())

@@ -121,6 +121,7 @@ def test_production_settings_pass_deploy_checks():
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "FIELD_ENCRYPTION_KEYS": "N1ExNzYH8d5Yhd2m3hq3ZgH4f4N9s5XvL6o1m0v3kYA=",
         "SITE_URL": "https://agora.example",
+        "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True

@@ -22,8 +22,9 @@ PRODUCTION = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "FIELD_ENCRYPTION_KEYS": KEY,
     "SITE_URL": "https://agora.example",
+    "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
 }
-OURS = set(PRODUCTION) | {"DJANGO_ALLOW_ASYNC_UNSAFE"}
+OURS = set(PRODUCTION) | {"DJANGO_ALLOW_ASYNC_UNSAFE", "ALLAUTH_TRUSTED_CLIENT_IP_HEADER"}
 
 
 def run(env: dict, code: str = "from django.conf import settings; settings.DATABASES; print('started')"):
@@ -43,6 +44,8 @@ def test_production_starts_with_everything_set():
         ("REDIS_URL", "ImproperlyConfigured: REDIS_URL is not set: production needs Redis"),
         ("FIELD_ENCRYPTION_KEYS", "ImproperlyConfigured: FIELD_ENCRYPTION_KEYS is not set: production needs the Fernet keys"),
         ("SECRET_KEY", "ImproperlyConfigured: Set the SECRET_KEY environment variable"),
+        ("SITE_URL", "ImproperlyConfigured: SITE_URL is not set: production needs the public https address"),
+        ("ALLAUTH_TRUSTED_PROXY_COUNT", "ImproperlyConfigured: ALLAUTH_TRUSTED_PROXY_COUNT (the number of reverse proxies"),
     ],
 )
 def test_production_refuses_to_start_without(missing, message):
@@ -57,11 +60,35 @@ def test_production_refuses_to_start_without(missing, message):
         ({"DATABASE_URL": "sqlite:////tmp/agora.sqlite3"}, "DATABASE_URL must point at PostgreSQL in production"),
         ({"FIELD_ENCRYPTION_KEYS": "iW5n8WTFSvWRTQ0Xs7mm7-j0iKno2OYg3IeGCKczYuM="}, "holds the public development key"),
         ({"FIELD_ENCRYPTION_KEYS": f"{KEY},short"}, "FIELD_ENCRYPTION_KEYS: key 2 is not a Fernet key"),
+        ({"SITE_URL": "http://agora.example"}, "SITE_URL must be an https:// address in production, not 'http://agora.example'"),
+        ({"SITE_URL": "https://127.0.0.1:8000"}, "SITE_URL must be the public address, not a loopback host (127.0.0.1)"),
+        ({"SITE_URL": "https://localhost"}, "SITE_URL must be the public address, not a loopback host (localhost)"),
+        ({"SITE_URL": "https://[::1]/"}, "SITE_URL must be the public address, not a loopback host (::1)"),
+        ({"ALLAUTH_TRUSTED_PROXY_COUNT": "0"}, "ALLAUTH_TRUSTED_PROXY_COUNT (the number of reverse proxies"),
     ],
 )
 def test_production_refuses_unsafe_values(override, message):
     result = run({**PRODUCTION, **override})
     assert result.returncode == 1 and message in result.stderr.strip().splitlines()[-1]
+
+
+PRINT_CLIENT_IP_SETTINGS = (
+    "from django.conf import settings; from allauth import app_settings;"
+    " print(settings.SITE_URL, app_settings.TRUSTED_PROXY_COUNT, app_settings.TRUSTED_CLIENT_IP_HEADER)"
+)
+
+
+def test_production_reads_the_proxy_settings_and_site_url_from_the_environment():
+    result = run({**PRODUCTION, "ALLAUTH_TRUSTED_PROXY_COUNT": "2"}, PRINT_CLIENT_IP_SETTINGS)
+    assert result.returncode == 0 and result.stdout.strip() == "https://agora.example 2 None", result.stderr
+    header_only = {k: v for k, v in PRODUCTION.items() if k != "ALLAUTH_TRUSTED_PROXY_COUNT"}
+    result = run({**header_only, "ALLAUTH_TRUSTED_CLIENT_IP_HEADER": "X-Real-IP"}, PRINT_CLIENT_IP_SETTINGS)
+    assert result.returncode == 0 and result.stdout.strip() == "https://agora.example 0 X-Real-IP", result.stderr
+
+
+def test_development_defaults_to_remote_addr():
+    result = run({"DJANGO_SETTINGS_MODULE": "config.settings.local"}, PRINT_CLIENT_IP_SETTINGS)
+    assert result.returncode == 0 and result.stdout.strip() == "http://127.0.0.1:8000 0 None", result.stderr
 
 
 NO_MKDIR = """

@@ -155,6 +155,7 @@ CELERY_BEAT_SCHEDULE = {
     "holdings-snapshot": {"task": "wallets.tasks.holdings_snapshot_task", "schedule": crontab(minute=0, hour=0)},
     "reconciliation": {"task": "wallets.tasks.reconciliation_task", "schedule": crontab(minute=15, hour="*/6")},
     "fee-tiers": {"task": "exchange.tasks.fee_tiers_recompute_task", "schedule": crontab(minute=10, hour=0)},
+    "totp-counters-prune": {"task": "accounts.tasks.totp_counters_prune_task", "schedule": crontab(minute=40)},
 }
 # /healthz answers everyone with only {"status": ...}; staff, and requests with this token in the
 # X-Healthz-Token header (monitoring), get every check's detail. Empty: staff only.
@@ -207,6 +208,11 @@ MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Agora"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=False)
 USERSESSIONS_TRACK_ACTIVITY = True
+# The client's IP (login history, rate limits, the TOTP attempt limit per IP) comes from allauth's
+# get_client_ip: REMOTE_ADDR unless one of these says which proxy header to trust. Behind a reverse
+# proxy REMOTE_ADDR is the proxy for everyone, so production requires one of them.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("ALLAUTH_TRUSTED_CLIENT_IP_HEADER", default="").strip() or None
 
 # Secrets we must read back (API secrets for HMAC checks, TOTP and recovery-code secrets) are
 # encrypted with these Fernet keys, newest first: the first encrypts, all decrypt

@@ -13,6 +13,7 @@ PAGES = [
     "accounts/securityevent",
     "accounts/loginrecord",
     "accounts/knowndevice",
+    "accounts/totpfailurecounter",
     "support/announcement",
     "auditlog/logentry",
     "wallets/asset",
@@ -120,3 +121,50 @@ def test_admin_lift_needs_two_people(client):
     client.post("/en/admin/accounts/accountfreeze/", {"action": "approve_lift", "_selected_action": [freeze.pk]})
     freeze.refresh_from_db()
     assert freeze.lifted_by == second and not freeze.user.is_frozen
+
+
+def test_operator_cannot_change_a_customers_anti_phishing_code(client, operator):
+    target = UserFactory()
+    services.anti_phishing_code_set(user=target, code="Blue42")
+    client.force_login(operator)
+    page = client.get(f"/en/admin/accounts/user/{target.pk}/change/")
+    assert page.status_code == 200 and b'name="anti_phishing_code"' not in page.content and b"Blue42" in page.content
+    form = {
+        "email": target.email,
+        "first_name": "",
+        "last_name": "",
+        "language": target.language,
+        "time_zone": target.time_zone,
+        "anti_phishing_code": "Evil99",
+        "vip_tier": target.vip_tier,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+    response = client.post(f"/en/admin/accounts/user/{target.pk}/change/", form)
+    assert response.status_code == 302, response.content[:2000]
+    target.refresh_from_db()
+    assert target.anti_phishing_code == "Blue42"
+
+
+def test_operator_only_views_periodic_tasks(client, operator):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    assert "django_celery_beat.change_periodictask" not in services.ROLE_PERMISSIONS["operator"]
+    assert operator.has_perm("django_celery_beat.view_periodictask")
+    assert not operator.has_perm("django_celery_beat.change_periodictask")
+    every = IntervalSchedule.objects.create(every=15, period=IntervalSchedule.SECONDS)
+    task = PeriodicTask.objects.create(name="heartbeat", task="config.tasks.worker_heartbeat", interval=every)
+    client.force_login(operator)
+    page = client.get(f"/en/admin/django_celery_beat/periodictask/{task.pk}/change/")
+    assert page.status_code == 200 and b'name="task"' not in page.content
+    data = {
+        "name": "heartbeat",
+        "regtask": "accounts.tasks.mail_send",
+        "task": "accounts.tasks.mail_send",
+        "interval": every.pk,
+        "enabled": "on",
+    }
+    assert client.post(f"/en/admin/django_celery_beat/periodictask/{task.pk}/change/", data).status_code == 403
+    task.refresh_from_db()
+    assert task.task == "config.tasks.worker_heartbeat"

@@ -114,6 +114,21 @@ class TestTotpSecrets:
         assert response.status_code == 302 and response["Location"] == "/en/account/security/"
         assert client.get("/en/account/security/").status_code == 200
 
+    def test_migration_imports_no_application_code(self):
+        """A later change to accounts.services or accounts.encryption must not break the historical
+        migration: it imports only Django and cryptography."""
+        import ast
+        from pathlib import Path
+
+        source = Path(importlib.import_module("accounts.migrations.0005_mfa_secrets_encrypted").__file__).read_text()
+        imported = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module)
+        assert imported == {"cryptography.fernet", "django.conf", "django.db"}
+
     def test_migration_encrypts_plain_secrets(self, user):
         from allauth.mfa.models import Authenticator
         from django.apps import apps

@@ -116,6 +116,27 @@ class TestApiKeys:
         api_key, _secret = services.api_key_create(user=user, label="bot", code=totp_code(secret))
         assert ApiKey.objects.filter(user=user).count() == 1
 
+    def test_refusals_come_before_the_code(self, totp_user):
+        """At the key limit, or frozen, the code is neither used up nor counted as an attempt."""
+        from accounts.models import TotpFailureCounter
+
+        user, secret = totp_user
+        for i in range(services.MAX_ACTIVE_API_KEYS):
+            services.api_key_create(user=user, label=f"bot {i}", totp_waived_by_operator=True)
+        code = totp_code(secret)
+        with pytest.raises(services.ValidationError) as info:
+            services.api_key_create(user=user, label="one more", code=code)
+        assert info.value.messages == ["You already have 30 active keys. Revoke one first."]
+        with pytest.raises(services.ValidationError):
+            services.api_key_create(user=user, label="one more", code=wrong_code(secret))
+        assert not TotpFailureCounter.objects.filter(count__gt=0).exists()
+        services.api_key_revoke(api_key=ApiKey.objects.filter(user=user).first())
+        services.account_freeze(user=user, source="self")
+        with pytest.raises(services.ValidationError) as info:
+            services.api_key_create(user=user, label="one more", code=code)
+        assert info.value.messages == ["Your account is frozen. Contact support to unfreeze it."]
+        services.totp_verify(user=user, code=code, ip=IP, purpose="withdrawal")  # the code is still unused
+
     def test_operator_waiver_is_recorded(self, user):
         api_key, _secret = services.api_key_create(user=user, label="ops", totp_waived_by_operator=True)
         event = SecurityEvent.objects.get(user=user, kind=SecurityEvent.Kind.API_KEY_CREATED)
