@@ -315,7 +315,7 @@ def totp_verify(*, user: User, code: str, ip: str | None, purpose: str) -> None:
         TotpFailureCounter.objects.bulk_create(
             [TotpFailureCounter(scope=scope, window_start=now) for scope in sorted(scopes)], ignore_conflicts=True
         )
-        counters = list(TotpFailureCounter.objects.select_for_update().filter(scope__in=scopes).order_by("scope"))
+        counters = list(TotpFailureCounter.objects.select_for_update(no_key=True).filter(scope__in=scopes).order_by("scope"))
         for counter in counters:
             if counter.locked_until is not None and counter.locked_until > now:
                 raise _totp_locked_refusal(counter.locked_until.timestamp())
@@ -406,7 +406,7 @@ def secrets_reencrypt(*, legacy_secret_keys: tuple[str, ...] = ()) -> dict[str, 
     counts = {kind: {"reencrypted": 0, "current": 0, "unreadable": 0} for kind in ("api_keys", "mfa")}
     for pk in ApiKey.objects.values_list("pk", flat=True).order_by("pk"):
         with transaction.atomic():
-            api_key = ApiKey.objects.select_for_update().only("secret_encrypted").get(pk=pk)
+            api_key = ApiKey.objects.select_for_update(no_key=True).only("secret_encrypted").get(pk=pk)
             try:
                 new, changed = box(api_key.secret_encrypted)
             except encryption.InvalidToken:
@@ -419,7 +419,7 @@ def secrets_reencrypt(*, legacy_secret_keys: tuple[str, ...] = ()) -> dict[str, 
     kinds = [Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES]
     for pk in Authenticator.objects.filter(type__in=kinds).values_list("pk", flat=True).order_by("pk"):
         with transaction.atomic():
-            authenticator = Authenticator.objects.select_for_update().get(pk=pk)
+            authenticator = Authenticator.objects.select_for_update(no_key=True).get(pk=pk)
             try:
                 data, changed = mfa_data_encrypt(authenticator.data, box=box)
             except encryption.InvalidToken:

@@ -37,7 +37,9 @@ def test_one_migrate_on_an_empty_database_gives_every_role_its_permissions(tmp_p
     checked = subprocess.run([*manage, "shell", "-c", CHECK], cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=300)
     result = json.loads(checked.stdout.strip().splitlines()[-1])
     assert result["groups"] == {role: sorted(perms) for role, perms in ROLE_PERMISSIONS.items()}
-    assert len(result["groups"]["operator"]) == 65  # 61 + the four pool-funding permissions
+    assert (
+        len(result["groups"]["operator"]) == 66
+    )  # 61, + 4 pool funding, + market status changes and TOTP counters (view), - periodic-task change
     assert result["pages"] == {
         "/en/admin/": 200,
         "/en/admin/wallets/asset/": 200,

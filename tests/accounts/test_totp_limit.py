@@ -191,7 +191,13 @@ def test_withdrawal_locks_after_five_wrong_codes(totp_user):
     for code in [wrong_code(secret)] * 5 + [totp_code(secret)]:
         with pytest.raises(WithdrawalRefused) as info:
             withdrawal_request(
-                user=user, network=network, address="bc1qexternal000", amount="0.1", mfa_code=code, idempotency_key=code, client=client
+                user=user,
+                network=network,
+                address="bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+                amount="0.1",
+                mfa_code=code,
+                idempotency_key=code,
+                client=client,
             )
         codes.append(info.value.code)
     assert codes == ["mfa_invalid"] * 4 + ["mfa_locked", "mfa_locked"]

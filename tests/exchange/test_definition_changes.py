@@ -359,6 +359,8 @@ def test_admin_refusals_are_shown_translated_in_german_and_arabic(client, operat
 
 def test_admin_halt_reports_the_count_in_the_operators_language(client, operator, market, filled_catalogs):
     client.force_login(operator)
-    response = client.post("/de/admin/exchange/market/", {"action": "halt", "_selected_action": [market.pk]}, follow=True)
+    response = client.post(
+        "/de/admin/exchange/market/", {"action": "halt", "_selected_action": [market.pk], "reason": "maintenance"}, follow=True
+    )
     assert "1 Markt angehalten." in response.content.decode()
     assert Market.objects.get(pk=market.pk).status == Market.Status.HALT

@@ -42,7 +42,13 @@ def test_admin_action_messages_are_in_the_staff_members_language(client, market,
 
     account_services.roles_sync()
     client.force_login(account_services.role_assign(user=UserFactory(), role="operator"))
-    page = client.post(f"/{code}/admin/exchange/market/", {"action": "halt", ACTION_CHECKBOX_NAME: [market.pk]}, follow=True)
+    page = client.post(
+        f"/{code}/admin/exchange/market/", {"action": "halt", ACTION_CHECKBOX_NAME: [market.pk], "reason": "maintenance"}, follow=True
+    )
     assert halted in page.content.decode()
-    page = client.post(f"/{code}/admin/exchange/market/", {"action": "resume", ACTION_CHECKBOX_NAME: [market.pk]}, follow=True)
+    page = client.post(
+        f"/{code}/admin/exchange/market/",
+        {"action": "resume", ACTION_CHECKBOX_NAME: [market.pk], "reason": "maintenance over"},
+        follow=True,
+    )
     assert resumed in page.content.decode()
