@@ -827,9 +827,8 @@ def user_email_change_by_staff(*, user: User, email: str, by: User, client: Clie
         EmailAddress.objects.filter(user=locked).delete()
         EmailAddress.objects.create(user=locked, email=email, primary=True, verified=False)
         _staff_audit(user=locked, by=by, changes={"email": [old, email]}, kind="email_changed_by_staff", client=client)
-        credential_changed(
-            user=locked, kind=SecurityEvent.Kind.EMAIL_CHANGED, client=client, data={"from": old, "to": email, "by_staff": by.pk}
-        )
+        # The event (and the customer's email) carries no client: it would show the operator's IP and browser.
+        credential_changed(user=locked, kind=SecurityEvent.Kind.EMAIL_CHANGED, data={"from": old, "to": email, "by_staff": by.pk})
     user.email = email
     return user
 
@@ -849,6 +848,6 @@ def user_password_set_by_staff(*, user: User, password: str | None, by: User, cl
         locked.save(update_fields=["password"])
         sessions_end_all(user=locked)
         _staff_audit(user=locked, by=by, changes={"password": ["", "set by staff"]}, kind="password_set_by_staff", client=client)
-        credential_changed(user=locked, kind=SecurityEvent.Kind.PASSWORD_CHANGED, client=client, data={"by_staff": by.pk})
+        credential_changed(user=locked, kind=SecurityEvent.Kind.PASSWORD_CHANGED, data={"by_staff": by.pk})
     user.password, user.session_epoch = locked.password, locked.session_epoch
     return user
