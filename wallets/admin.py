@@ -495,7 +495,7 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
                     request, gettext("%(payout)s: approved; paying in the background.") % {"payout": payout}, messages.SUCCESS
                 )
             except services.PayoutError as error:
-                self.message_user(request, f"{payout}: {error}", messages.ERROR)
+                self.message_user(request, f"{payout}: {error.message}", messages.ERROR)
 
     @admin.action(description="Cancel (before paying starts; a reserved budget goes back)", permissions=["change"])
     def cancel(self, request, queryset):
@@ -503,7 +503,7 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
             try:
                 services.payout_cancel(payout=payout)
             except services.PayoutError as error:
-                self.message_user(request, f"{payout}: {error}", messages.ERROR)
+                self.message_user(request, f"{payout}: {error.message}", messages.ERROR)
 
     def has_approve_permission(self, request):
         return request.user.has_perm("wallets.approve_payout")

@@ -17,13 +17,17 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.db import ids_allocate, rows_copy, rows_insert, rows_update
+from config.errors import AppError
 from wallets.models import AccountKind, Asset, Entry, Journal, LedgerAccount, Network
 
 
-class LedgerError(Exception):
-    """A journal that must not be posted; nothing was written."""
+class LedgerError(AppError):
+    """A journal that must not be posted; nothing was written. The subclass sets the stable code."""
 
     code = "ledger_error"
+
+    def __init__(self, message: str = ""):
+        super().__init__(None, message)
 
 
 class UnbalancedJournal(LedgerError):

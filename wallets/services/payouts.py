@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from config.errors import AppError
 from config.formatting import csv_cell
 from wallets.ledger import InvalidAmount, Line, accounts_lock, amount_parse, journal_post, system_account, user_account
 from wallets.models import AccountKind, Entry, HoldingSnapshot, Journal, LedgerAccount, Notice, Payout, PayoutLine, SnapshotDay
@@ -28,12 +29,14 @@ from wallets.services.notices import notice_create
 SCALE = 10**18  # amounts are NUMERIC(36,18): integers of 1e-18 are exact
 
 
-class PayoutError(Exception):
+class PayoutError(AppError):
     """A payout that cannot be previewed, approved or run; `errors` lists every problem found."""
 
-    def __init__(self, message: str, errors: list[str] | None = None):
+    code = "payout_refused"
+
+    def __init__(self, message: str, errors: list[str] | None = None, code: str | None = None):
         self.errors = errors or [message]
-        super().__init__(message)
+        super().__init__(code, message)
 
 
 # --- Snapshots -----------------------------------------------------------------------------------------
@@ -106,7 +109,7 @@ def _compute_pool(payout: Payout) -> Computed:
     try:
         amount_parse(payout.pool_amount, payout.reward_asset)
     except InvalidAmount as error:
-        raise PayoutError(str(error))
+        raise PayoutError(error.message, code=error.code)
     basis = _snapshot_basis(payout)
     pool_units = _units(payout.pool_amount, quantum)
     basis_units = {user_id: _units(value, Decimal(1) / SCALE) for user_id, value in basis.items()}

@@ -36,7 +36,7 @@ def pool_funding_request(
     try:
         amount = amount_parse(amount, asset)
     except InvalidAmount as error:
-        raise PoolFundingRefused("invalid_amount", str(error))
+        raise PoolFundingRefused("invalid_amount", error.message)
     if amount <= 0:
         raise PoolFundingRefused("invalid_amount", _("Enter an amount greater than zero."))
     return PoolFunding.objects.create(

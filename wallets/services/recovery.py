@@ -9,15 +9,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from config.errors import AppError
 from wallets.ledger import InvalidAmount, Line, journal_post, system_account, user_account
 from wallets.models import AccountKind, Asset, Deposit, Journal, Network, Notice, RecoveryRejection, RecoveryRequest
 from wallets.services.notices import notice_create
 
 
-class RecoveryRefused(Exception):
-    def __init__(self, code: str, message: str):
-        self.code, self.message = code, message
-        super().__init__(f"{code}: {message}")
+class RecoveryRefused(AppError):
+    """A recovery request the rules refuse (`code` stable, `message` what the person reads)."""
 
 
 def recovery_fee(*, amount: Decimal, asset: Asset) -> Decimal:
@@ -139,7 +138,7 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
             lines=lines,
         )
     except InvalidAmount as error:
-        raise RecoveryRefused("invalid_amount", str(error))
+        raise RecoveryRefused("invalid_amount", error.message)
     request.second_approver, request.status = by, RecoveryRequest.Status.CREDITED
     request.save(update_fields=["journal", "second_approver", "status", "updated_at"])
     deposit.status = Deposit.Status.RECOVERED

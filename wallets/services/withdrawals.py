@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from accounts.models import SecurityEvent, User
 from accounts.selectors import user_has_totp
 from accounts.services import NO_CLIENT, ClientInfo, TotpRefused, security_event_record, totp_verify, withdrawal_lock_apply
+from config.errors import AppError
 from config.formatting import amount_text as amount_plain
 from config.formatting import datetime_in_zone, time_zone_city
 from wallets.chains import chain_adapter
@@ -38,12 +39,8 @@ from wallets.models import AccountKind, DepositAddress, Entry, Journal, Network,
 from wallets.services.notices import notice_create
 
 
-class WithdrawalRefused(Exception):
+class WithdrawalRefused(AppError):
     """A withdrawal the rules refuse; `message` is translated and says what to do."""
-
-    def __init__(self, code: str, message: str):
-        self.code, self.message = code, message
-        super().__init__(f"{code}: {message}")
 
 
 def _amount_checked(network: Network, amount) -> Decimal:
