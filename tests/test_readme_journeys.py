@@ -87,6 +87,18 @@ def test_deposit_journey(client, seeded):
     ledger_check()
 
 
+def test_deposit_without_scan_is_credited_by_the_next_block(client, seeded):
+    """Why the README says --scan: the simulated chain puts the transfer in a block of its own, so
+    the next tick (mine, then scan) finds it 2 blocks deep and credits it without a pending stage."""
+    sign_in(client, "alice@demo.test")
+    address = client.get("/en/wallet/deposit/BTC/").context["address"].address
+    call_command("chain_send", "BTC", address, "0.1", stdout=StringIO())
+    assert "No deposits are waiting for confirmations." in client.get("/en/wallet/deposit/BTC/?fragment=pending").content.decode()
+    chain_tick()
+    assert Deposit.objects.get(address=address).status == Deposit.Status.CREDITED
+    assert available("alice@demo.test", "BTC") == D("2.1")
+
+
 # --- 2. Trade from a shell ------------------------------------------------------------------------
 
 
