@@ -220,6 +220,9 @@ def test_two_person_distribution_journey(client, seeded):
     operator, operator2 = Client(), Client()
     sign_in(operator, "operator@demo.test", totp=False)
     sign_in(operator2, "operator2@demo.test", totp=False)
+    index = operator.get("/en/admin/").content.decode()
+    for name in ("Wallets and ledger", "Pool fundings", "Distributions", "Sim transfers", "Orders", "Trades"):
+        assert f">{name}<" in index, name  # the admin names the README's clicks use
     agr = Asset.objects.get(symbol="AGR")
     adjustments = system_account(kind=AccountKind.ADJUSTMENTS, asset=agr)
     assert adjustments.available == D("100000")  # the demo treasury
