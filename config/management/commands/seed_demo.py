@@ -115,6 +115,10 @@ FUNDING = {
         "LTC": "200",
     },
 }
+# The platform's own coins, backed on the simulated chain and held in the adjustments account: a
+# fresh install has no fees yet, so without them the distribution pool could not be funded and the
+# README's two-person distribution could not be followed.
+TREASURY = {"AGR": "100000"}
 
 
 class Command(BaseCommand):
@@ -274,6 +278,23 @@ class Command(BaseCommand):
                         Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), D(amount)),
                     ],
                 )
+        for symbol, amount in TREASURY.items():
+            asset = Asset.objects.get(symbol=symbol)
+            network = asset.networks.order_by("pk").first()
+            adapter = chain_adapter(network.code)
+            key = f"seed-demo-treasury-{symbol}"
+            if not isinstance(adapter, SimulatedChain) or Journal.objects.filter(idempotency_key=key).exists():
+                continue
+            adapter.mine(token=symbol, to_address=adapter.hot_wallet(), amount=D(amount), from_address="genesis")
+            journal_post(
+                kind=Journal.Kind.ADJUSTMENT,
+                idempotency_key=key,
+                memo=f"demo treasury: the platform's own {symbol} (seed_demo)",
+                lines=[
+                    Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), -D(amount)),
+                    Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), D(amount)),
+                ],
+            )
         from wallets.services import chain_scan, chains_active
 
         for chain in chains_active():  # the scanner reads the genesis blocks, so custody checks agree at once
