@@ -50,6 +50,7 @@ def test_production_refuses_to_start_without_site_url():
         DATABASE_URL="postgres://agora@127.0.0.1:5432/agora",
         REDIS_URL="redis://127.0.0.1:6379/0",
         FIELD_ENCRYPTION_KEYS="N1ExNzYH8d5Yhd2m3hq3ZgH4f4N9s5XvL6o1m0v3kYA=",
+        ALLAUTH_TRUSTED_PROXY_COUNT="1",
     )
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True
