@@ -177,7 +177,7 @@ def csv_lines_parse(text: str, reward_asset) -> dict[int, tuple[Decimal, Decimal
         try:
             amount = amount_parse(raw, reward_asset)
         except InvalidAmount as error:
-            errors.append(f"line {number}: {error}")
+            errors.append(f"line {number}: {error.message}")
             continue
         if amount <= 0:
             errors.append(f"line {number}: the amount must be more than zero")
