@@ -404,31 +404,25 @@ def secrets_reencrypt(*, legacy_secret_keys: tuple[str, ...] = ()) -> dict[str, 
         return encryption.reencrypt(token, extra_keys=extra)
 
     counts = {kind: {"reencrypted": 0, "current": 0, "unreadable": 0} for kind in ("api_keys", "mfa")}
-    for pk in ApiKey.objects.values_list("pk", flat=True).order_by("pk"):
-        with transaction.atomic():
-            api_key = ApiKey.objects.select_for_update(no_key=True).only("secret_encrypted").get(pk=pk)
-            try:
-                new, changed = box(api_key.secret_encrypted)
-            except encryption.InvalidToken:
-                counts["api_keys"]["unreadable"] += 1
-                log.error("API key %s: secret unreadable with the configured keys", pk)
-                continue
-            if changed:
-                ApiKey.objects.filter(pk=pk).update(secret_encrypted=new)
-            counts["api_keys"]["reencrypted" if changed else "current"] += 1
-    kinds = [Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES]
-    for pk in Authenticator.objects.filter(type__in=kinds).values_list("pk", flat=True).order_by("pk"):
-        with transaction.atomic():
-            authenticator = Authenticator.objects.select_for_update(no_key=True).get(pk=pk)
-            try:
-                data, changed = mfa_data_encrypt(authenticator.data, box=box)
-            except encryption.InvalidToken:
-                counts["mfa"]["unreadable"] += 1
-                log.error("authenticator %s: secret unreadable with the configured keys", pk)
-                continue
-            if changed:
-                Authenticator.objects.filter(pk=pk).update(data=data)
-            counts["mfa"]["reencrypted" if changed else "current"] += 1
+
+    def each(kind: str, queryset, field: str, rewrite) -> None:
+        """Row by row under its lock: the stored value rewritten (or counted current/unreadable)."""
+        for pk in queryset.values_list("pk", flat=True).order_by("pk"):
+            with transaction.atomic():
+                row = queryset.select_for_update(no_key=True).get(pk=pk)
+                try:
+                    new, changed = rewrite(getattr(row, field))
+                except encryption.InvalidToken:
+                    counts[kind]["unreadable"] += 1
+                    log.error("%s %s: secret unreadable with the configured keys", queryset.model.__name__, pk)
+                    continue
+                if changed:
+                    queryset.filter(pk=pk).update(**{field: new})
+                counts[kind]["reencrypted" if changed else "current"] += 1
+
+    each("api_keys", ApiKey.objects.only("secret_encrypted"), "secret_encrypted", box)
+    mfa = Authenticator.objects.filter(type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES])
+    each("mfa", mfa, "data", lambda data: mfa_data_encrypt(data, box=box))
     return counts
 
 

@@ -260,41 +260,29 @@ class Command(BaseCommand):
         from wallets.ledger import Line, journal_post, system_account
         from wallets.models import AccountKind, Asset, Journal
 
-        for email, holdings in FUNDING.items():
-            for symbol, amount in holdings.items():
-                asset = Asset.objects.get(symbol=symbol)
-                network = asset.networks.order_by("pk").first()
-                adapter = chain_adapter(network.code)
-                key = f"seed-demo-custody-{email}-{symbol}"
-                if not isinstance(adapter, SimulatedChain) or Journal.objects.filter(idempotency_key=key).exists():
-                    continue
-                adapter.mine(token=symbol, to_address=adapter.hot_wallet(), amount=D(amount), from_address="genesis")
-                journal_post(
-                    kind=Journal.Kind.ADJUSTMENT,
-                    idempotency_key=key,
-                    memo=f"demo custody opening balance for {email} (seed_demo)",
-                    lines=[
-                        Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), -D(amount)),
-                        Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), D(amount)),
-                    ],
-                )
-        for symbol, amount in TREASURY.items():
+        def custody_open(symbol: str, amount: str, key: str, memo: str) -> None:
+            """Coins on the simulated chain's hot wallet, booked custody against adjustments (once per key)."""
             asset = Asset.objects.get(symbol=symbol)
             network = asset.networks.order_by("pk").first()
             adapter = chain_adapter(network.code)
-            key = f"seed-demo-treasury-{symbol}"
             if not isinstance(adapter, SimulatedChain) or Journal.objects.filter(idempotency_key=key).exists():
-                continue
+                return
             adapter.mine(token=symbol, to_address=adapter.hot_wallet(), amount=D(amount), from_address="genesis")
             journal_post(
                 kind=Journal.Kind.ADJUSTMENT,
                 idempotency_key=key,
-                memo=f"demo treasury: the platform's own {symbol} (seed_demo)",
+                memo=memo,
                 lines=[
                     Line(system_account(kind=AccountKind.CUSTODY, asset=asset, network=network), -D(amount)),
                     Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), D(amount)),
                 ],
             )
+
+        for email, holdings in FUNDING.items():
+            for symbol, amount in holdings.items():
+                custody_open(symbol, amount, f"seed-demo-custody-{email}-{symbol}", f"demo custody opening balance for {email} (seed_demo)")
+        for symbol, amount in TREASURY.items():
+            custody_open(symbol, amount, f"seed-demo-treasury-{symbol}", f"demo treasury: the platform's own {symbol} (seed_demo)")
         from wallets.services import chain_scan, chains_active
 
         for chain in chains_active():  # the scanner reads the genesis blocks, so custody checks agree at once
