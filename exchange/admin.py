@@ -1,6 +1,7 @@
 from auditlog.registry import auditlog
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from config.admin_amounts import AmountsAdmin
@@ -41,14 +42,14 @@ class MarketAdmin(AmountsAdmin, admin.ModelAdmin):
 
         market_save(market=obj)
 
-    @admin.action(description="Halt trading in the selected markets", permissions=["change"])
+    @admin.action(description=_("Halt trading in the selected markets"), permissions=["change"])
     def halt(self, request, queryset):
         count = queryset.update(status=Market.Status.HALT)
         self.message_user(
             request, ngettext("Halted %(count)d market.", "Halted %(count)d markets.", count) % {"count": count}, messages.WARNING
         )
 
-    @admin.action(description="Resume trading in the selected markets", permissions=["change"])
+    @admin.action(description=_("Resume trading in the selected markets"), permissions=["change"])
     def resume(self, request, queryset):
         count = queryset.update(status=Market.Status.TRADING)
         self.message_user(
