@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -28,6 +28,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def problem_message(subject, problem) -> str:
+    """ "#12: Not enough balance." in the operator's language (the colon comes from the catalog)."""
+    return gettext("%(subject)s: %(problem)s") % {"subject": subject, "problem": problem}
 
 
 def reason_step(modeladmin, request, queryset, *, title: str, action: str):
@@ -75,7 +80,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (
-            "Profile",
+            _("Profile"),
             {
                 "fields": [
                     "first_name",
@@ -88,16 +93,16 @@ class UserAdmin(DjangoUserAdmin):
                 ]
             },
         ),
-        ("Security", {"fields": ["frozen_at", "withdrawals_locked_until"]}),
-        ("Roles", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (_("Security"), {"fields": ["frozen_at", "withdrawals_locked_until"]}),
+        (_("Roles"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     actions = ["freeze_accounts"]
 
-    @admin.action(description="Freeze selected accounts (ends sessions, revokes API keys)", permissions=["freeze"])
+    @admin.action(description=_("Freeze selected accounts (ends sessions, revokes API keys)"), permissions=["freeze"])
     def freeze_accounts(self, request, queryset):
-        reason, response = reason_step(self, request, queryset, title="Freeze accounts", action="freeze_accounts")
+        reason, response = reason_step(self, request, queryset, title=gettext("Freeze accounts"), action="freeze_accounts")
         if response is not None:
             return response
         for user in queryset:
@@ -183,25 +188,25 @@ class AccountFreezeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Request lifting the freeze (first person)", permissions=["unfreeze"])
+    @admin.action(description=_("Request lifting the freeze (first person)"), permissions=["unfreeze"])
     def request_lift(self, request, queryset):
-        reason, response = reason_step(self, request, queryset, title="Request lifting freezes", action="request_lift")
+        reason, response = reason_step(self, request, queryset, title=gettext("Request lifting freezes"), action="request_lift")
         if response is not None:
             return response
         for freeze in queryset:
             try:
                 services.freeze_lift_request(freeze=freeze, by=request.user, reason=reason)
             except ValidationError as error:
-                self.message_user(request, f"{freeze.user}: {' '.join(error.messages)}", messages.ERROR)
+                self.message_user(request, problem_message(freeze.user, " ".join(error.messages)), messages.ERROR)
 
-    @admin.action(description="Approve lifting the freeze (second person)", permissions=["unfreeze"])
+    @admin.action(description=_("Approve lifting the freeze (second person)"), permissions=["unfreeze"])
     def approve_lift(self, request, queryset):
         for freeze in queryset:
             try:
                 services.freeze_lift_approve(freeze=freeze, by=request.user, client=client_info(request))
                 self.message_user(request, gettext("%(account)s: freeze lifted.") % {"account": freeze.user}, messages.SUCCESS)
             except ValidationError as error:
-                self.message_user(request, f"{freeze.user}: {' '.join(error.messages)}", messages.ERROR)
+                self.message_user(request, problem_message(freeze.user, " ".join(error.messages)), messages.ERROR)
 
     def has_unfreeze_permission(self, request):
         return request.user.has_perm("accounts.unfreeze_account")
@@ -230,7 +235,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     exclude = ["secret_encrypted"]
     actions = ["revoke"]
 
-    @admin.display(description="key")
+    @admin.display(description=pgettext_lazy("API key", "key"))
     def key_prefix(self, obj):
         return obj.key[:8] + "…"
 
@@ -240,7 +245,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Revoke selected keys", permissions=["change"])
+    @admin.action(description=_("Revoke selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
         for api_key in queryset.filter(revoked_at__isnull=True):
             services.api_key_revoke(api_key=api_key, reason=f"revoked by staff {request.user.pk}", client=client_info(request))

@@ -7,12 +7,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import translation
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
 from accounts.admin import ReadOnlyAdmin as ReadOnly
-from accounts.admin import reason_step
+from accounts.admin import problem_message, reason_step
 from config.admin_amounts import AmountsAdmin, Symbol, amount_cell, audit_log_admin_install
 from config.formatting import amount_format, amount_plain
 from config.languages import LANGUAGES_CHOICES_FIELD
@@ -247,14 +247,14 @@ class WithdrawalAdmin(AmountsAdmin, ReadOnly):
 
     def _review(self, request, queryset, *, approve: bool):
         if approve:
-            note, response = reason_step(self, request, queryset, title="Approve withdrawals", action="approve")
+            note, response = reason_step(self, request, queryset, title=gettext("Approve withdrawals"), action="approve")
             rejection = ""
         else:
             picked, response = rejection_step(
                 self,
                 request,
                 queryset,
-                title="Reject withdrawals (funds go back to the user)",
+                title=gettext("Reject withdrawals (funds go back to the user)"),
                 action="reject",
                 reasons=WithdrawalRejection,
             )
@@ -267,7 +267,7 @@ class WithdrawalAdmin(AmountsAdmin, ReadOnly):
                 services.withdrawal_review(withdrawal=withdrawal, by=request.user, approve=approve, note=note, rejection=rejection)
                 done += 1
             except services.WithdrawalRefused as refused:
-                self.message_user(request, f"#{withdrawal.pk}: {refused.message}", messages.ERROR)
+                self.message_user(request, problem_message(f"#{withdrawal.pk}", refused.message), messages.ERROR)
         if approve:
             text = ngettext("Approved %(count)d withdrawal.", "Approved %(count)d withdrawals.", done)
         else:
@@ -275,11 +275,11 @@ class WithdrawalAdmin(AmountsAdmin, ReadOnly):
         self.message_user(request, text % {"count": done}, messages.SUCCESS)
         return None
 
-    @admin.action(description="Approve selected withdrawals in review (with a reason)", permissions=["review"])
+    @admin.action(description=_("Approve selected withdrawals in review (with a reason)"), permissions=["review"])
     def approve(self, request, queryset):
         return self._review(request, queryset, approve=True)
 
-    @admin.action(description="Reject selected withdrawals in review (with a reason)", permissions=["review"])
+    @admin.action(description=_("Reject selected withdrawals in review (with a reason)"), permissions=["review"])
     def reject(self, request, queryset):
         return self._review(request, queryset, approve=False)
 
@@ -341,12 +341,20 @@ def funding_summary(payout) -> str:
     """What approval will find: does the funding account hold the budget, and if not, how much is missing."""
     state = selectors.payout_funding(payout=payout)
     places, symbol = payout.reward_asset.precision, payout.reward_asset.symbol
-    held = f"The {state.account.get_kind_display()} account holds {amount_format(state.available, places)} {symbol}"
+    amounts = {
+        "account": state.account.get_kind_display(),
+        "available": f"{amount_format(state.available, places)} {symbol}",
+        "budget": f"{amount_format(state.budget, places)} {symbol}",
+        "shortfall": f"{amount_format(state.shortfall, places)} {symbol}",
+    }
     if state.enough:
-        return f"{held}: enough for the budget of {amount_format(state.budget, places)} {symbol}."
+        return gettext("The %(account)s account holds %(available)s: enough for the budget of %(budget)s.") % amounts
     return (
-        f"{held}: NOT enough for the budget of {amount_format(state.budget, places)} {symbol}, short by "
-        f"{amount_format(state.shortfall, places)} {symbol}. Fund the pool (Pool fundings) before approving."
+        gettext(
+            "The %(account)s account holds %(available)s: NOT enough for the budget of %(budget)s, short by %(shortfall)s. "
+            "Fund the pool (Pool fundings) before approving."
+        )
+        % amounts
     )
 
 
@@ -407,13 +415,13 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
         obj.prepared_by = request.user  # whoever edits it may not approve it
         super().save_model(request, obj, form, change)
 
-    @admin.display(description="funding account")
+    @admin.display(description=_("funding account"))
     def funding(self, obj):
         if obj.pk is None:
             return "-"
         return funding_summary(obj)
 
-    @admin.display(description="per-user table")
+    @admin.display(description=_("per-user table"))
     def lines_table(self, obj):
         if obj.pk is None:
             return "-"
@@ -432,27 +440,42 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
             ),
         )
         more = (
-            f"<p>The {self.PREVIEW_ROWS} largest of {obj.lines_total} lines; the CSV report has all.</p>"
+            format_html(
+                "<p>{}</p>",
+                ngettext(
+                    "The %(shown)d largest of %(count)d line; the CSV report has all.",
+                    "The %(shown)d largest of %(count)d lines; the CSV report has all.",
+                    obj.lines_total,
+                )
+                % {"shown": self.PREVIEW_ROWS, "count": obj.lines_total},
+            )
             if obj.lines_total > self.PREVIEW_ROWS
             else ""
         )
         return format_html(
-            "<table><thead><tr><th>user</th><th>basis (unit-days or CSV)</th><th>amount</th><th>paid</th></tr></thead>"
-            "<tbody>{}</tbody></table>{}",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>{}",
+            pgettext_lazy("payout table", "user"),
+            gettext("basis (unit-days or CSV)"),
+            pgettext_lazy("payout table", "amount"),
+            pgettext_lazy("payout table", "paid"),
             rows,
-            mark_safe(more),
+            more,
         )
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def progress(self, obj):
-        return f"{obj.lines_paid} / {obj.lines_total} paid ({amount_format(obj.paid_total, obj.reward_asset.precision)})"
+        return ngettext(
+            "%(paid)d / %(count)d paid (%(amount)s)",
+            "%(paid)d / %(count)d paid (%(amount)s)",
+            obj.lines_total,
+        ) % {"paid": obj.lines_paid, "count": obj.lines_total, "amount": amount_format(obj.paid_total, obj.reward_asset.precision)}
 
-    @admin.display(description="report")
+    @admin.display(description=pgettext_lazy("payout", "report"))
     def report(self, obj):
         if obj.pk is None:
             return "-"
         url = reverse(f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_report", args=[obj.pk])
-        return format_html('<a href="{}">Download CSV report</a>', url)
+        return format_html('<a href="{}">{}</a>', url, gettext("Download CSV report"))
 
     def get_urls(self):
         name = f"{self.model._meta.app_label}_{self.model._meta.model_name}_report"
@@ -471,22 +494,33 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
             writer.writerow(row)
         return response
 
-    @admin.action(description="Preview: compute the per-user table and totals", permissions=["change"])
+    @admin.action(description=_("Preview: compute the per-user table and totals"), permissions=["change"])
     def preview(self, request, queryset):
         for payout in queryset:
             try:
                 payout = services.payout_preview(payout=payout, by=request.user)
+                places = payout.reward_asset.precision
+                summary = ngettext(
+                    "%(payout)s: %(count)d user, budget %(budget)s, dust %(dust)s. %(funding)s",
+                    "%(payout)s: %(count)d users, budget %(budget)s, dust %(dust)s. %(funding)s",
+                    payout.lines_total,
+                ) % {
+                    "payout": payout,
+                    "count": payout.lines_total,
+                    "budget": amount_format(payout.budget, places),
+                    "dust": amount_format(payout.dust, places),
+                    "funding": funding_summary(payout),
+                }
                 self.message_user(
                     request,
-                    f"{payout}: {payout.lines_total} users, budget {amount_format(payout.budget, payout.reward_asset.precision)}, "
-                    f"dust {amount_format(payout.dust, payout.reward_asset.precision)}. {funding_summary(payout)}",
+                    summary,
                     messages.SUCCESS if selectors.payout_funding(payout=payout).enough else messages.WARNING,
                 )
             except services.PayoutError as error:
                 for problem in error.errors[:50]:
-                    self.message_user(request, f"{payout}: {problem}", messages.ERROR)
+                    self.message_user(request, problem_message(payout, problem), messages.ERROR)
 
-    @admin.action(description="Approve (a second operator) and start paying", permissions=["approve"])
+    @admin.action(description=_("Approve (a second operator) and start paying"), permissions=["approve"])
     def approve(self, request, queryset):
         for payout in queryset:
             try:
@@ -495,15 +529,15 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
                     request, gettext("%(payout)s: approved; paying in the background.") % {"payout": payout}, messages.SUCCESS
                 )
             except services.PayoutError as error:
-                self.message_user(request, f"{payout}: {error.message}", messages.ERROR)
+                self.message_user(request, problem_message(payout, error.message), messages.ERROR)
 
-    @admin.action(description="Cancel (before paying starts; a reserved budget goes back)", permissions=["change"])
+    @admin.action(description=_("Cancel (before paying starts; a reserved budget goes back)"), permissions=["change"])
     def cancel(self, request, queryset):
         for payout in queryset:
             try:
                 services.payout_cancel(payout=payout)
             except services.PayoutError as error:
-                self.message_user(request, f"{payout}: {error.message}", messages.ERROR)
+                self.message_user(request, problem_message(payout, error.message), messages.ERROR)
 
     def has_approve_permission(self, request):
         return request.user.has_perm("wallets.approve_payout")
@@ -572,7 +606,9 @@ class ReconciliationAdmin(ReadOnly):
             return HttpResponse(status=403)
         report = services.reconciliation_run(trigger=Reconciliation.Trigger.MANUAL, by=request.user)
         level = messages.WARNING if report.discrepancies else messages.SUCCESS
-        self.message_user(request, f"{report}", level)
+        count = report.discrepancies
+        text = ngettext("Reconciliation done: %(count)d discrepancy.", "Reconciliation done: %(count)d discrepancies.", count)
+        self.message_user(request, text % {"count": count}, level)
         return HttpResponseRedirect(reverse("admin:wallets_reconciliation_change", args=[report.pk]))
 
 
@@ -594,18 +630,23 @@ class ReconciliationLineAdmin(AmountsAdmin, ReadOnly):
     list_select_related = ["reconciliation", "network__asset", "surplus_journal"]
     actions = ["book_surplus"]
 
-    @admin.action(description="Book the surplus into the distribution pool and open a draft distribution", permissions=["book"])
+    @admin.action(description=_("Book the surplus into the distribution pool and open a draft distribution"), permissions=["book"])
     def book_surplus(self, request, queryset):
         for line in queryset:
             try:
                 payout = services.reconciliation_surplus_book(line=line, by=request.user)
                 self.message_user(
                     request,
-                    f"{line.network}: {amount_format(line.difference, line.network.asset.precision)} booked; draft distribution #{payout.pk} opened.",
+                    gettext("%(network)s: %(amount)s booked; draft distribution #%(distribution)s opened.")
+                    % {
+                        "network": line.network,
+                        "amount": amount_format(line.difference, line.network.asset.precision),
+                        "distribution": payout.pk,
+                    },
                     messages.SUCCESS,
                 )
             except ValueError as error:
-                self.message_user(request, f"{line.network}: {error}", messages.ERROR)
+                self.message_user(request, problem_message(line.network, error), messages.ERROR)
 
     def has_book_permission(self, request):
         return request.user.has_perm("wallets.change_reconciliationline") and request.user.has_perm("wallets.add_distribution")
@@ -635,31 +676,31 @@ class RecoveryRequestAdmin(AmountsAdmin, ReadOnly):
     list_select_related = ["user", "deposit", "verified_by", "first_approver", "second_approver"]
     actions = ["verify", "approve", "reject"]
 
-    @admin.display(description="sent from")
+    @admin.display(description=_("sent from"))
     def sender(self, obj):
         return obj.deposit.from_address if obj.deposit_id else ""
 
-    @admin.action(description="Ownership proven (signed message or statement checked): quote the fee", permissions=["approve"])
+    @admin.action(description=_("Ownership proven (signed message or statement checked): quote the fee"), permissions=["approve"])
     def verify(self, request, queryset):
         for item in queryset:
             try:
                 services.recovery_ownership_verify(request=item, by=request.user)
             except services.RecoveryRefused as refused:
-                self.message_user(request, f"#{item.pk}: {refused.message}", messages.ERROR)
+                self.message_user(request, problem_message(f"#{item.pk}", refused.message), messages.ERROR)
 
-    @admin.action(description="Approve (the second approval by another operator credits the user)", permissions=["approve"])
+    @admin.action(description=_("Approve (the second approval by another operator credits the user)"), permissions=["approve"])
     def approve(self, request, queryset):
         for item in queryset:
             try:
                 item = services.recovery_approve(request=item, by=request.user)
-                self.message_user(request, f"#{item.pk}: {item.get_status_display()}", messages.SUCCESS)
+                self.message_user(request, problem_message(f"#{item.pk}", item.get_status_display()), messages.SUCCESS)
             except services.RecoveryRefused as refused:
-                self.message_user(request, f"#{item.pk}: {refused.message}", messages.ERROR)
+                self.message_user(request, problem_message(f"#{item.pk}", refused.message), messages.ERROR)
 
-    @admin.action(description="Reject (with a reason the user reads in their language)", permissions=["approve"])
+    @admin.action(description=_("Reject (with a reason the user reads in their language)"), permissions=["approve"])
     def reject(self, request, queryset):
         picked, response = rejection_step(
-            self, request, queryset, title="Reject recovery requests", action="reject", reasons=RecoveryRejection
+            self, request, queryset, title=gettext("Reject recovery requests"), action="reject", reasons=RecoveryRejection
         )
         if response is not None:
             return response
@@ -668,7 +709,7 @@ class RecoveryRequestAdmin(AmountsAdmin, ReadOnly):
             try:
                 services.recovery_reject(request=item, by=request.user, rejection=rejection, note=note)
             except services.RecoveryRefused as refused:
-                self.message_user(request, f"#{item.pk}: {refused.message}", messages.ERROR)
+                self.message_user(request, problem_message(f"#{item.pk}", refused.message), messages.ERROR)
         return None
 
     def has_approve_permission(self, request):
@@ -746,22 +787,26 @@ class PoolFundingAdmin(AmountsAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Approve (a second operator) and post the transfer", permissions=["approve"])
+    @admin.action(description=_("Approve (a second operator) and post the transfer"), permissions=["approve"])
     def approve(self, request, queryset):
         for funding in queryset:
             try:
                 funding = services.pool_funding_approve(funding=funding, by=request.user)
-                self.message_user(request, f"{funding}: posted (journal #{funding.journal_id}).", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    gettext("%(funding)s: posted (journal #%(journal)s).") % {"funding": funding, "journal": funding.journal_id},
+                    messages.SUCCESS,
+                )
             except services.PoolFundingRefused as refused:
-                self.message_user(request, f"#{funding.pk}: {refused.message}", messages.ERROR)
+                self.message_user(request, problem_message(f"#{funding.pk}", refused.message), messages.ERROR)
 
-    @admin.action(description="Cancel selected requests", permissions=["change"])
+    @admin.action(description=_("Cancel selected requests"), permissions=["change"])
     def cancel(self, request, queryset):
         for funding in queryset:
             try:
                 services.pool_funding_cancel(funding=funding)
             except services.PoolFundingRefused as refused:
-                self.message_user(request, f"#{funding.pk}: {refused.message}", messages.ERROR)
+                self.message_user(request, problem_message(f"#{funding.pk}", refused.message), messages.ERROR)
 
     def has_approve_permission(self, request):
         return request.user.has_perm("wallets.approve_poolfunding")

@@ -93,13 +93,13 @@ class Network(models.Model):
 
 
 class AccountKind(models.TextChoices):
-    USER = "user", "User"
-    CUSTODY = "custody", "Custody (per network)"
-    FEES = "fees", "Fees"
-    ADJUSTMENTS = "adjustments", "Manual adjustments"
-    DISTRIBUTION_POOL = "distribution_pool", "Distribution pool"
-    COMPENSATION_POOL = "compensation_pool", "Compensation pool"
-    DUST = "dust", "Dust (rounding remainders)"
+    USER = "user", pgettext_lazy("ledger account kind", "User")
+    CUSTODY = "custody", pgettext_lazy("ledger account kind", "Custody (per network)")
+    FEES = "fees", pgettext_lazy("ledger account kind", "Fees")
+    ADJUSTMENTS = "adjustments", pgettext_lazy("ledger account kind", "Manual adjustments")
+    DISTRIBUTION_POOL = "distribution_pool", pgettext_lazy("ledger account kind", "Distribution pool")
+    COMPENSATION_POOL = "compensation_pool", pgettext_lazy("ledger account kind", "Compensation pool")
+    DUST = "dust", pgettext_lazy("ledger account kind", "Dust (rounding remainders)")
 
 
 class LedgerAccount(models.Model):
@@ -147,17 +147,17 @@ class Journal(models.Model):
     """A balanced set of entries. `idempotency_key` makes every retry of the same change a no-op."""
 
     class Kind(models.TextChoices):
-        ADJUSTMENT = "adjustment", "Manual adjustment"
-        HOLD = "hold", "Hold"
-        RELEASE = "release", "Release"
-        TRANSFER = "transfer", "Transfer"
-        DEPOSIT = "deposit", "Deposit"
-        WITHDRAWAL = "withdrawal", "Withdrawal"
-        TRADE = "trade", "Trade settlement"
-        FEE = "fee", "Fee"
-        DISTRIBUTION = "distribution", "Distribution"
-        COMPENSATION = "compensation", "Compensation"
-        RECOVERY = "recovery", "Fund recovery"
+        ADJUSTMENT = "adjustment", pgettext_lazy("ledger journal kind", "Manual adjustment")
+        HOLD = "hold", pgettext_lazy("ledger journal kind", "Hold")
+        RELEASE = "release", pgettext_lazy("ledger journal kind", "Release")
+        TRANSFER = "transfer", pgettext_lazy("ledger journal kind", "Transfer")
+        DEPOSIT = "deposit", pgettext_lazy("ledger journal kind", "Deposit")
+        WITHDRAWAL = "withdrawal", pgettext_lazy("ledger journal kind", "Withdrawal")
+        TRADE = "trade", pgettext_lazy("ledger journal kind", "Trade settlement")
+        FEE = "fee", pgettext_lazy("ledger journal kind", "Fee")
+        DISTRIBUTION = "distribution", pgettext_lazy("ledger journal kind", "Distribution")
+        COMPENSATION = "compensation", pgettext_lazy("ledger journal kind", "Compensation")
+        RECOVERY = "recovery", pgettext_lazy("ledger journal kind", "Fund recovery")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     idempotency_key = models.CharField(max_length=128, unique=True)
@@ -174,8 +174,8 @@ class Journal(models.Model):
 
 class Entry(models.Model):
     class Bucket(models.TextChoices):
-        AVAILABLE = "available", "Available"
-        LOCKED = "locked", "Locked"
+        AVAILABLE = "available", pgettext_lazy("balance", "Available")
+        LOCKED = "locked", pgettext_lazy("balance", "Locked")
 
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
     # No single-column indexes beyond the journal's: (account, bucket) serves the account, and every
@@ -432,17 +432,17 @@ class Payout(models.Model):
     DISTRIBUTIONS = (Purpose.AIRDROP, Purpose.FORK, Purpose.HOLDER_REWARD)
 
     class Basis(models.TextChoices):
-        POOL = "pool", "Share a pool pro rata by units held per day"
-        RATE = "rate", "A rate per unit held per day (a fork or a refund multiple over one day)"
-        CSV = "csv", "Amounts per user from an uploaded CSV"
+        POOL = "pool", pgettext_lazy("payout basis", "Share a pool pro rata by units held per day")
+        RATE = "rate", pgettext_lazy("payout basis", "A rate per unit held per day (a fork or a refund multiple over one day)")
+        CSV = "csv", pgettext_lazy("payout basis", "Amounts per user from an uploaded CSV")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PREVIEWED = "previewed", "Previewed, waiting for approval"
-        APPROVED = "approved", "Approved"
-        RUNNING = "running", "Paying"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", pgettext_lazy("payout status", "Draft")
+        PREVIEWED = "previewed", pgettext_lazy("payout status", "Previewed, waiting for approval")
+        APPROVED = "approved", pgettext_lazy("payout status", "Approved")
+        RUNNING = "running", pgettext_lazy("payout status", "Paying")
+        COMPLETED = "completed", pgettext_lazy("payout status", "Completed")
+        CANCELLED = "cancelled", pgettext_lazy("payout status", "Cancelled")
 
     name = models.CharField(max_length=120)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
@@ -540,8 +540,8 @@ class Reconciliation(models.Model):
     """The ledger's custody against the chain adapters' holdings, and liabilities against custody."""
 
     class Trigger(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        MANUAL = "manual", "On demand"
+        SCHEDULED = "scheduled", pgettext_lazy("reconciliation trigger", "Scheduled")
+        MANUAL = "manual", pgettext_lazy("reconciliation trigger", "On demand")
 
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
     run_at = models.DateTimeField(default=timezone.now, db_index=True)

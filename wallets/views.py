@@ -18,7 +18,7 @@ from accounts.selectors import user_has_totp
 from config.formatting import csv_cell
 from wallets import selectors, services
 from wallets.forms import AddressBookForm, HistoryFilterForm, RecoveryForm, WithdrawConfirmForm, WithdrawForm
-from wallets.models import Asset, Network, RecoveryRequest, Withdrawal, WithdrawalAddress
+from wallets.models import Asset, Journal, Network, RecoveryRequest, Withdrawal, WithdrawalAddress
 
 HISTORY_LABELS = {
     "deposit": pgettext_lazy("history type", "Deposit"),
@@ -31,6 +31,14 @@ HISTORY_LABELS = {
     "trade": pgettext_lazy("history type", "Trade"),
     "fee": pgettext_lazy("history type", "Fee"),
 }
+
+
+def history_label(kind: str) -> str:
+    """A history type in the reader's language (the ledger's own label for a kind the page does not list)."""
+    label = HISTORY_LABELS.get(kind)
+    if label is None:
+        label = Journal.Kind(kind).label if kind in Journal.Kind.values else kind
+    return str(label)
 
 
 def _asset(symbol: str) -> Asset:
@@ -223,7 +231,8 @@ def _history_csv(request, entries) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="agora-history.csv"'
     writer = csv.writer(response)
-    # Headers in the reader's language, like the page's columns (the cells stay machine-readable).
+    # Headers and the type cells in the reader's language, like the page; times, amounts and
+    # references stay machine-readable.
     writer.writerow(
         [
             pgettext("CSV column", "Time (UTC)"),
@@ -234,7 +243,9 @@ def _history_csv(request, entries) -> HttpResponse:
         ]
     )
     for row in selectors.history_rows(entries.iterator(chunk_size=2000)):
-        writer.writerow([row.when.isoformat(), row.kind, row.asset, row.amount_text, csv_cell(selectors.history_reference(row))])
+        writer.writerow(
+            [row.when.isoformat(), history_label(row.kind), row.asset, row.amount_text, csv_cell(selectors.history_reference(row))]
+        )
     return response
 
 

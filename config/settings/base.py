@@ -60,10 +60,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before the locale middleware: an unprefixed URL is redirected by the signed-in user's saved
+    # language first (request.user is lazy, so this costs nothing on prefixed URLs).
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "config.locale.AgoraLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.FrozenAccountMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
     "accounts.middleware.DeviceCookieMiddleware",

@@ -44,3 +44,24 @@ def test_saved_preference_still_applies_when_nothing_was_chosen(client):
     assert response.status_code == 302 and response["Location"].startswith("/de/")
     user.refresh_from_db()
     assert user.language == "de"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/", "/de/"), ("/account/security/", "/de/account/security/"), ("/markets/", "/de/markets/")],
+)
+def test_saved_preference_beats_cookie_and_browser_on_unprefixed_urls(client, path, expected):
+    # The documented order: saved preference, cookie, Accept-Language, English. The locale
+    # middleware used to run before the user was known, so any unprefixed URL but / followed the
+    # browser instead of the saved preference.
+    client.force_login(UserFactory(language="de"))
+    client.cookies["agora_language"] = "ja"
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 302
+    assert response["Location"] == expected
+    # Signed out, the cookie and then the browser decide again (logout drops the test cookies).
+    client.logout()
+    client.cookies["agora_language"] = "ja"
+    assert client.get(path, HTTP_ACCEPT_LANGUAGE="fr")["Location"] == expected.replace("/de/", "/ja/")
+    del client.cookies["agora_language"]
+    assert client.get(path, HTTP_ACCEPT_LANGUAGE="fr")["Location"] == expected.replace("/de/", "/fr/")

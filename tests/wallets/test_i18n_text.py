@@ -11,7 +11,7 @@ from accounts.forms import ProfileForm
 from accounts.models import User
 from accounts.services import api_key_create
 from tests.factories import UserFactory
-from tests.wallets.conftest import deposit
+from tests.wallets.conftest import deposit, fund
 from wallets.services import WithdrawalRefused
 from wallets.services.withdrawals import withdrawal_request
 
@@ -56,6 +56,18 @@ def test_history_csv_headers_are_translated(client, chain):
     client.force_login(user)
     rows = list(csv.reader(io.StringIO(client.get("/de/wallet/history/?format=csv").content.decode())))
     assert rows[0] == ["Zeitpunkt (UTC)", "Typ", "Asset", "Betrag", "Referenz"]
+
+
+def test_history_csv_type_cells_are_in_the_readers_language(client, chain):
+    # The type cells used to keep the machine value ("deposit") under translated headers.
+    user = UserFactory()
+    deposit(user, chain["BTC"], "0.5")
+    fund(user, chain["USDT"].asset, "10")
+    client.force_login(user)
+    rows = list(csv.reader(io.StringIO(client.get("/de/wallet/history/?format=csv").content.decode())))
+    assert sorted(row[1:4] for row in rows[1:]) == [["Einzahlung", "BTC", "0.50000000"], ["Korrektur", "USDT", "10.000000"]]
+    english = list(csv.reader(io.StringIO(client.get("/en/wallet/history/?format=csv").content.decode())))
+    assert sorted(row[1] for row in english[1:]) == ["Adjustment", "Deposit"]
 
 
 @pytest.mark.django_db

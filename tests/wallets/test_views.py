@@ -143,7 +143,7 @@ def test_history_filters_csv_and_only_own_rows(client, chain):
     response = client.get("/en/wallet/history/?asset=BTC&format=csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["Time (UTC)", "Type", "Asset", "Amount", "Reference"]
-    assert [row[1:4] for row in rows[1:]] == [["deposit", "BTC", "0.50000000"]]
+    assert [row[1:4] for row in rows[1:]] == [["Deposit", "BTC", "0.50000000"]]
     assert rows[1][4] == Deposit.objects.get(user=alice).tx_hash
     bad = client.get("/en/wallet/history/?start=yesterday")
     assert bad.status_code == 200 and "Enter a valid date" in bad.content.decode()
