@@ -80,7 +80,7 @@ def _objects(user, chain):
     quoted = RecoveryRequest.objects.create(user=user, status=RecoveryRequest.Status.QUOTED, **recovery)
     credited = RecoveryRequest.objects.create(user=user, status=RecoveryRequest.Status.CREDITED, **{**recovery, "tx_hash": "01" * 32})
     refused = RecoveryRequest.objects.create(
-        user=user, status=RecoveryRequest.Status.REJECTED, reject_reason="not your address", **{**recovery, "tx_hash": "02" * 32}
+        user=user, status=RecoveryRequest.Status.REJECTED, rejection="not_yours", **{**recovery, "tx_hash": "02" * 32}
     )
     return [
         (Notice.Kind.DEPOSIT_CREDITED, deposit),
