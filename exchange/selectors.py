@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from exchange.marketdata import kline_open_time
-from exchange.models import Kline, Market, MarketDepth, Trade
-from wallets.models import Asset
+from exchange.models import FeeTier, Kline, Market, MarketDepth, Trade
+from wallets.models import AccountKind, Asset, LedgerAccount
 
 
 def fee_token() -> Asset | None:
@@ -21,6 +21,24 @@ def fee_token() -> Asset | None:
 def fee_token_discount() -> Decimal:
     """The fraction of a fee saved by paying it in the platform token (FEE_TOKEN_DISCOUNT_PERCENT)."""
     return Decimal(settings.FEE_TOKEN_DISCOUNT_PERCENT) / 100
+
+
+def markets_listed() -> list[Market]:
+    """Every market with its base and quote assets, in the model's order."""
+    return list(Market.objects.select_related("base", "quote"))
+
+
+def fee_tiers_with_discount(*, discount: Decimal) -> list[tuple[FeeTier, Decimal, Decimal]]:
+    """Each fee tier with its maker and taker rates after the platform-token discount."""
+    return [(tier, tier.maker_rate * (1 - discount), tier.taker_rate * (1 - discount)) for tier in FeeTier.objects.all()]
+
+
+def fee_token_balance_for(*, user, token: Asset) -> Decimal:
+    """The user's available balance in the fee token; 0 without an account (read, never created:
+    looking at a page writes nothing)."""
+    return LedgerAccount.objects.filter(kind=AccountKind.USER, user=user, asset=token).values_list(
+        "available", flat=True
+    ).first() or Decimal(0)
 
 
 @dataclass(frozen=True)
