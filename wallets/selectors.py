@@ -5,9 +5,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
-from wallets.models import AccountKind, Entry, LedgerAccount
+from wallets.models import AccountKind, Asset, Entry, LedgerAccount, Network, RecoveryRequest, Withdrawal, WithdrawalAddress
 
 
 def _plain(value) -> str:
@@ -300,3 +300,42 @@ def payout_funding(*, payout) -> PayoutFunding:
 
     account = system_account(kind=payout.funding_kind, asset=payout.reward_asset)
     return PayoutFunding(account=account, available=account.available, budget=payout.budget)
+
+
+# The wallet pages' reads.
+
+
+def assets_listed_with_networks() -> QuerySet[Asset]:
+    """The listed assets with their networks prefetched (a page picks one by symbol)."""
+    return Asset.objects.prefetch_related("networks").filter(is_active=True)
+
+
+def asset_symbols_listed() -> list[str]:
+    return list(Asset.objects.filter(is_active=True).values_list("symbol", flat=True))
+
+
+def networks_listed() -> list[Network]:
+    """The networks of the listed assets, each with its asset."""
+    return list(Network.objects.select_related("asset").filter(asset__is_active=True))
+
+
+def withdrawals_in_flight_for(*, user) -> QuerySet[Withdrawal]:
+    """The user's withdrawals not yet settled: still cancellable, sending or broadcast."""
+    return Withdrawal.objects.filter(
+        user=user, status__in=[*Withdrawal.CANCELLABLE, Withdrawal.Status.SENDING, Withdrawal.Status.BROADCAST]
+    ).select_related("network__asset")
+
+
+def withdrawals_recent_for(*, user, asset: Asset, limit: int = 20) -> QuerySet[Withdrawal]:
+    return Withdrawal.objects.filter(user=user, network__asset=asset).select_related("network")[:limit]
+
+
+def address_book_for(*, user, asset: Asset | None = None) -> QuerySet[WithdrawalAddress]:
+    """The user's address book; with an asset, only that asset's networks' entries."""
+    if asset is not None:
+        return WithdrawalAddress.objects.filter(user=user, network__asset=asset).select_related("network")
+    return WithdrawalAddress.objects.filter(user=user).select_related("network__asset")
+
+
+def recovery_requests_for(*, user) -> QuerySet[RecoveryRequest]:
+    return RecoveryRequest.objects.filter(user=user).select_related("asset")
