@@ -11,6 +11,7 @@ from wallets.services.payouts import (
     payout_execute,
     payout_preview,
     payout_report_rows,
+    payout_save,
 )
 from wallets.services.pools import PoolFundingRefused, pool_funding_approve, pool_funding_cancel, pool_funding_request
 from wallets.services.reconciliation import custody_positions, reconciliation_run, reconciliation_surplus_book
@@ -61,6 +62,7 @@ __all__ = [
     "payout_execute",
     "payout_preview",
     "payout_report_rows",
+    "payout_save",
     "pool_funding_approve",
     "pool_funding_cancel",
     "pool_funding_request",

@@ -203,6 +203,24 @@ def _compute(payout: Payout) -> Computed:
 
 
 @transaction.atomic
+def payout_save(*, payout: Payout, by: User) -> Payout:
+    """Save a payout an operator created or edited (the admin's form). A new one is authored by
+    `by`. An edit races approvals, so the stored row is locked and only a draft or a preview may
+    change; the edit sends it back to draft (preview again before approval). Whoever saves it
+    becomes its preparer, who may not approve it."""
+    if payout.pk is None:
+        payout.created_by = by
+    else:
+        current = Payout.objects.select_for_update(no_key=True).get(pk=payout.pk)
+        if current.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
+            raise PayoutError("this payout is approved or paying and can no longer be edited", code="payout_not_editable")
+        payout.status = Payout.Status.DRAFT
+    payout.prepared_by = by
+    payout.save()
+    return payout
+
+
+@transaction.atomic
 def payout_preview(*, payout: Payout, by: User | None = None) -> Payout:
     """(Re)compute the per-user table and totals. Only before approval; clears nothing paid.
     `by` becomes the preparer, who may not approve it."""
