@@ -5,12 +5,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from exchange.marketdata import kline_open_time
 from exchange.models import FeeTier, Kline, Market, MarketDepth, Trade
 from wallets.models import AccountKind, Asset, LedgerAccount
+from wallets.selectors import usdt_prices
 
 
 def fee_token() -> Asset | None:
@@ -39,6 +40,21 @@ def fee_token_balance_for(*, user, token: Asset) -> Decimal:
     return LedgerAccount.objects.filter(kind=AccountKind.USER, user=user, asset=token).values_list(
         "available", flat=True
     ).first() or Decimal(0)
+
+
+def volumes_30d(*, now=None, user_ids=None) -> dict[int, Decimal]:
+    """Each user's 30-day trading volume in USDT: both sides of every trade they were in; a
+    non-USDT quote is valued at its current USDT price (wallets.selectors.usdt_prices)."""
+    now = now or timezone.now()
+    recent = Trade.objects.filter(created_at__gte=now - timedelta(days=30))
+    prices = usdt_prices(Asset.objects.filter(quote_markets__isnull=False).distinct())
+    volume: dict[int, Decimal] = {}
+    for side in ("buy_order__user", "sell_order__user"):
+        rows = recent.filter(**({f"{side}__in": user_ids} if user_ids is not None else {}))
+        for row in rows.values(side, "market__quote").annotate(total=Sum("quote_quantity")).order_by():
+            price = prices.get(row["market__quote"]) or Decimal(0)
+            volume[row[side]] = volume.get(row[side], Decimal(0)) + Decimal(str(row["total"])) * price
+    return volume
 
 
 @dataclass(frozen=True)

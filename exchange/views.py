@@ -8,8 +8,16 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from exchange.selectors import fee_tiers_with_discount, fee_token, fee_token_balance_for, fee_token_discount, markets_listed, tickers_24h
-from exchange.services import fee_token_choice_set, volumes_30d
+from exchange.selectors import (
+    fee_tiers_with_discount,
+    fee_token,
+    fee_token_balance_for,
+    fee_token_discount,
+    markets_listed,
+    tickers_24h,
+    volumes_30d,
+)
+from exchange.services import fee_token_choice_set
 
 
 def markets(request):
