@@ -461,7 +461,7 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="payout-{payout.pk}.csv"'
         writer = csv.writer(response)
-        for row in services.payout_report_rows(payout=payout):
+        for row in selectors.payout_report_rows(payout=payout):
             writer.writerow(row)
         return response
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet, Sum
 
-from wallets.models import AccountKind, Asset, Entry, LedgerAccount, Network, RecoveryRequest, Withdrawal, WithdrawalAddress
+from config.formatting import csv_cell
+from wallets.models import AccountKind, Asset, Entry, LedgerAccount, Network, Payout, RecoveryRequest, Withdrawal, WithdrawalAddress
 
 
 def _plain(value) -> str:
@@ -339,3 +340,29 @@ def address_book_for(*, user, asset: Asset | None = None) -> QuerySet[Withdrawal
 
 def recovery_requests_for(*, user) -> QuerySet[RecoveryRequest]:
     return RecoveryRequest.objects.filter(user=user).select_related("asset")
+
+
+def chains_active() -> list[str]:
+    """The chain codes of every network, each once, sorted (what the deposit scanner walks)."""
+    return sorted(set(Network.objects.values_list("code", flat=True)))
+
+
+def payout_report_rows(*, payout: Payout):
+    """The downloadable report: one row per user (basis, amount at the asset's precision, journal,
+    time paid) and the dust."""
+    quantum = payout.reward_asset.quantum
+
+    def fixed(value: Decimal) -> str:
+        return format(value.quantize(quantum), "f")
+
+    yield ["email", "basis", "amount", "asset", "journal", "paid_at"]
+    for line in payout.lines.select_related("user").order_by("pk").iterator(chunk_size=2000):
+        yield [
+            csv_cell(line.user.email),
+            format(line.basis.normalize(), "f"),
+            fixed(line.amount),
+            payout.reward_asset.symbol,
+            line.journal_id or "",
+            line.paid_at.isoformat() if line.paid_at else "",
+        ]
+    yield ["(dust)", "", fixed(payout.dust), payout.reward_asset.symbol, "", ""]

@@ -239,7 +239,7 @@ def _history_csv(request, entries) -> HttpResponse:
 @login_required
 def recovery(request):
     user = request.user
-    chains = services.chains_active()
+    chains = selectors.chains_active()
     form = RecoveryForm(chains=chains)
     if request.method == "POST":
         answer = request.POST.get("answer")

@@ -9,14 +9,13 @@ from tests.factories import UserFactory
 from tests.wallets.conftest import balance, fund
 from wallets.ledger import Line, journal_post, system_account, user_account
 from wallets.models import AccountKind, Asset, HoldingSnapshot, Journal, Payout, PayoutLine, SnapshotDay
-from wallets.selectors import ledger_violations
+from wallets.selectors import ledger_violations, payout_report_rows
 from wallets.services import (
     PayoutError,
     holdings_snapshot_take,
     payout_approve,
     payout_execute,
     payout_preview,
-    payout_report_rows,
     payout_save,
 )
 

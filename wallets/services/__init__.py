@@ -1,7 +1,7 @@
 """Every write in the wallets app (see each module's docstring for its guarantees)."""
 
 from wallets.services.adjustments import ledger_adjust
-from wallets.services.deposits import chain_scan, chains_active, deposit_address_for, deposit_credit, deposit_record
+from wallets.services.deposits import chain_scan, deposit_address_for, deposit_credit, deposit_record
 from wallets.services.payouts import (
     PayoutError,
     csv_lines_parse,
@@ -10,7 +10,6 @@ from wallets.services.payouts import (
     payout_cancel,
     payout_execute,
     payout_preview,
-    payout_report_rows,
     payout_save,
 )
 from wallets.services.pools import PoolFundingRefused, pool_funding_approve, pool_funding_cancel, pool_funding_request
@@ -47,7 +46,6 @@ __all__ = [
     "address_book_add",
     "address_book_remove",
     "chain_scan",
-    "chains_active",
     "csv_lines_parse",
     "custody_positions",
     "deposit_address_for",
@@ -61,7 +59,6 @@ __all__ = [
     "payout_cancel",
     "payout_execute",
     "payout_preview",
-    "payout_report_rows",
     "payout_save",
     "pool_funding_approve",
     "pool_funding_cancel",

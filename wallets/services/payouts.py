@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from config.errors import AppError
-from config.formatting import csv_cell
 from wallets.ledger import InvalidAmount, Line, accounts_lock, amount_parse, journal_post, system_account, user_account
 from wallets.models import AccountKind, Entry, HoldingSnapshot, Journal, LedgerAccount, Notice, Payout, PayoutLine, SnapshotDay
 from wallets.services.notices import notice_create
@@ -349,24 +348,3 @@ def _progress(payout_id: int) -> None:
     paid = PayoutLine.objects.filter(payout_id=payout_id, journal__isnull=False)
     amounts = list(paid.values_list("amount", flat=True))  # summed exactly here (SQLite SUM is a float)
     Payout.objects.filter(pk=payout_id).update(lines_paid=len(amounts), paid_total=sum(amounts, Decimal(0)))
-
-
-def payout_report_rows(*, payout: Payout):
-    """The downloadable report: one row per user (basis, amount at the asset's precision, journal,
-    time paid) and the dust."""
-    quantum = payout.reward_asset.quantum
-
-    def fixed(value: Decimal) -> str:
-        return format(value.quantize(quantum), "f")
-
-    yield ["email", "basis", "amount", "asset", "journal", "paid_at"]
-    for line in payout.lines.select_related("user").order_by("pk").iterator(chunk_size=2000):
-        yield [
-            csv_cell(line.user.email),
-            format(line.basis.normalize(), "f"),
-            fixed(line.amount),
-            payout.reward_asset.symbol,
-            line.journal_id or "",
-            line.paid_at.isoformat() if line.paid_at else "",
-        ]
-    yield ["(dust)", "", fixed(payout.dust), payout.reward_asset.symbol, "", ""]

@@ -295,7 +295,8 @@ class Command(BaseCommand):
                     Line(system_account(kind=AccountKind.ADJUSTMENTS, asset=asset), D(amount)),
                 ],
             )
-        from wallets.services import chain_scan, chains_active
+        from wallets.selectors import chains_active
+        from wallets.services import chain_scan
 
         for chain in chains_active():  # the scanner reads the genesis blocks, so custody checks agree at once
             chain_scan(chain=chain)
