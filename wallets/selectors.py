@@ -8,7 +8,20 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet, Sum
 
 from config.formatting import csv_cell
-from wallets.models import AccountKind, Asset, Entry, LedgerAccount, Network, Payout, RecoveryRequest, Withdrawal, WithdrawalAddress
+from wallets.chains import chain_adapter
+from wallets.models import (
+    AccountKind,
+    Asset,
+    ChainCursor,
+    Deposit,
+    Entry,
+    LedgerAccount,
+    Network,
+    Payout,
+    RecoveryRequest,
+    Withdrawal,
+    WithdrawalAddress,
+)
 
 
 def _plain(value) -> str:
@@ -98,11 +111,68 @@ def _ledger_violations() -> list[str]:
     return problems
 
 
+# --- Reconciliation's reads ----------------------------------------------------------------------------
+
+LIABILITY_KINDS = [AccountKind.USER, AccountKind.FEES, AccountKind.DISTRIBUTION_POOL, AccountKind.COMPENSATION_POOL, AccountKind.DUST]
+
+
+def _sum(values) -> Decimal:
+    return sum(values, Decimal(0))  # exact (SQLite's SUM() is a float)
+
+
+def custody_positions(*, networks=None) -> list[dict]:
+    """Per network, as of the deposit scanner's height on its chain: chain holdings, less our sent
+    withdrawals the scanner has not seen in a block yet, against ledger custody + deposits in
+    flight + unattributed transfers; the rest is the difference (surplus > 0, shortfall < 0)."""
+    holdings_by_chain: dict[str, dict[str, Decimal]] = {}
+    cursors = dict(ChainCursor.objects.values_list("chain", "scanned_height"))
+    positions = []
+    networks = networks if networks is not None else Network.objects.select_related("asset").order_by("asset__symbol", "code")
+    for network in networks:
+        if network.code not in holdings_by_chain:
+            holdings_by_chain[network.code] = chain_adapter(network.code).holdings(up_to_height=cursors.get(network.code, 0))
+        symbol = network.asset.symbol
+        chain_holdings = holdings_by_chain[network.code].get(symbol, Decimal(0))
+        custody_account = LedgerAccount.objects.filter(kind=AccountKind.CUSTODY, network=network).first()
+        custody = -custody_account.available if custody_account else Decimal(0)
+        in_flight = _sum(
+            Deposit.objects.filter(network=network, status__in=[Deposit.Status.SEEN, Deposit.Status.CONFIRMING]).values_list(
+                "amount", flat=True
+            )
+        )
+        unattributed = _sum(
+            Deposit.objects.filter(chain=network.code, token=symbol, status=Deposit.Status.UNMATCHED).values_list("amount", flat=True)
+        )
+        sending = _sum(
+            Withdrawal.objects.filter(network=network, status=Withdrawal.Status.BROADCAST, block_height__isnull=True).values_list(
+                "net_amount", flat=True
+            )
+        )
+        positions.append(
+            {
+                "network": network,
+                "chain_holdings": chain_holdings - sending,
+                "ledger_custody": custody,
+                "in_flight": in_flight,
+                "unattributed": unattributed,
+                "difference": chain_holdings - sending - custody - in_flight - unattributed,
+            }
+        )
+    return positions
+
+
+def liabilities_by_asset() -> dict[int, Decimal]:
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for asset_id, available, locked in (
+        LedgerAccount.objects.filter(kind__in=LIABILITY_KINDS).values_list("asset_id", "available", "locked").iterator()
+    ):
+        totals[asset_id] += available + locked
+    return totals
+
+
 def custody_violations() -> list[str]:
     """Networks where what the chain adapter reports differs from the ledger's custody plus deposits
     in flight plus transfers awaiting recovery. Reads one snapshot."""
-    from wallets.services.reconciliation import custody_positions
-
     problems = []
     with read_snapshot():
         positions = custody_positions()

@@ -13,7 +13,7 @@ from wallets.services.payouts import (
     payout_save,
 )
 from wallets.services.pools import PoolFundingRefused, pool_funding_approve, pool_funding_cancel, pool_funding_request
-from wallets.services.reconciliation import custody_positions, reconciliation_run, reconciliation_surplus_book
+from wallets.services.reconciliation import reconciliation_run, reconciliation_surplus_book
 from wallets.services.recovery import (
     RecoveryRefused,
     recovery_answer,
@@ -47,7 +47,6 @@ __all__ = [
     "address_book_remove",
     "chain_scan",
     "csv_lines_parse",
-    "custody_positions",
     "deposit_address_for",
     "deposit_credit",
     "deposit_record",
