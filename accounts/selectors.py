@@ -29,3 +29,10 @@ def user_has_totp(*, user: User) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def authenticator_types_for(*, user: User) -> set[str]:
+    """The kinds of MFA authenticator the user has set up (TOTP, WebAuthn, recovery codes)."""
+    from allauth.mfa.models import Authenticator
+
+    return {a.type for a in Authenticator.objects.filter(user=user)}

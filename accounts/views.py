@@ -28,7 +28,7 @@ def security(request):
     from allauth.mfa.models import Authenticator
 
     user = request.user
-    authenticators = {a.type for a in Authenticator.objects.filter(user=user)}
+    authenticators = selectors.authenticator_types_for(user=user)
     context = {
         "has_totp": Authenticator.Type.TOTP in authenticators,
         "has_passkey": Authenticator.Type.WEBAUTHN in authenticators,

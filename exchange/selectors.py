@@ -5,12 +5,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from exchange.marketdata import kline_open_time
-from exchange.models import Kline, Market, MarketDepth, Trade
-from wallets.models import Asset
+from exchange.models import FeeTier, Kline, Market, MarketDepth, Trade
+from wallets.models import AccountKind, Asset, LedgerAccount
+from wallets.selectors import usdt_prices
 
 
 def fee_token() -> Asset | None:
@@ -21,6 +22,39 @@ def fee_token() -> Asset | None:
 def fee_token_discount() -> Decimal:
     """The fraction of a fee saved by paying it in the platform token (FEE_TOKEN_DISCOUNT_PERCENT)."""
     return Decimal(settings.FEE_TOKEN_DISCOUNT_PERCENT) / 100
+
+
+def markets_listed() -> list[Market]:
+    """Every market with its base and quote assets, in the model's order."""
+    return list(Market.objects.select_related("base", "quote"))
+
+
+def fee_tiers_with_discount(*, discount: Decimal) -> list[tuple[FeeTier, Decimal, Decimal]]:
+    """Each fee tier with its maker and taker rates after the platform-token discount."""
+    return [(tier, tier.maker_rate * (1 - discount), tier.taker_rate * (1 - discount)) for tier in FeeTier.objects.all()]
+
+
+def fee_token_balance_for(*, user, token: Asset) -> Decimal:
+    """The user's available balance in the fee token; 0 without an account (read, never created:
+    looking at a page writes nothing)."""
+    return LedgerAccount.objects.filter(kind=AccountKind.USER, user=user, asset=token).values_list(
+        "available", flat=True
+    ).first() or Decimal(0)
+
+
+def volumes_30d(*, now=None, user_ids=None) -> dict[int, Decimal]:
+    """Each user's 30-day trading volume in USDT: both sides of every trade they were in; a
+    non-USDT quote is valued at its current USDT price (wallets.selectors.usdt_prices)."""
+    now = now or timezone.now()
+    recent = Trade.objects.filter(created_at__gte=now - timedelta(days=30))
+    prices = usdt_prices(Asset.objects.filter(quote_markets__isnull=False).distinct())
+    volume: dict[int, Decimal] = {}
+    for side in ("buy_order__user", "sell_order__user"):
+        rows = recent.filter(**({f"{side}__in": user_ids} if user_ids is not None else {}))
+        for row in rows.values(side, "market__quote").annotate(total=Sum("quote_quantity")).order_by():
+            price = prices.get(row["market__quote"]) or Decimal(0)
+            volume[row[side]] = volume.get(row[side], Decimal(0)) + Decimal(str(row["total"])) * price
+    return volume
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,9 @@ applies commands in sequence. Errors follow Binance's codes and texts, so bots u
 
 import re
 import secrets
-from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
@@ -21,9 +18,8 @@ from config.errors import AppError
 from config.parsing import NumberInvalid, decimal_parse_ascii
 from exchange import ownership
 from exchange.models import EngineCommand, FeeTier, Market, MarketStatusChange, Order, Trade
+from exchange.selectors import volumes_30d
 from wallets.ledger import InsufficientFunds, hold_place, user_account
-from wallets.models import Asset
-from wallets.selectors import usdt_prices
 
 DEFAULT_STP = Order.Stp.EXPIRE_MAKER
 CLIENT_ORDER_ID = re.compile(r"[a-zA-Z0-9\-_.]{1,36}")
@@ -345,21 +341,6 @@ def _wake_engine(market_id: int) -> None:
 
     ownership.wake_notify(market_id)
     transaction.on_commit(lambda: engine_wake(market_id))
-
-
-def volumes_30d(*, now=None, user_ids=None) -> dict[int, Decimal]:
-    """Each user's 30-day trading volume in USDT: both sides of every trade they were in; a
-    non-USDT quote is valued at its current USDT price (wallets.selectors.usdt_prices)."""
-    now = now or timezone.now()
-    recent = Trade.objects.filter(created_at__gte=now - timedelta(days=30))
-    prices = usdt_prices(Asset.objects.filter(quote_markets__isnull=False).distinct())
-    volume: dict[int, Decimal] = {}
-    for side in ("buy_order__user", "sell_order__user"):
-        rows = recent.filter(**({f"{side}__in": user_ids} if user_ids is not None else {}))
-        for row in rows.values(side, "market__quote").annotate(total=Sum("quote_quantity")).order_by():
-            price = prices.get(row["market__quote"]) or Decimal(0)
-            volume[row[side]] = volume.get(row[side], Decimal(0)) + Decimal(str(row["total"])) * price
-    return volume
 
 
 def fee_tiers_recompute(*, now=None) -> dict[str, int]:

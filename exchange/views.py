@@ -8,14 +8,20 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from exchange.models import FeeTier, Market
-from exchange.selectors import fee_token, fee_token_discount, tickers_24h
-from exchange.services import fee_token_choice_set, volumes_30d
-from wallets.models import AccountKind, LedgerAccount
+from exchange.selectors import (
+    fee_tiers_with_discount,
+    fee_token,
+    fee_token_balance_for,
+    fee_token_discount,
+    markets_listed,
+    tickers_24h,
+    volumes_30d,
+)
+from exchange.services import fee_token_choice_set
 
 
 def markets(request):
-    markets = list(Market.objects.select_related("base", "quote"))
+    markets = markets_listed()
     rows = list(zip(markets, tickers_24h(markets=markets)))
     return render(request, "exchange/markets.html", {"rows": rows})
 
@@ -24,17 +30,15 @@ def fees(request):
     """Public: every tier's maker and taker rates, with and without the platform-token discount.
     Signed in: the reader's tier, 30-day volume, token balance and the choice to pay in it."""
     discount = fee_token_discount()
-    tiers = [(tier, tier.maker_rate * (1 - discount), tier.taker_rate * (1 - discount)) for tier in FeeTier.objects.all()]
+    tiers = fee_tiers_with_discount(discount=discount)
     context = {"tiers": tiers, "token": fee_token(), "discount": discount}
     if request.user.is_authenticated:
         user = request.user
         context["volume"] = volumes_30d(user_ids=[user.pk]).get(user.pk, Decimal(0))
         context["current"] = next((t for t, _m, _t in tiers if t.tier == user.vip_tier), None)
         context["next_tier"] = next((t for t, _m, _t in tiers if t.tier > user.vip_tier), None)
-        if context["token"] is not None:  # read, not created: looking at a page writes nothing
-            context["token_balance"] = LedgerAccount.objects.filter(kind=AccountKind.USER, user=user, asset=context["token"]).values_list(
-                "available", flat=True
-            ).first() or Decimal(0)
+        if context["token"] is not None:
+            context["token_balance"] = fee_token_balance_for(user=user, token=context["token"])
     return render(request, "exchange/fees.html", context)
 
 

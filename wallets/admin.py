@@ -404,16 +404,10 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
         return readonly
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        else:
-            # Edits race approvals: lock the row and edit only what is still a draft or a preview.
-            current = Payout.objects.select_for_update(no_key=True).get(pk=obj.pk)
-            if current.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
-                raise PermissionDenied("this payout is approved or paying and can no longer be edited")
-            obj.status = Payout.Status.DRAFT  # edited: preview again before approval
-        obj.prepared_by = request.user  # whoever edits it may not approve it
-        super().save_model(request, obj, form, change)
+        try:
+            services.payout_save(payout=obj, by=request.user)
+        except services.PayoutError as refused:
+            raise PermissionDenied(refused.message)
 
     @admin.display(description=_("funding account"))
     def funding(self, obj):
@@ -490,7 +484,7 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="payout-{payout.pk}.csv"'
         writer = csv.writer(response)
-        for row in services.payout_report_rows(payout=payout):
+        for row in selectors.payout_report_rows(payout=payout):
             writer.writerow(row)
         return response
 

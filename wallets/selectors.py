@@ -5,9 +5,23 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
-from wallets.models import AccountKind, Entry, LedgerAccount
+from config.formatting import csv_cell
+from wallets.chains import chain_adapter
+from wallets.models import (
+    AccountKind,
+    Asset,
+    ChainCursor,
+    Deposit,
+    Entry,
+    LedgerAccount,
+    Network,
+    Payout,
+    RecoveryRequest,
+    Withdrawal,
+    WithdrawalAddress,
+)
 
 
 def _plain(value) -> str:
@@ -97,11 +111,68 @@ def _ledger_violations() -> list[str]:
     return problems
 
 
+# --- Reconciliation's reads ----------------------------------------------------------------------------
+
+LIABILITY_KINDS = [AccountKind.USER, AccountKind.FEES, AccountKind.DISTRIBUTION_POOL, AccountKind.COMPENSATION_POOL, AccountKind.DUST]
+
+
+def _sum(values) -> Decimal:
+    return sum(values, Decimal(0))  # exact (SQLite's SUM() is a float)
+
+
+def custody_positions(*, networks=None) -> list[dict]:
+    """Per network, as of the deposit scanner's height on its chain: chain holdings, less our sent
+    withdrawals the scanner has not seen in a block yet, against ledger custody + deposits in
+    flight + unattributed transfers; the rest is the difference (surplus > 0, shortfall < 0)."""
+    holdings_by_chain: dict[str, dict[str, Decimal]] = {}
+    cursors = dict(ChainCursor.objects.values_list("chain", "scanned_height"))
+    positions = []
+    networks = networks if networks is not None else Network.objects.select_related("asset").order_by("asset__symbol", "code")
+    for network in networks:
+        if network.code not in holdings_by_chain:
+            holdings_by_chain[network.code] = chain_adapter(network.code).holdings(up_to_height=cursors.get(network.code, 0))
+        symbol = network.asset.symbol
+        chain_holdings = holdings_by_chain[network.code].get(symbol, Decimal(0))
+        custody_account = LedgerAccount.objects.filter(kind=AccountKind.CUSTODY, network=network).first()
+        custody = -custody_account.available if custody_account else Decimal(0)
+        in_flight = _sum(
+            Deposit.objects.filter(network=network, status__in=[Deposit.Status.SEEN, Deposit.Status.CONFIRMING]).values_list(
+                "amount", flat=True
+            )
+        )
+        unattributed = _sum(
+            Deposit.objects.filter(chain=network.code, token=symbol, status=Deposit.Status.UNMATCHED).values_list("amount", flat=True)
+        )
+        sending = _sum(
+            Withdrawal.objects.filter(network=network, status=Withdrawal.Status.BROADCAST, block_height__isnull=True).values_list(
+                "net_amount", flat=True
+            )
+        )
+        positions.append(
+            {
+                "network": network,
+                "chain_holdings": chain_holdings - sending,
+                "ledger_custody": custody,
+                "in_flight": in_flight,
+                "unattributed": unattributed,
+                "difference": chain_holdings - sending - custody - in_flight - unattributed,
+            }
+        )
+    return positions
+
+
+def liabilities_by_asset() -> dict[int, Decimal]:
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for asset_id, available, locked in (
+        LedgerAccount.objects.filter(kind__in=LIABILITY_KINDS).values_list("asset_id", "available", "locked").iterator()
+    ):
+        totals[asset_id] += available + locked
+    return totals
+
+
 def custody_violations() -> list[str]:
     """Networks where what the chain adapter reports differs from the ledger's custody plus deposits
     in flight plus transfers awaiting recovery. Reads one snapshot."""
-    from wallets.services.reconciliation import custody_positions
-
     problems = []
     with read_snapshot():
         positions = custody_positions()
@@ -300,3 +371,68 @@ def payout_funding(*, payout) -> PayoutFunding:
 
     account = system_account(kind=payout.funding_kind, asset=payout.reward_asset)
     return PayoutFunding(account=account, available=account.available, budget=payout.budget)
+
+
+# The wallet pages' reads.
+
+
+def assets_listed_with_networks() -> QuerySet[Asset]:
+    """The listed assets with their networks prefetched (a page picks one by symbol)."""
+    return Asset.objects.prefetch_related("networks").filter(is_active=True)
+
+
+def asset_symbols_listed() -> list[str]:
+    return list(Asset.objects.filter(is_active=True).values_list("symbol", flat=True))
+
+
+def networks_listed() -> list[Network]:
+    """The networks of the listed assets, each with its asset."""
+    return list(Network.objects.select_related("asset").filter(asset__is_active=True))
+
+
+def withdrawals_in_flight_for(*, user) -> QuerySet[Withdrawal]:
+    """The user's withdrawals not yet settled: still cancellable, sending or broadcast."""
+    return Withdrawal.objects.filter(
+        user=user, status__in=[*Withdrawal.CANCELLABLE, Withdrawal.Status.SENDING, Withdrawal.Status.BROADCAST]
+    ).select_related("network__asset")
+
+
+def withdrawals_recent_for(*, user, asset: Asset, limit: int = 20) -> QuerySet[Withdrawal]:
+    return Withdrawal.objects.filter(user=user, network__asset=asset).select_related("network")[:limit]
+
+
+def address_book_for(*, user, asset: Asset | None = None) -> QuerySet[WithdrawalAddress]:
+    """The user's address book; with an asset, only that asset's networks' entries."""
+    if asset is not None:
+        return WithdrawalAddress.objects.filter(user=user, network__asset=asset).select_related("network")
+    return WithdrawalAddress.objects.filter(user=user).select_related("network__asset")
+
+
+def recovery_requests_for(*, user) -> QuerySet[RecoveryRequest]:
+    return RecoveryRequest.objects.filter(user=user).select_related("asset")
+
+
+def chains_active() -> list[str]:
+    """The chain codes of every network, each once, sorted (what the deposit scanner walks)."""
+    return sorted(set(Network.objects.values_list("code", flat=True)))
+
+
+def payout_report_rows(*, payout: Payout):
+    """The downloadable report: one row per user (basis, amount at the asset's precision, journal,
+    time paid) and the dust."""
+    quantum = payout.reward_asset.quantum
+
+    def fixed(value: Decimal) -> str:
+        return format(value.quantize(quantum), "f")
+
+    yield ["email", "basis", "amount", "asset", "journal", "paid_at"]
+    for line in payout.lines.select_related("user").order_by("pk").iterator(chunk_size=2000):
+        yield [
+            csv_cell(line.user.email),
+            format(line.basis.normalize(), "f"),
+            fixed(line.amount),
+            payout.reward_asset.symbol,
+            line.journal_id or "",
+            line.paid_at.isoformat() if line.paid_at else "",
+        ]
+    yield ["(dust)", "", fixed(payout.dust), payout.reward_asset.symbol, "", ""]

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from wallets import services
+from wallets import selectors, services
 from wallets.chains import chain_adapter
 from wallets.models import Deposit, Notice, PayoutLine, Reconciliation, RecoveryRequest, Withdrawal
 
@@ -19,11 +19,11 @@ def chain_tick() -> None:
     """Advance every simulated chain by one block, then scan all chains (the beat schedule)."""
     from wallets.chains.simulated import SimulatedChain
 
-    for chain in services.chains_active():
+    for chain in selectors.chains_active():
         adapter = chain_adapter(chain)
         if isinstance(adapter, SimulatedChain):
             adapter.mine()
-    for chain in services.chains_active():
+    for chain in selectors.chains_active():
         chain_scan_task.delay(chain)
 
 

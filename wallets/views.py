@@ -18,7 +18,7 @@ from accounts.selectors import user_has_totp
 from config.formatting import csv_cell
 from wallets import selectors, services
 from wallets.forms import AddressBookForm, HistoryFilterForm, RecoveryForm, WithdrawConfirmForm, WithdrawForm
-from wallets.models import Asset, Journal, Network, RecoveryRequest, Withdrawal, WithdrawalAddress
+from wallets.models import Asset, Journal, Network, RecoveryRequest, Withdrawal
 
 HISTORY_LABELS = {
     "deposit": pgettext_lazy("history type", "Deposit"),
@@ -42,7 +42,7 @@ def history_label(kind: str) -> str:
 
 
 def _asset(symbol: str) -> Asset:
-    return get_object_or_404(Asset.objects.prefetch_related("networks"), symbol=symbol.upper(), is_active=True)
+    return get_object_or_404(selectors.assets_listed_with_networks(), symbol=symbol.upper())
 
 
 def _qr_svg(data: str) -> str:
@@ -64,9 +64,7 @@ def overview(request):
         "total": total,
         "hide_zero": hide_zero,
         "pending": selectors.deposits_pending_for(user=request.user),
-        "withdrawals": Withdrawal.objects.filter(
-            user=request.user, status__in=[*Withdrawal.CANCELLABLE, Withdrawal.Status.SENDING, Withdrawal.Status.BROADCAST]
-        ).select_related("network__asset"),
+        "withdrawals": selectors.withdrawals_in_flight_for(user=request.user),
     }
     return render(request, "wallets/overview.html", context)
 
@@ -101,7 +99,7 @@ def withdraw(request, symbol):
     user = request.user
     account_rows, _total = selectors.balances_for(user=user)
     balance = next((row for row in account_rows if row.asset.pk == asset.pk), None)
-    book = WithdrawalAddress.objects.filter(user=user, network__asset=asset).select_related("network")
+    book = selectors.address_book_for(user=user, asset=asset)
     preview = done = None
     form = WithdrawForm(networks=networks, initial={"network": request.GET.get("network", networks[0].code if networks else "")})
     if request.method == "POST":
@@ -141,7 +139,7 @@ def withdraw(request, symbol):
         "has_totp": user_has_totp(user=user),
         # said before the user fills the form; the service refuses it anyway
         "locked_until": user.withdrawals_locked_until if user.withdrawals_locked else None,
-        "withdrawals": Withdrawal.objects.filter(user=user, network__asset=asset).select_related("network")[:20],
+        "withdrawals": selectors.withdrawals_recent_for(user=user, asset=asset),
     }
     return render(request, "wallets/withdraw.html", context, status=400 if form.errors else 200)
 
@@ -177,7 +175,7 @@ def withdrawal_cancel(request, pk):
 @login_required
 def address_book(request):
     user = request.user
-    networks = list(Network.objects.select_related("asset").filter(asset__is_active=True))
+    networks = selectors.networks_listed()
     form = AddressBookForm(networks=networks)
     if request.method == "POST":
         action = request.POST.get("action")
@@ -204,13 +202,13 @@ def address_book(request):
                 return redirect("wallets:address_book")
             except services.WithdrawalRefused as refused:
                 form.add_error(None, refused.message)
-    entries = WithdrawalAddress.objects.filter(user=user).select_related("network__asset")
+    entries = selectors.address_book_for(user=user)
     return render(request, "wallets/address_book.html", {"form": form, "entries": entries}, status=400 if form.errors else 200)
 
 
 @login_required
 def history(request):
-    assets = list(Asset.objects.filter(is_active=True).values_list("symbol", flat=True))
+    assets = selectors.asset_symbols_listed()
     form = HistoryFilterForm(request.GET or None, assets=assets, kind_labels=HISTORY_LABELS)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     entries = selectors.history_for(
@@ -252,7 +250,7 @@ def _history_csv(request, entries) -> HttpResponse:
 @login_required
 def recovery(request):
     user = request.user
-    chains = services.chains_active()
+    chains = selectors.chains_active()
     form = RecoveryForm(chains=chains)
     if request.method == "POST":
         answer = request.POST.get("answer")
@@ -288,5 +286,5 @@ def recovery(request):
                 return redirect("wallets:recovery")
             except services.RecoveryRefused as refused:
                 form.add_error(None, refused.message)
-    items = RecoveryRequest.objects.filter(user=user).select_related("asset")
+    items = selectors.recovery_requests_for(user=user)
     return render(request, "wallets/recovery.html", {"form": form, "items": items}, status=400 if form.errors else 200)

@@ -8,7 +8,8 @@ from freezegun import freeze_time
 from config.formatting import percent_format
 from exchange.models import Market
 from exchange.runner import engine_for
-from exchange.services import order_place, volumes_30d
+from exchange.selectors import volumes_30d
+from exchange.services import order_place
 from tests.exchange.conftest import funded
 from wallets.models import Asset
 

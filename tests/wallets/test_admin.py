@@ -242,3 +242,25 @@ def test_editing_a_previewed_payout_makes_the_editor_its_preparer(client, chain)
     client.post("/en/admin/wallets/distribution/", {"action": "preview", ACTION_CHECKBOX_NAME: [payout.pk]})
     client.post("/en/admin/wallets/distribution/", {"action": "approve", ACTION_CHECKBOX_NAME: [payout.pk]})
     assert Payout.objects.get().status == "previewed"  # the editor cannot approve what they prepared
+
+
+def test_saving_an_approved_payout_in_the_admin_is_refused(client, chain):
+    btc, eth = chain["BTC"].asset, chain["ETH"].asset
+    author, editor = staff("operator"), staff("operator")
+    payout = Payout.objects.create(
+        name="x",
+        purpose="airdrop",
+        basis="pool",
+        reward_asset=eth,
+        source_asset=btc,
+        pool_amount=D("1"),
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 1),
+        created_by=author,
+        status=Payout.Status.APPROVED,
+    )
+    client.force_login(editor)
+    response = client.post(f"/en/admin/wallets/distribution/{payout.pk}/change/", {"name": "y"})
+    assert response.status_code == 403
+    payout.refresh_from_db()
+    assert (payout.status, payout.name, payout.prepared_by) == ("approved", "x", None)

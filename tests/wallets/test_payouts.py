@@ -9,8 +9,15 @@ from tests.factories import UserFactory
 from tests.wallets.conftest import balance, fund
 from wallets.ledger import Line, journal_post, system_account, user_account
 from wallets.models import AccountKind, Asset, HoldingSnapshot, Journal, Payout, PayoutLine, SnapshotDay
-from wallets.selectors import ledger_violations
-from wallets.services import PayoutError, holdings_snapshot_take, payout_approve, payout_execute, payout_preview, payout_report_rows
+from wallets.selectors import ledger_violations, payout_report_rows
+from wallets.services import (
+    PayoutError,
+    holdings_snapshot_take,
+    payout_approve,
+    payout_execute,
+    payout_preview,
+    payout_save,
+)
 
 pytestmark = pytest.mark.django_db
 DAY1, DAY2, DAY3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
@@ -333,3 +340,61 @@ def test_whoever_prepared_a_payout_cannot_approve_it(neo_gas):
         payout_approve(payout=payout, by=editor)
     with pytest.raises(IntegrityError):
         Payout.objects.filter(pk=payout.pk).update(approved_by=editor)
+
+
+def test_payout_save_authors_a_new_payout_and_sends_an_edit_back_to_draft(neo_gas):
+    neo, gas = neo_gas
+    fund(UserFactory(), neo, "5")
+    holdings_snapshot_take(day=DAY1)
+    author, editor = UserFactory(), UserFactory()
+    payout = payout_save(
+        payout=Payout(
+            name="x",
+            purpose="airdrop",
+            basis="pool",
+            reward_asset=gas,
+            source_asset=neo,
+            period_start=DAY1,
+            period_end=DAY1,
+            pool_amount=D("1"),
+        ),
+        by=author,
+    )
+    stored = Payout.objects.get(pk=payout.pk)
+    assert (stored.status, stored.created_by, stored.prepared_by) == ("draft", author, author)
+    payout_preview(payout=stored, by=author)
+    edited = Payout.objects.get(pk=payout.pk)
+    edited.pool_amount = D("2")
+    payout_save(payout=edited, by=editor)
+    stored = Payout.objects.get(pk=payout.pk)
+    assert (stored.status, stored.created_by, stored.prepared_by, stored.pool_amount) == ("draft", author, editor, D("2"))
+
+
+def test_payout_save_refuses_an_approved_payout_and_writes_nothing(neo_gas):
+    neo, gas = neo_gas
+    fund(UserFactory(), neo, "5")
+    holdings_snapshot_take(day=DAY1)
+    pool_fund(gas, "1")
+    author, approver = UserFactory(), UserFactory()
+    payout = Payout.objects.create(
+        name="x",
+        purpose="airdrop",
+        basis="pool",
+        reward_asset=gas,
+        source_asset=neo,
+        period_start=DAY1,
+        period_end=DAY1,
+        pool_amount=D("1"),
+        created_by=author,
+    )
+    payout_approve(payout=payout_preview(payout=payout), by=approver)
+    edited = Payout.objects.get(pk=payout.pk)
+    edited.pool_amount = D("0.5")
+    with pytest.raises(PayoutError) as refused:
+        payout_save(payout=edited, by=approver)
+    assert (refused.value.code, refused.value.message) == (
+        "payout_not_editable",
+        "this payout is approved or paying and can no longer be edited",
+    )
+    stored = Payout.objects.get(pk=payout.pk)
+    assert (stored.status, stored.pool_amount, stored.prepared_by) == ("approved", D("1"), author)

@@ -1,7 +1,7 @@
 """Every write in the wallets app (see each module's docstring for its guarantees)."""
 
 from wallets.services.adjustments import ledger_adjust
-from wallets.services.deposits import chain_scan, chains_active, deposit_address_for, deposit_credit, deposit_record
+from wallets.services.deposits import chain_scan, deposit_address_for, deposit_credit, deposit_record
 from wallets.services.payouts import (
     PayoutError,
     csv_lines_parse,
@@ -10,10 +10,10 @@ from wallets.services.payouts import (
     payout_cancel,
     payout_execute,
     payout_preview,
-    payout_report_rows,
+    payout_save,
 )
 from wallets.services.pools import PoolFundingRefused, pool_funding_approve, pool_funding_cancel, pool_funding_request
-from wallets.services.reconciliation import custody_positions, reconciliation_run, reconciliation_surplus_book
+from wallets.services.reconciliation import reconciliation_run, reconciliation_surplus_book
 from wallets.services.recovery import (
     RecoveryRefused,
     recovery_answer,
@@ -46,9 +46,7 @@ __all__ = [
     "address_book_add",
     "address_book_remove",
     "chain_scan",
-    "chains_active",
     "csv_lines_parse",
-    "custody_positions",
     "deposit_address_for",
     "deposit_credit",
     "deposit_record",
@@ -60,7 +58,7 @@ __all__ = [
     "payout_cancel",
     "payout_execute",
     "payout_preview",
-    "payout_report_rows",
+    "payout_save",
     "pool_funding_approve",
     "pool_funding_cancel",
     "pool_funding_request",

@@ -143,7 +143,3 @@ def chain_scan(*, chain: str) -> dict:
 
     confirmed = withdrawals_confirm(chain=chain, tip=tip)
     return {"chain": chain, "tip": tip, "recorded": recorded, "credited": credited, "withdrawals_completed": confirmed}
-
-
-def chains_active() -> list[str]:
-    return sorted(set(Network.objects.values_list("code", flat=True)))

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from config.errors import AppError
-from config.formatting import csv_cell
 from wallets.ledger import InvalidAmount, Line, accounts_lock, amount_parse, journal_post, system_account, user_account
 from wallets.models import AccountKind, Entry, HoldingSnapshot, Journal, LedgerAccount, Notice, Payout, PayoutLine, SnapshotDay
 from wallets.services.notices import notice_create
@@ -203,6 +202,24 @@ def _compute(payout: Payout) -> Computed:
 
 
 @transaction.atomic
+def payout_save(*, payout: Payout, by: User) -> Payout:
+    """Save a payout an operator created or edited (the admin's form). A new one is authored by
+    `by`. An edit races approvals, so the stored row is locked and only a draft or a preview may
+    change; the edit sends it back to draft (preview again before approval). Whoever saves it
+    becomes its preparer, who may not approve it."""
+    if payout.pk is None:
+        payout.created_by = by
+    else:
+        current = Payout.objects.select_for_update(no_key=True).get(pk=payout.pk)
+        if current.status not in (Payout.Status.DRAFT, Payout.Status.PREVIEWED):
+            raise PayoutError("this payout is approved or paying and can no longer be edited", code="payout_not_editable")
+        payout.status = Payout.Status.DRAFT
+    payout.prepared_by = by
+    payout.save()
+    return payout
+
+
+@transaction.atomic
 def payout_preview(*, payout: Payout, by: User | None = None) -> Payout:
     """(Re)compute the per-user table and totals. Only before approval; clears nothing paid.
     `by` becomes the preparer, who may not approve it."""
@@ -331,24 +348,3 @@ def _progress(payout_id: int) -> None:
     paid = PayoutLine.objects.filter(payout_id=payout_id, journal__isnull=False)
     amounts = list(paid.values_list("amount", flat=True))  # summed exactly here (SQLite SUM is a float)
     Payout.objects.filter(pk=payout_id).update(lines_paid=len(amounts), paid_total=sum(amounts, Decimal(0)))
-
-
-def payout_report_rows(*, payout: Payout):
-    """The downloadable report: one row per user (basis, amount at the asset's precision, journal,
-    time paid) and the dust."""
-    quantum = payout.reward_asset.quantum
-
-    def fixed(value: Decimal) -> str:
-        return format(value.quantize(quantum), "f")
-
-    yield ["email", "basis", "amount", "asset", "journal", "paid_at"]
-    for line in payout.lines.select_related("user").order_by("pk").iterator(chunk_size=2000):
-        yield [
-            csv_cell(line.user.email),
-            format(line.basis.normalize(), "f"),
-            fixed(line.amount),
-            payout.reward_asset.symbol,
-            line.journal_id or "",
-            line.paid_at.isoformat() if line.paid_at else "",
-        ]
-    yield ["(dust)", "", fixed(payout.dust), payout.reward_asset.symbol, "", ""]

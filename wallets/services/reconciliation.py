@@ -15,84 +15,22 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from accounts.models import User
-from wallets.chains import chain_adapter
 from wallets.ledger import Line, accounts_lock, journal_post, system_account
 from wallets.models import (
     AccountKind,
-    ChainCursor,
-    Deposit,
     Journal,
-    LedgerAccount,
-    Network,
     Payout,
     Reconciliation,
     ReconciliationLine,
-    Withdrawal,
 )
+from wallets.selectors import custody_positions, liabilities_by_asset, read_snapshot
 
 log = logging.getLogger(__name__)
-
-LIABILITY_KINDS = [AccountKind.USER, AccountKind.FEES, AccountKind.DISTRIBUTION_POOL, AccountKind.COMPENSATION_POOL, AccountKind.DUST]
-
-
-def _sum(values) -> Decimal:
-    return sum(values, Decimal(0))  # exact (SQLite's SUM() is a float)
-
-
-def custody_positions(*, networks=None) -> list[dict]:
-    """Per network, as of the deposit scanner's height on its chain: chain holdings, less our sent
-    withdrawals the scanner has not seen in a block yet, against ledger custody + deposits in
-    flight + unattributed transfers; the rest is the difference (surplus > 0, shortfall < 0)."""
-    holdings_by_chain: dict[str, dict[str, Decimal]] = {}
-    cursors = dict(ChainCursor.objects.values_list("chain", "scanned_height"))
-    positions = []
-    networks = networks if networks is not None else Network.objects.select_related("asset").order_by("asset__symbol", "code")
-    for network in networks:
-        if network.code not in holdings_by_chain:
-            holdings_by_chain[network.code] = chain_adapter(network.code).holdings(up_to_height=cursors.get(network.code, 0))
-        symbol = network.asset.symbol
-        chain_holdings = holdings_by_chain[network.code].get(symbol, Decimal(0))
-        custody_account = LedgerAccount.objects.filter(kind=AccountKind.CUSTODY, network=network).first()
-        custody = -custody_account.available if custody_account else Decimal(0)
-        in_flight = _sum(
-            Deposit.objects.filter(network=network, status__in=[Deposit.Status.SEEN, Deposit.Status.CONFIRMING]).values_list(
-                "amount", flat=True
-            )
-        )
-        unattributed = _sum(
-            Deposit.objects.filter(chain=network.code, token=symbol, status=Deposit.Status.UNMATCHED).values_list("amount", flat=True)
-        )
-        sending = _sum(
-            Withdrawal.objects.filter(network=network, status=Withdrawal.Status.BROADCAST, block_height__isnull=True).values_list(
-                "net_amount", flat=True
-            )
-        )
-        positions.append(
-            {
-                "network": network,
-                "chain_holdings": chain_holdings - sending,
-                "ledger_custody": custody,
-                "in_flight": in_flight,
-                "unattributed": unattributed,
-                "difference": chain_holdings - sending - custody - in_flight - unattributed,
-            }
-        )
-    return positions
-
-
-def liabilities_by_asset() -> dict[int, Decimal]:
-    totals: dict[int, Decimal] = defaultdict(Decimal)
-    for asset_id, available, locked in (
-        LedgerAccount.objects.filter(kind__in=LIABILITY_KINDS).values_list("asset_id", "available", "locked").iterator()
-    ):
-        totals[asset_id] += available + locked
-    return totals
 
 
 def reconciliation_run(*, trigger: str, by: User | None = None) -> Reconciliation:
     """Positions and liabilities are read in one snapshot (`read_snapshot`), then the report is
     written: a journal posted mid-read cannot show up as a false discrepancy."""
-    from wallets.selectors import read_snapshot
 
     with read_snapshot():
         positions = custody_positions()

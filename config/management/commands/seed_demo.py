@@ -283,7 +283,8 @@ class Command(BaseCommand):
                 custody_open(symbol, amount, f"seed-demo-custody-{email}-{symbol}", f"demo custody opening balance for {email} (seed_demo)")
         for symbol, amount in TREASURY.items():
             custody_open(symbol, amount, f"seed-demo-treasury-{symbol}", f"demo treasury: the platform's own {symbol} (seed_demo)")
-        from wallets.services import chain_scan, chains_active
+        from wallets.selectors import chains_active
+        from wallets.services import chain_scan
 
         for chain in chains_active():  # the scanner reads the genesis blocks, so custody checks agree at once
             chain_scan(chain=chain)
