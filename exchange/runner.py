@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -758,8 +757,8 @@ def engines_reset() -> None:
     _ENGINES.clear()
 
 
-def engine_wake(market_id: int) -> None:
-    """Called after an order or cancel commits. With ENGINE_INLINE (tests, and embedded single-process
-    use) the command is applied here and now; otherwise the engine process picks it up."""
-    if getattr(settings, "ENGINE_INLINE", False):
-        engine_for(market_id).apply_all()
+def engine_apply_inline(market_id: int) -> None:
+    """With ENGINE_INLINE (tests, and embedded single-process use) exchange.wake calls this after
+    an order or cancel commits: the command is applied here and now; otherwise the engine process
+    picks it up."""
+    engine_for(market_id).apply_all()

@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy as _l
 from accounts.models import User
 from config.errors import AppError
 from config.parsing import NumberInvalid, decimal_parse_ascii
-from exchange import ownership
 from exchange.models import EngineCommand, FeeTier, Market, MarketStatusChange, Order, Trade
+from exchange.wake import engine_wake
 from wallets.ledger import InsufficientFunds, hold_place, user_account
 from wallets.models import Asset
 from wallets.selectors import usdt_prices
@@ -259,7 +259,7 @@ def order_place(
                 memo=f"order #{order.pk} {market.symbol}",
             )
             EngineCommand.objects.create(market=market, kind=EngineCommand.Kind.PLACE, order=order)
-            _wake_engine(market.pk)
+            engine_wake(market.pk)
     except InsufficientFunds:
         raise OrderRejected("insufficient_balance")
     except IntegrityError:
@@ -282,7 +282,7 @@ def order_cancel(*, user: User, order: Order) -> Order:
         raise OrderRejected("unknown_order")
     if not EngineCommand.objects.filter(order=order, kind=EngineCommand.Kind.CANCEL, applied_at__isnull=True).exists():
         EngineCommand.objects.create(market=order.market, kind=EngineCommand.Kind.CANCEL, order=order)
-    _wake_engine(order.market_id)
+    engine_wake(order.market_id)
     return order
 
 
@@ -306,7 +306,7 @@ def order_cancel_for_freeze(*, user: User) -> int:
         for pk, market_id in orders
     )
     for market_id in sorted({market_id for _pk, market_id in orders}):
-        _wake_engine(market_id)
+        engine_wake(market_id)
     return len(orders)
 
 
@@ -336,15 +336,6 @@ def _market_status_set(*, market: Market, actor: User, reason: str, status: str)
         locked.status = status
     market.status = locked.status
     return locked
-
-
-def _wake_engine(market_id: int) -> None:
-    """Inside the transaction that accepted a command: engine processes are notified when it
-    commits (NOTIFY, PostgreSQL); with ENGINE_INLINE the command is applied after the commit here."""
-    from exchange.runner import engine_wake
-
-    ownership.wake_notify(market_id)
-    transaction.on_commit(lambda: engine_wake(market_id))
 
 
 def volumes_30d(*, now=None, user_ids=None) -> dict[int, Decimal]:
