@@ -1,7 +1,7 @@
 """Order placement and cancellation: one service layer for every interface (web, API, market maker).
 
 `order_place` validates, reserves the funds (a ledger hold) and appends an engine command in one
-transaction: an accepted order is durable before anyone is told. The engine (exchange/runner.py)
+transaction: an accepted order is durable before anyone is told. The engine (exchange/runner)
 applies commands in sequence. Errors follow Binance's codes and texts, so bots understand them.
 """
 
@@ -299,7 +299,7 @@ def order_cancel_for_freeze(*, user: User) -> int:
     """Inside the freeze's transaction: a cancel command with the reason `account_frozen` for every
     open order of the user in every market (resting orders, waiting stops, orders not applied yet).
     The engine releases their funds as it applies them, and from the batch that first sees one it
-    matches none of the user's orders (exchange/runner.py). Returns how many were asked."""
+    matches none of the user's orders (exchange/runner). Returns how many were asked."""
     orders = list(Order.objects.filter(user=user, status__in=Order.OPEN).values_list("pk", "market_id").order_by("pk"))
     EngineCommand.objects.bulk_create(
         EngineCommand(market_id=market_id, kind=EngineCommand.Kind.CANCEL, order_id=pk, reason=Order.Reason.ACCOUNT_FROZEN)

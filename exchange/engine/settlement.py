@@ -1,5 +1,5 @@
 """Settlement arithmetic, pure: a fill's fees and their worth in the platform token. No Django, no
-database, no clock: the engine (exchange/runner.py) gives it amounts, rates and prices, and books
+database, no clock: the engine (exchange/runner/market.py) gives it amounts, rates and prices, and books
 what it returns; tests/exchange/test_settlement.py checks it without an engine."""
 
 from decimal import ROUND_DOWN, Decimal

@@ -1,4 +1,4 @@
-"""The engine: the single writer of a market.
+"""The market engine: the single writer of a market (see exchange/runner/__init__.py for the package).
 
 `MarketEngine` owns one market's in-memory book (exchange/engine). `apply_batch` reads the next
 accepted commands in sequence, applies them to the book and commits everything they caused —
@@ -13,10 +13,8 @@ import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 from accounts.models import User
@@ -40,6 +38,7 @@ from exchange.engine import (
 from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_round
 from exchange.marketdata import depth_event, kline_event, klines_apply, plain, publish, ticker_event, trade_event
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
+from exchange.runner.intake import Intake, commands_mark_applied
 from exchange.selectors import fee_token, fee_token_discount, ticker_24h
 from wallets.ledger import PendingJournal, accounts_lock, journals_post_many, system_account, user_account
 from wallets.models import AccountKind, Entry, Journal, LedgerAccount
@@ -87,13 +86,6 @@ class Fill:
     fees: list  # [[buyer's fee asset, amount], [seller's fee asset, amount]], set by MarketEngine._settle
 
 
-class _Command(NamedTuple):
-    pk: int
-    kind: str
-    reason: str
-    order: Order
-
-
 class _Phases:
     """Adds the time since the previous call to `totals[name]`."""
 
@@ -119,7 +111,7 @@ class MarketEngine:
         self.holds_lock = holds_lock
         self.ticker_due, self.ticker_sent = False, 0.0
         self.klines_changed: dict = {}  # interval -> the candle as last committed, until published
-        self._pending_query = None  # built on the first read (exchange/runner.py _pending)
+        self.intake = Intake(market.pk)
         self.phases: dict[str, float] = {}  # seconds spent in each part of apply_batch, summed (bench_engine prints them)
         self.rebuild()
 
@@ -193,7 +185,7 @@ class MarketEngine:
         try:
             with transaction.atomic():
                 self._fence()
-                commands = self._pending(limit)
+                commands = self.intake.pending(limit)
                 if not commands:
                     return 0
                 self.now = timezone.now()
@@ -208,7 +200,7 @@ class MarketEngine:
                         self.frozen.add(pk)
                 # A freeze cancels the account's orders with commands that may lie beyond this batch:
                 # its resting orders leave the book before anything in this batch can match them.
-                self.frozen |= self._freezes_pending()
+                self.frozen |= self.intake.freezes_pending()
                 self.touched: set[tuple[str, int]] = set()  # (side, ticks) of every book level this batch changed
                 self.changed: dict[int, Order] = {}
                 self.journals: list[PendingJournal] = []
@@ -291,7 +283,7 @@ class MarketEngine:
                 if not MarketDepth.objects.filter(market=self.market).update(**snapshot):
                     MarketDepth.objects.create(market=self.market, **snapshot)
                 clock("market data")
-                applied = self._mark_applied([c.pk for c in commands])
+                applied = commands_mark_applied([c.pk for c in commands])
                 if applied != len(commands):
                     raise OwnershipLost(f"{self.market}: {len(commands) - applied} command(s) were applied by someone else")
                 clock("commands")
@@ -307,53 +299,6 @@ class MarketEngine:
             self.rebuild()
             raise
         return len(commands)
-
-    def _pending(self, limit: int) -> list["_Command"]:
-        """The next pending commands in id order, each with its order, in one query. Orders are
-        built without Model.__init__ (and its signals), and without their timestamps (parsing them
-        costs more than the rest of the row; the engine does not read them, and a deferred field
-        loads on access): a thousand a batch, this is the hot read."""
-        if self._pending_query is None:  # the statement and the column converters, once per engine
-            fields = [f for f in Order._meta.concrete_fields if f.name not in ("created_at", "updated_at")]
-            quote = connection.ops.quote_name
-            columns = ", ".join(f"o.{quote(f.column)}" for f in fields)
-            self._pending_query = (
-                f"SELECT c.id, c.kind, c.reason, {columns} FROM {quote(EngineCommand._meta.db_table)} c JOIN {quote(Order._meta.db_table)} o "
-                f"ON o.id = c.order_id WHERE c.market_id = %s AND c.applied_at IS NULL ORDER BY c.id LIMIT %s",
-                [
-                    (f.attname, f.cached_col, connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
-                    for f in fields
-                ],
-            )
-        sql, converters = self._pending_query
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [self.market.pk, limit])
-            rows = cursor.fetchall()
-        commands, db = [], connection.alias
-        for row in rows:
-            order = Order.__new__(Order)
-            state = order._state = ModelState()
-            state.adding, state.db = False, db
-            values = order.__dict__
-            for (attname, column, convert), value in zip(converters, row[3:]):
-                for converter in convert:
-                    value = converter(value, column, connection)
-                values[attname] = value
-            commands.append(_Command(row[0], row[1], row[2], order))
-        return commands
-
-    @staticmethod
-    def _mark_applied(ids: list[int]) -> int:
-        """Set applied_at on these commands if still unset; returns how many were. One array
-        parameter on PostgreSQL (an IN list of a thousand placeholders costs more to parse)."""
-        now = timezone.now()
-        if connection.vendor != "postgresql":
-            return EngineCommand.objects.filter(pk__in=ids, applied_at__isnull=True).update(applied_at=now)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {EngineCommand._meta.db_table} SET applied_at = %s WHERE id = ANY(%s) AND applied_at IS NULL", [now, ids]
-            )
-            return cursor.rowcount
 
     def _fence(self) -> None:
         """Inside the batch's transaction: the market row is locked and its update id must be the
@@ -442,17 +387,6 @@ class MarketEngine:
         order.updated_at = timezone.now()
         self.changed[order.pk] = order
         return order
-
-    def _freezes_pending(self) -> set[int]:
-        """Users whose freeze left cancel commands for this market not applied yet (the small
-        command_freeze_pending index: never a scan of the backlog)."""
-        return set(
-            EngineCommand.objects.filter(
-                market=self.market, applied_at__isnull=True, kind=EngineCommand.Kind.CANCEL, reason=Order.Reason.ACCOUNT_FROZEN
-            )
-            .order_by()
-            .values_list("order__user_id", flat=True)
-        )
 
     def _cancel_frozen(self) -> None:
         """Take every resting order and waiting stop of a frozen account out of the book first."""

@@ -1,0 +1,21 @@
+"""The engine package: the Django side of the matching engine (the pure book is exchange/engine).
+
+- `market` — `MarketEngine`, one market's single writer: applies a batch of commands to the
+  book and commits everything they caused in one transaction; the in-process engines
+  (`engine_for`, the ENGINE_INLINE applier).
+- `intake` — the raw SQL that reads pending commands and marks them applied.
+- exchange/engine/settlement.py — the pure fee arithmetic `MarketEngine` books.
+
+Import what callers need from here: `from exchange.runner import MarketEngine`.
+"""
+
+from exchange.runner.market import (
+    MarketEngine,
+    OwnershipLost,
+    engine_apply_inline,
+    engine_for,
+    engines_reset,
+    gc_settle,
+)
+
+__all__ = ["MarketEngine", "OwnershipLost", "engine_apply_inline", "engine_for", "engines_reset", "gc_settle"]
