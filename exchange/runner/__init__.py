@@ -4,6 +4,8 @@
   book and commits everything they caused in one transaction; the in-process engines
   (`engine_for`, the ENGINE_INLINE applier).
 - `intake` — the raw SQL that reads pending commands and marks them applied.
+- `batch` — `Batch`, one batch's state (clock, fee rates, payers, frozen accounts, and what
+  matching gathers until the commit: changed orders, touched levels, journals, `Fill`s).
 - exchange/engine/settlement.py — the pure fee arithmetic `MarketEngine` books.
 
 Import what callers need from here: `from exchange.runner import MarketEngine`.

@@ -11,7 +11,6 @@ advisory locks; embedded mode (SQLite) runs one engine for all markets.
 
 import logging
 import time
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -38,6 +37,7 @@ from exchange.engine import (
 from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_round
 from exchange.marketdata import depth_event, kline_event, klines_apply, plain, publish, ticker_event, trade_event
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
+from exchange.runner.batch import Batch, Fill
 from exchange.runner.intake import Intake, commands_mark_applied
 from exchange.selectors import fee_token, fee_token_discount, ticker_24h
 from wallets.ledger import PendingJournal, accounts_lock, journals_post_many, system_account, user_account
@@ -71,21 +71,6 @@ def fee_rates() -> dict[int, tuple[Decimal, Decimal]]:
     return {t.tier: (t.maker_rate, t.taker_rate) for t in FeeTier.objects.all()}
 
 
-@dataclass
-class Fill:
-    """One fill's settlement, finished at commit: each side's fee is [asset, amount], in the asset
-    it receives unless it is paid in the platform token (decided under the accounts' locks)."""
-
-    journal: PendingJournal
-    price: Decimal
-    qty: Decimal
-    notional: Decimal
-    buyer: Order
-    seller: Order
-    taker_side: str
-    fees: list  # [[buyer's fee asset, amount], [seller's fee asset, amount]], set by MarketEngine._settle
-
-
 class _Phases:
     """Adds the time since the previous call to `totals[name]`."""
 
@@ -112,6 +97,7 @@ class MarketEngine:
         self.ticker_due, self.ticker_sent = False, 0.0
         self.klines_changed: dict = {}  # interval -> the candle as last committed, until published
         self.intake = Intake(market.pk)
+        self.batch: Batch | None = None  # the batch being applied, or the last one (published after its commit)
         self.phases: dict[str, float] = {}  # seconds spent in each part of apply_batch, summed (bench_engine prints them)
         self.rebuild()
 
@@ -188,31 +174,27 @@ class MarketEngine:
                 commands = self.intake.pending(limit)
                 if not commands:
                     return 0
-                self.now = timezone.now()
-                self.fees = fee_rates()  # fee changes, tier recomputes and fee-token choices apply from the next batch
+                batch = self.batch = Batch(
+                    now=timezone.now(),
+                    fees=fee_rates(),  # fee changes, tier recomputes and fee-token choices apply from the next batch
+                    update_id=self.market.update_id,
+                )
                 owners = User.objects.filter(pk__in={c.order.user_id for c in commands}).values_list(
                     "pk", "vip_tier", "pay_fees_in_platform_token", "frozen_at", "is_active"
                 )
-                self.payers, self.frozen = {}, set()
                 for pk, tier, token, frozen_at, active in owners:
-                    self.payers[pk] = (tier, token)
+                    batch.payers[pk] = (tier, token)
                     if frozen_at is not None or not active:
-                        self.frozen.add(pk)
+                        batch.frozen.add(pk)
                 # A freeze cancels the account's orders with commands that may lie beyond this batch:
                 # its resting orders leave the book before anything in this batch can match them.
-                self.frozen |= self.intake.freezes_pending()
-                self.touched: set[tuple[str, int]] = set()  # (side, ticks) of every book level this batch changed
-                self.changed: dict[int, Order] = {}
-                self.journals: list[PendingJournal] = []
-                self.fills: list[Fill] = []
+                batch.frozen |= self.intake.freezes_pending()
                 clock("read")
                 self._accounts_ensure({c.order.user_id for c in commands})
-                self.command, self.trade_count, self.rest_count = commands[0], 0, 0
-                self.command_update_id = self.market.update_id + 1
+                batch.command_begin(1, commands[0])
                 self._cancel_frozen()
                 for position, command in enumerate(commands, start=1):
-                    self.command, self.trade_count, self.rest_count = command, 0, 0
-                    self.command_update_id = self.market.update_id + position
+                    batch.command_begin(position, command)
                     if command.kind == EngineCommand.Kind.PLACE:
                         self._place(command.order)
                     else:
@@ -222,13 +204,13 @@ class MarketEngine:
                 # the orders, the ledger accounts by key, the klines.
                 rows_update(
                     Order,
-                    self.changed.values(),
+                    self.batch.changed.values(),
                     ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "reason", "updated_at"],
                 )
                 clock("orders")
                 # Group commit: every journal of the batch in a few statements, then its trades.
                 locked = self._settle()
-                journal_ids = journals_post_many(self.journals, assets=self.assets, locked=locked)
+                journal_ids = journals_post_many(self.batch.journals, assets=self.assets, locked=locked)
                 clock("ledger")
                 trade_fields = [
                     "id",
@@ -260,9 +242,9 @@ class MarketEngine:
                         f.fees[1][1],
                         f.fees[1][0].pk,
                         journal_ids[f.journal.idempotency_key],
-                        self.now,
+                        self.batch.now,
                     ]
-                    for f in self.fills
+                    for f in self.batch.fills
                 ]
                 trade_ids = ids_allocate(Trade, len(rows)) if connection.vendor == "postgresql" and rows else None
                 if trade_ids is None:
@@ -270,7 +252,9 @@ class MarketEngine:
                 else:
                     rows_copy(Trade, trade_fields, ([tid, *row] for tid, row in zip(trade_ids, rows)))
                 clock("trades")
-                klines = klines_apply(self.market, [(f.price, f.qty, f.notional, tid) for f, tid in zip(self.fills, trade_ids)], self.now)
+                klines = klines_apply(
+                    self.market, [(f.price, f.qty, f.notional, tid) for f, tid in zip(self.batch.fills, trade_ids)], self.batch.now
+                )
                 self.market.update_id += len(commands)
                 Market.objects.filter(pk=self.market.pk).update(update_id=self.market.update_id)
                 bids, asks = self.book.depth(DEPTH_LEVELS)
@@ -278,7 +262,7 @@ class MarketEngine:
                     "last_update_id": self.market.update_id,
                     "bids": [[self._p(p), self._q(q)] for p, q in bids],
                     "asks": [[self._p(p), self._q(q)] for p, q in asks],
-                    "updated_at": self.now,
+                    "updated_at": self.batch.now,
                 }
                 if not MarketDepth.objects.filter(market=self.market).update(**snapshot):
                     MarketDepth.objects.create(market=self.market, **snapshot)
@@ -316,10 +300,10 @@ class MarketEngine:
     def _rest_seq(self) -> int:
         """Time priority in the order the engine applied things (not command ids, which are taken
         at insert and may commit out of order): the command's update id, then its rests in order."""
-        self.rest_count += 1
-        if self.rest_count >= SEQ_SLOTS:
-            raise RuntimeError(f"{self.market}: one command rested {self.rest_count} orders; sequence numbers would collide")
-        return self.command_update_id * SEQ_SLOTS + self.rest_count
+        self.batch.rest_count += 1
+        if self.batch.rest_count >= SEQ_SLOTS:
+            raise RuntimeError(f"{self.market}: one command rested {self.batch.rest_count} orders; sequence numbers would collide")
+        return self.batch.command_update_id * SEQ_SLOTS + self.batch.rest_count
 
     def _p(self, ticks: int) -> str:
         return plain(self.price(ticks), self.market.price_places)
@@ -332,11 +316,13 @@ class MarketEngine:
         The diff carries every level the batch touched with its quantity now ("0": gone)."""
         symbol = self.market.symbol.lower()
         events = []
-        for trade_id, fill in zip(trade_ids or [], self.fills):
+        for trade_id, fill in zip(trade_ids or [], self.batch.fills):
             buyer_is_maker = fill.taker_side == Order.Side.SELL
-            events.append((f"{symbol}@trade", trade_event(self.market.symbol, trade_id, fill.price, fill.qty, self.now, buyer_is_maker)))
+            events.append(
+                (f"{symbol}@trade", trade_event(self.market.symbol, trade_id, fill.price, fill.qty, self.batch.now, buyer_is_maker))
+            )
         changes = ([], [])
-        for side, ticks in sorted(self.touched):
+        for side, ticks in sorted(self.batch.touched):
             levels = self.book.bids if side == Order.Side.BUY else self.book.asks
             level = levels.get(ticks)
             changes[side == Order.Side.SELL].append([self._p(ticks), self._q(level.qty if level is not None else 0)])
@@ -344,7 +330,9 @@ class MarketEngine:
             events.append(
                 (
                     f"{symbol}@depth",
-                    depth_event(self.market.symbol, self.depth_published + 1, self.market.update_id, changes[0], changes[1], self.now),
+                    depth_event(
+                        self.market.symbol, self.depth_published + 1, self.market.update_id, changes[0], changes[1], self.batch.now
+                    ),
                 )
             )
             self.depth_published = self.market.update_id
@@ -385,20 +373,20 @@ class MarketEngine:
 
     def _touch(self, order: Order) -> Order:
         order.updated_at = timezone.now()
-        self.changed[order.pk] = order
+        self.batch.changed[order.pk] = order
         return order
 
     def _cancel_frozen(self) -> None:
         """Take every resting order and waiting stop of a frozen account out of the book first."""
-        if self.frozen:
-            for order in [o for o in self.open.values() if o.user_id in self.frozen]:
+        if self.batch.frozen:
+            for order in [o for o in self.open.values() if o.user_id in self.batch.frozen]:
                 self._cancel(order, Order.Reason.ACCOUNT_FROZEN)
 
     def _place(self, order: Order) -> None:
         if order.status != Order.Status.PENDING_NEW:
             return
         self._touch(order)
-        if order.user_id in self.frozen:  # frozen between acceptance and now: never matched
+        if order.user_id in self.batch.frozen:  # frozen between acceptance and now: never matched
             order.reason = Order.Reason.ACCOUNT_FROZEN
             self._end(order, Order.Status.CANCELED)
             return
@@ -451,16 +439,16 @@ class MarketEngine:
     def _result(self, order: Order, result) -> None:
         opposite = Order.Side.SELL if order.side == Order.Side.BUY else Order.Side.BUY
         for maker_id, price_ticks, lots in result.fills:
-            self.touched.add((opposite, price_ticks))
+            self.batch.touched.add((opposite, price_ticks))
             self._fill(order, self.open[maker_id], self.price(price_ticks), self.qty(lots))
         for maker_id in result.expired_makers:
             maker = self.open[maker_id]
-            self.touched.add((maker.side, self.ticks(maker.price)))
+            self.batch.touched.add((maker.side, self.ticks(maker.price)))
             self._end(self._touch(maker), Order.Status.EXPIRED_IN_MATCH)
         if result.status in ENDED:
             self._end(order, ENDED[result.status])
         else:  # resting
-            self.touched.add((order.side, self.ticks(order.price)))
+            self.batch.touched.add((order.side, self.ticks(order.price)))
             order.status = Order.Status.PARTIALLY_FILLED if result.filled else Order.Status.NEW
             if order.book_seq is None:
                 order.book_seq = self._rest_seq()
@@ -468,7 +456,9 @@ class MarketEngine:
             if order.side == Order.Side.BUY:  # a price improvement frees quote now, not when the order ends
                 excess = order.reserved - (order.quantity - order.executed_qty) * order.price
                 if excess > 0:
-                    self._release(order, excess, f"order-{order.pk}-improved-{self.command.pk}", f"order #{order.pk} price improvement")
+                    self._release(
+                        order, excess, f"order-{order.pk}-improved-{self.batch.command.pk}", f"order #{order.pk} price improvement"
+                    )
         for triggered in result.triggered:
             stop_order = self._touch(self.open[triggered.order_id])
             self._result(stop_order, triggered)
@@ -477,7 +467,9 @@ class MarketEngine:
         live = self.open.get(order.pk)
         if live is None or self.book.cancel(order.pk) is None:
             return  # already ended: nothing to cancel
-        self.touched.add((live.side, self.ticks(live.price)))  # a waiting stop is in no level: a harmless repeat of its quantity there
+        self.batch.touched.add(
+            (live.side, self.ticks(live.price))
+        )  # a waiting stop is in no level: a harmless repeat of its quantity there
         live.reason = reason
         self._end(self._touch(live), Order.Status.CANCELED)
 
@@ -493,8 +485,8 @@ class MarketEngine:
         market = self.market
         buyer, seller = (taker, maker) if taker.side == Order.Side.BUY else (maker, taker)
         notional = price * qty
-        self.trade_count += 1
-        key = f"trade-{self.command.pk}-{self.trade_count}"
+        self.batch.trade_count += 1
+        key = f"trade-{self.batch.command.pk}-{self.batch.trade_count}"
         fill = Fill(
             PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {amount_plain(qty)} @ {amount_plain(price)}", []),
             price,
@@ -505,8 +497,8 @@ class MarketEngine:
             taker.side,
             [],
         )
-        self.fills.append(fill)
-        self.journals.append(fill.journal)
+        self.batch.fills.append(fill)
+        self.batch.journals.append(fill.journal)
         for order, consumed in ((buyer, notional), (seller, qty)):
             self._touch(order)
             order.executed_qty += qty
@@ -531,15 +523,15 @@ class MarketEngine:
         already charged, covers it; otherwise the fee stays in the received asset at the full rate.
         Tokens this batch credits are not counted, so the batch never overdraws."""
         base, quote, token = self.market.base, self.market.quote, self.fee_token
-        unread = {o.user_id for f in self.fills for o in (f.buyer, f.seller)} - self.payers.keys()
+        unread = {o.user_id for f in self.batch.fills for o in (f.buyer, f.seller)} - self.batch.payers.keys()
         if unread:  # makers the batch's commands did not bring in: one query for all of them
-            self.payers.update(
+            self.batch.payers.update(
                 (pk, (tier, pays))
                 for pk, tier, pays in User.objects.filter(pk__in=unread).values_list("pk", "vip_tier", "pay_fees_in_platform_token")
             )
         candidates: list[tuple[Fill, int, int, Decimal]] = []  # (fill, side 0 buyer / 1 seller, user, fee before rounding)
         credited: set[int] = set()  # assets whose fee account this batch may credit
-        for fill in self.fills:
+        for fill in self.batch.fills:
             buyer_is_maker = fill.taker_side == Order.Side.SELL
             raw = [
                 fill.qty * self._rate(fill.buyer, maker=buyer_is_maker),
@@ -562,11 +554,14 @@ class MarketEngine:
                     "user_id", "pk"
                 )
             )
-        ids = {pk for journal in self.journals for pk, _b, _a in journal.lines} | {self.fee_accounts[a] for a in credited}
+        ids = {pk for journal in self.batch.journals for pk, _b, _a in journal.lines} | {self.fee_accounts[a] for a in credited}
         ids |= set(token_accounts.values())
-        self._accounts_ensure({o.user_id for f in self.fills for o in (f.buyer, f.seller)})
+        self._accounts_ensure({o.user_id for f in self.batch.fills for o in (f.buyer, f.seller)})
         ids |= {
-            self._account(order.user_id, asset) for fill in self.fills for order in (fill.buyer, fill.seller) for asset in (base, quote)
+            self._account(order.user_id, asset)
+            for fill in self.batch.fills
+            for order in (fill.buyer, fill.seller)
+            for asset in (base, quote)
         }
         locked = accounts_lock(ids)
         if token_accounts:
@@ -589,7 +584,7 @@ class MarketEngine:
                 if amount is not None and account is not None and 0 < amount <= budget[account]:
                     budget[account] -= amount
                     fill.fees[side] = [token, amount]
-        for fill in self.fills:
+        for fill in self.batch.fills:
             fill.journal.lines = self._trade_lines(fill, token_accounts)
         return locked
 
@@ -612,7 +607,7 @@ class MarketEngine:
 
     def _release(self, order: Order, amount: Decimal, key: str, memo: str) -> None:
         account = self._account(order.user_id, self.assets[order.reserved_asset_id])
-        self.journals.append(
+        self.batch.journals.append(
             PendingJournal(
                 Journal.Kind.RELEASE, key, memo, [(account, Entry.Bucket.LOCKED, -amount), (account, Entry.Bucket.AVAILABLE, amount)]
             )
@@ -651,16 +646,16 @@ class MarketEngine:
     def _payer(self, user_id: int) -> tuple[int, bool]:
         """The user's VIP tier and whether they pay fees in the platform token (read once a batch;
         `apply_batch` and `_settle` read them in bulk, this is the fallback)."""
-        payer = self.payers.get(user_id)
+        payer = self.batch.payers.get(user_id)
         if payer is None:
-            payer = self.payers[user_id] = User.objects.filter(pk=user_id).values_list(
+            payer = self.batch.payers[user_id] = User.objects.filter(pk=user_id).values_list(
                 "vip_tier", "pay_fees_in_platform_token"
             ).first() or (0, False)
         return payer
 
     def _rate(self, order: Order, maker: bool) -> Decimal:
         tier = self._payer(order.user_id)[0]
-        maker_rate, taker_rate = self.fees.get(tier, self.fees.get(0, (Decimal(0), Decimal(0))))
+        maker_rate, taker_rate = self.batch.fees.get(tier, self.batch.fees.get(0, (Decimal(0), Decimal(0))))
         return maker_rate if maker else taker_rate
 
 
