@@ -6,6 +6,8 @@
 - `intake` — the raw SQL that reads pending commands and marks them applied.
 - `batch` — `Batch`, one batch's state (clock, fee rates, payers, frozen accounts, and what
   matching gathers until the commit: changed orders, touched levels, journals, `Fill`s).
+- `publishing` — `Publisher`: after a commit, the batch's trades and depth diff; about once a
+  second the ticker and changed candles (channel layer, Binance stream names).
 - exchange/engine/settlement.py — the pure fee arithmetic `MarketEngine` books.
 
 Import what callers need from here: `from exchange.runner import MarketEngine`.

@@ -35,19 +35,18 @@ from exchange.engine import (
     Status,
 )
 from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_round
-from exchange.marketdata import depth_event, kline_event, klines_apply, plain, publish, ticker_event, trade_event
+from exchange.marketdata import klines_apply, plain
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from exchange.runner.batch import Batch, Fill
 from exchange.runner.intake import Intake, commands_mark_applied
-from exchange.selectors import fee_token, fee_token_discount, ticker_24h
+from exchange.runner.publishing import Publisher, level_plain
+from exchange.selectors import fee_token, fee_token_discount
 from wallets.ledger import PendingJournal, accounts_lock, journals_post_many, system_account, user_account
 from wallets.models import AccountKind, Entry, Journal, LedgerAccount
 from wallets.selectors import usdt_prices
 
 log = logging.getLogger(__name__)
 DEPTH_LEVELS = 100  # levels a side kept in MarketDepth
-TICKER_EVERY = 1.0  # seconds between <symbol>@ticker events of a market (Binance: 1000 ms)
-TICKER_REFRESH = 30.0  # and at least this often, so trades leaving the 24 h window show on a quiet market
 SEQ_SLOTS = 1_000_000  # rests one command may cause (a stop cascade), within one update id's sequence numbers
 
 SIDES = {Order.Side.BUY: BUY, Order.Side.SELL: SELL}
@@ -94,8 +93,7 @@ class MarketEngine:
         inline use) are fenced by the market's update id alone."""
         self.market = Market.objects.select_related("base", "quote").get(pk=market.pk)
         self.holds_lock = holds_lock
-        self.ticker_due, self.ticker_sent = False, 0.0
-        self.klines_changed: dict = {}  # interval -> the candle as last committed, until published
+        self.publisher = Publisher(self.market.update_id)
         self.intake = Intake(market.pk)
         self.batch: Batch | None = None  # the batch being applied, or the last one (published after its commit)
         self.phases: dict[str, float] = {}  # seconds spent in each part of apply_batch, summed (bench_engine prints them)
@@ -145,9 +143,7 @@ class MarketEngine:
                 order.user_id,
                 STPS[order.stp_mode],
             )
-        # Depth events chain (U = previous u + 1) across batches that changed no level, so a client
-        # never sees a gap; after a restart the chain starts again from the snapshot's update id.
-        self.depth_published = self.market.update_id
+        self.publisher.depth_restart(self.market.update_id)
         last = self.market.trades.order_by("-id").values_list("price", flat=True).first()
         self.book.last_price = self.ticks(last) if last is not None else None
         base, quote = self.market.base, self.market.quote
@@ -260,8 +256,8 @@ class MarketEngine:
                 bids, asks = self.book.depth(DEPTH_LEVELS)
                 snapshot = {
                     "last_update_id": self.market.update_id,
-                    "bids": [[self._p(p), self._q(q)] for p, q in bids],
-                    "asks": [[self._p(p), self._q(q)] for p, q in asks],
+                    "bids": [level_plain(self.market, p, q) for p, q in bids],
+                    "asks": [level_plain(self.market, p, q) for p, q in asks],
                     "updated_at": self.batch.now,
                 }
                 if not MarketDepth.objects.filter(market=self.market).update(**snapshot):
@@ -273,8 +269,7 @@ class MarketEngine:
                 clock("commands")
             clock("commit")
             self.applied_ids = [c.pk for c in commands]
-            self.klines_changed.update((kline.interval, kline) for kline in klines)  # committed: publishable
-            self._publish(trade_ids)
+            self.publisher.batch_publish(market=self.market, book=self.book, batch=self.batch, trade_ids=trade_ids, klines=klines)
             clock("publish")
         except OwnershipLost:
             raise
@@ -305,65 +300,33 @@ class MarketEngine:
             raise RuntimeError(f"{self.market}: one command rested {self.batch.rest_count} orders; sequence numbers would collide")
         return self.batch.command_update_id * SEQ_SLOTS + self.batch.rest_count
 
+    # --- publishing (exchange/runner/publishing.py) ---------------------------------------------
+
     def _p(self, ticks: int) -> str:
         return plain(self.price(ticks), self.market.price_places)
 
     def _q(self, lots: int) -> str:
         return plain(self.qty(lots), self.market.qty_places)
 
-    def _publish(self, trade_ids: list[int]) -> None:
-        """After commit: trades and the depth diff on Binance's stream names (never undoes a batch).
-        The diff carries every level the batch touched with its quantity now ("0": gone)."""
-        symbol = self.market.symbol.lower()
-        events = []
-        for trade_id, fill in zip(trade_ids or [], self.batch.fills):
-            buyer_is_maker = fill.taker_side == Order.Side.SELL
-            events.append(
-                (f"{symbol}@trade", trade_event(self.market.symbol, trade_id, fill.price, fill.qty, self.batch.now, buyer_is_maker))
-            )
-        changes = ([], [])
-        for side, ticks in sorted(self.batch.touched):
-            levels = self.book.bids if side == Order.Side.BUY else self.book.asks
-            level = levels.get(ticks)
-            changes[side == Order.Side.SELL].append([self._p(ticks), self._q(level.qty if level is not None else 0)])
-        if changes[0] or changes[1]:
-            events.append(
-                (
-                    f"{symbol}@depth",
-                    depth_event(
-                        self.market.symbol, self.depth_published + 1, self.market.update_id, changes[0], changes[1], self.batch.now
-                    ),
-                )
-            )
-            self.depth_published = self.market.update_id
-        self.ticker_due = self.ticker_due or bool(events)
-        try:
-            publish(events)
-        except Exception:  # a lost event is recovered by the next snapshot; the batch is committed
-            log.exception("publishing %s events failed", self.market.symbol)
-        self.periodic_publish()
-
     def periodic_publish(self) -> bool:
-        """The once-a-second market data: <symbol>@ticker and the <symbol>@kline_<interval> of the
-        candles that changed, if trades or the book changed since the last time and a second has
-        passed (run_engine also calls this when idle, so the last change is never held back), or
-        if TICKER_REFRESH seconds passed (the window moves even when nothing trades)."""
-        since = time.monotonic() - self.ticker_sent
-        if since < TICKER_EVERY or not (self.ticker_due or since >= TICKER_REFRESH):
-            return False
-        self.ticker_due, self.ticker_sent = False, time.monotonic()
-        klines, self.klines_changed = self.klines_changed, {}
-        try:
-            ticker = ticker_24h(market=self.market)
-            places, now, symbol = (self.market.price_places, self.market.qty_places), timezone.now(), self.market.symbol
-            events = [(f"{symbol.lower()}@ticker", ticker_event(ticker, places, now))]
-            events += [
-                (f"{symbol.lower()}@kline_{interval}", kline_event(symbol, kline, places, now)) for interval, kline in klines.items()
-            ]
-            publish(events)
-        except Exception:
-            log.exception("publishing the %s ticker failed", self.market.symbol)
-        return True
+        """The once-a-second ticker and changed candles, if due (the loop calls this when idle)."""
+        return self.publisher.periodic_publish(self.market)
+
+    @property
+    def ticker_due(self) -> bool:
+        return self.publisher.ticker_due
+
+    @property
+    def ticker_sent(self) -> float:
+        return self.publisher.ticker_sent
+
+    @ticker_sent.setter
+    def ticker_sent(self, value: float) -> None:
+        self.publisher.ticker_sent = value
+
+    @property
+    def klines_changed(self) -> dict:
+        return self.publisher.klines_changed
 
     def apply_all(self) -> int:
         total = 0
