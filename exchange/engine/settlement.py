@@ -7,6 +7,13 @@ from decimal import ROUND_DOWN, Decimal
 QUOTE, BASE, OTHER = "quote", "base", "other"  # what the platform token is to a market
 
 
+def fee_rate(rates: dict[int, tuple[Decimal, Decimal]], tier: int, *, maker: bool) -> Decimal:
+    """The payer's rate from `rates` (VIP tier -> (maker rate, taker rate), as FeeTier rows give
+    them): a tier without a row pays tier 0's rates, and without any row no fee is charged."""
+    maker_rate, taker_rate = rates.get(tier, rates.get(0, (Decimal(0), Decimal(0))))
+    return maker_rate if maker else taker_rate
+
+
 def fee_round(raw: Decimal, quantum: Decimal) -> Decimal:
     """A fee rounded down to the asset's precision: never above the published rate."""
     return raw.quantize(quantum, rounding=ROUND_DOWN)

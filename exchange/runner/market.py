@@ -34,7 +34,7 @@ from exchange.engine import (
     OrderBook,
     Status,
 )
-from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_round
+from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_rate, fee_round
 from exchange.marketdata import klines_apply, plain
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from exchange.runner.batch import Batch, Fill
@@ -617,9 +617,7 @@ class MarketEngine:
         return payer
 
     def _rate(self, order: Order, maker: bool) -> Decimal:
-        tier = self._payer(order.user_id)[0]
-        maker_rate, taker_rate = self.batch.fees.get(tier, self.batch.fees.get(0, (Decimal(0), Decimal(0))))
-        return maker_rate if maker else taker_rate
+        return fee_rate(self.batch.fees, self._payer(order.user_id)[0], maker=maker)
 
 
 def gc_settle() -> None:
