@@ -5,8 +5,8 @@ accepted commands in sequence, applies them to the book and commits everything t
 trades, settlement journals with fees, order states, released reservations and the commands'
 `applied_at` — in ONE transaction (group commit). If that transaction fails, the book is rebuilt
 from the database, so memory never runs ahead of what is committed: an acknowledged command is
-applied exactly once. `run_engine` (management command) owns markets through PostgreSQL
-advisory locks; embedded mode (SQLite) runs one engine for all markets.
+applied exactly once. The loop (exchange/runner/loop.py, run by `manage.py run_engine`) owns
+markets through PostgreSQL advisory locks; embedded mode (SQLite) runs one engine for all markets.
 """
 
 import logging
