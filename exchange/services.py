@@ -1,7 +1,7 @@
 """Order placement and cancellation: one service layer for every interface (web, API, market maker).
 
 `order_place` validates, reserves the funds (a ledger hold) and appends an engine command in one
-transaction: an accepted order is durable before anyone is told. The engine (exchange/runner.py)
+transaction: an accepted order is durable before anyone is told. The engine (exchange/runner)
 applies commands in sequence. Errors follow Binance's codes and texts, so bots understand them.
 """
 
@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy as _l
 from accounts.models import User
 from config.errors import AppError
 from config.parsing import NumberInvalid, decimal_parse_ascii
-from exchange import ownership
 from exchange.models import EngineCommand, FeeTier, Market, MarketStatusChange, Order, Trade
 from exchange.selectors import volumes_30d
+from exchange.wake import engine_wake
 from wallets.ledger import InsufficientFunds, hold_place, user_account
 
 DEFAULT_STP = Order.Stp.EXPIRE_MAKER
@@ -255,7 +255,7 @@ def order_place(
                 memo=f"order #{order.pk} {market.symbol}",
             )
             EngineCommand.objects.create(market=market, kind=EngineCommand.Kind.PLACE, order=order)
-            _wake_engine(market.pk)
+            engine_wake(market.pk)
     except InsufficientFunds:
         raise OrderRejected("insufficient_balance")
     except IntegrityError:
@@ -278,7 +278,7 @@ def order_cancel(*, user: User, order: Order) -> Order:
         raise OrderRejected("unknown_order")
     if not EngineCommand.objects.filter(order=order, kind=EngineCommand.Kind.CANCEL, applied_at__isnull=True).exists():
         EngineCommand.objects.create(market=order.market, kind=EngineCommand.Kind.CANCEL, order=order)
-    _wake_engine(order.market_id)
+    engine_wake(order.market_id)
     return order
 
 
@@ -295,14 +295,14 @@ def order_cancel_for_freeze(*, user: User) -> int:
     """Inside the freeze's transaction: a cancel command with the reason `account_frozen` for every
     open order of the user in every market (resting orders, waiting stops, orders not applied yet).
     The engine releases their funds as it applies them, and from the batch that first sees one it
-    matches none of the user's orders (exchange/runner.py). Returns how many were asked."""
+    matches none of the user's orders (exchange/runner). Returns how many were asked."""
     orders = list(Order.objects.filter(user=user, status__in=Order.OPEN).values_list("pk", "market_id").order_by("pk"))
     EngineCommand.objects.bulk_create(
         EngineCommand(market_id=market_id, kind=EngineCommand.Kind.CANCEL, order_id=pk, reason=Order.Reason.ACCOUNT_FROZEN)
         for pk, market_id in orders
     )
     for market_id in sorted({market_id for _pk, market_id in orders}):
-        _wake_engine(market_id)
+        engine_wake(market_id)
     return len(orders)
 
 
@@ -332,15 +332,6 @@ def _market_status_set(*, market: Market, actor: User, reason: str, status: str)
         locked.status = status
     market.status = locked.status
     return locked
-
-
-def _wake_engine(market_id: int) -> None:
-    """Inside the transaction that accepted a command: engine processes are notified when it
-    commits (NOTIFY, PostgreSQL); with ENGINE_INLINE the command is applied after the commit here."""
-    from exchange.runner import engine_wake
-
-    ownership.wake_notify(market_id)
-    transaction.on_commit(lambda: engine_wake(market_id))
 
 
 def fee_tiers_recompute(*, now=None) -> dict[str, int]:

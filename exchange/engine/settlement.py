@@ -1,10 +1,17 @@
 """Settlement arithmetic, pure: a fill's fees and their worth in the platform token. No Django, no
-database, no clock: the engine (exchange/runner.py) gives it amounts, rates and prices, and books
+database, no clock: the engine (exchange/runner/market.py) gives it amounts, rates and prices, and books
 what it returns; tests/exchange/test_settlement.py checks it without an engine."""
 
 from decimal import ROUND_DOWN, Decimal
 
 QUOTE, BASE, OTHER = "quote", "base", "other"  # what the platform token is to a market
+
+
+def fee_rate(rates: dict[int, tuple[Decimal, Decimal]], tier: int, *, maker: bool) -> Decimal:
+    """The payer's rate from `rates` (VIP tier -> (maker rate, taker rate), as FeeTier rows give
+    them): a tier without a row pays tier 0's rates, and without any row no fee is charged."""
+    maker_rate, taker_rate = rates.get(tier, rates.get(0, (Decimal(0), Decimal(0))))
+    return maker_rate if maker else taker_rate
 
 
 def fee_round(raw: Decimal, quantum: Decimal) -> Decimal:

@@ -193,7 +193,7 @@ def test_an_engine_whose_database_session_dies_owns_its_markets_again(market, wh
 
 def test_a_market_that_cannot_be_rebuilt_is_released_and_the_others_kept(market, monkeypatch):
     from exchange import ownership
-    from exchange.management.commands import run_engine
+    from exchange.runner import loop
     from wallets.models import Asset
 
     broken = Market.objects.create(
@@ -213,10 +213,10 @@ def test_a_market_that_cannot_be_rebuilt_is_released_and_the_others_kept(market,
                 raise ValueError("corrupt book")
             super().rebuild()
 
-    monkeypatch.setattr(run_engine, "MarketEngine", Engine)
+    monkeypatch.setattr(loop, "MarketEngine", Engine)
     engines = {}
     try:
-        run_engine.Command()._claim(engines)
+        loop.markets_claim(engines)
         assert set(engines) == {market.pk}
         assert ownership.markets_held() == {market.pk}  # the broken market's lock was let go for another engine
     finally:

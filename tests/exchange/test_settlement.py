@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_round
+from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_rate, fee_round
 
 SATOSHI, MICRO = D("0.00000001"), D("0.000001")
 
@@ -62,3 +62,20 @@ def test_without_a_usdt_price_there_is_no_token_fee():
     common = {"raw": D("1"), "paid_by_buyer": False, "price": D("2"), "discount_factor": D("0.75"), "token_is": OTHER, "quantum": MICRO}
     assert fee_in_token(quote_usdt=None, token_usdt=D("1"), **common) is None
     assert fee_in_token(quote_usdt=D("1"), token_usdt=D("0"), **common) is None
+
+
+RATES = {0: (D("0.001"), D("0.002")), 1: (D("0"), D("0.001"))}
+
+
+@pytest.mark.parametrize(
+    ("rates", "tier", "maker", "rate"),
+    [
+        (RATES, 1, True, D("0")),
+        (RATES, 1, False, D("0.001")),
+        (RATES, 0, True, D("0.001")),
+        (RATES, 4, False, D("0.002")),  # a tier without a row pays tier 0's rate
+        ({}, 0, False, D("0")),  # no fee schedule at all: no fee
+    ],
+)
+def test_a_payer_pays_its_tiers_maker_or_taker_rate(rates, tier, maker, rate):
+    assert fee_rate(rates, tier, maker=maker) == rate

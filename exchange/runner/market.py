@@ -1,23 +1,19 @@
-"""The engine: the single writer of a market.
+"""The market engine: the single writer of a market (see exchange/runner/__init__.py for the package).
 
 `MarketEngine` owns one market's in-memory book (exchange/engine). `apply_batch` reads the next
 accepted commands in sequence, applies them to the book and commits everything they caused —
 trades, settlement journals with fees, order states, released reservations and the commands'
 `applied_at` — in ONE transaction (group commit). If that transaction fails, the book is rebuilt
 from the database, so memory never runs ahead of what is committed: an acknowledged command is
-applied exactly once. `run_engine` (management command) owns markets through PostgreSQL
-advisory locks; embedded mode (SQLite) runs one engine for all markets.
+applied exactly once. The loop (exchange/runner/loop.py, run by `manage.py run_engine`) owns
+markets through PostgreSQL advisory locks; embedded mode (SQLite) runs one engine for all markets.
 """
 
 import logging
 import time
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 from accounts.models import User
@@ -38,18 +34,19 @@ from exchange.engine import (
     OrderBook,
     Status,
 )
-from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_round
-from exchange.marketdata import depth_event, kline_event, klines_apply, plain, publish, ticker_event, trade_event
+from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_rate, fee_round
+from exchange.marketdata import klines_apply, plain
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
-from exchange.selectors import fee_token, fee_token_discount, ticker_24h
+from exchange.runner.batch import Batch, Fill
+from exchange.runner.intake import Intake, commands_mark_applied
+from exchange.runner.publishing import Publisher, level_plain
+from exchange.selectors import fee_token, fee_token_discount
 from wallets.ledger import PendingJournal, accounts_lock, journals_post_many, system_account, user_account
 from wallets.models import AccountKind, Entry, Journal, LedgerAccount
 from wallets.selectors import usdt_prices
 
 log = logging.getLogger(__name__)
 DEPTH_LEVELS = 100  # levels a side kept in MarketDepth
-TICKER_EVERY = 1.0  # seconds between <symbol>@ticker events of a market (Binance: 1000 ms)
-TICKER_REFRESH = 30.0  # and at least this often, so trades leaving the 24 h window show on a quiet market
 SEQ_SLOTS = 1_000_000  # rests one command may cause (a stop cascade), within one update id's sequence numbers
 
 SIDES = {Order.Side.BUY: BUY, Order.Side.SELL: SELL}
@@ -71,28 +68,6 @@ ENDED = {
 
 def fee_rates() -> dict[int, tuple[Decimal, Decimal]]:
     return {t.tier: (t.maker_rate, t.taker_rate) for t in FeeTier.objects.all()}
-
-
-@dataclass
-class Fill:
-    """One fill's settlement, finished at commit: each side's fee is [asset, amount], in the asset
-    it receives unless it is paid in the platform token (decided under the accounts' locks)."""
-
-    journal: PendingJournal
-    price: Decimal
-    qty: Decimal
-    notional: Decimal
-    buyer: Order
-    seller: Order
-    taker_side: str
-    fees: list  # [[buyer's fee asset, amount], [seller's fee asset, amount]], set by MarketEngine._settle
-
-
-class _Command(NamedTuple):
-    pk: int
-    kind: str
-    reason: str
-    order: Order
 
 
 class _Phases:
@@ -118,9 +93,9 @@ class MarketEngine:
         inline use) are fenced by the market's update id alone."""
         self.market = Market.objects.select_related("base", "quote").get(pk=market.pk)
         self.holds_lock = holds_lock
-        self.ticker_due, self.ticker_sent = False, 0.0
-        self.klines_changed: dict = {}  # interval -> the candle as last committed, until published
-        self._pending_query = None  # built on the first read (exchange/runner.py _pending)
+        self.publisher = Publisher(self.market.update_id)
+        self.intake = Intake(market.pk)
+        self.batch: Batch | None = None  # the batch being applied, or the last one (published after its commit)
         self.phases: dict[str, float] = {}  # seconds spent in each part of apply_batch, summed (bench_engine prints them)
         self.rebuild()
 
@@ -168,9 +143,7 @@ class MarketEngine:
                 order.user_id,
                 STPS[order.stp_mode],
             )
-        # Depth events chain (U = previous u + 1) across batches that changed no level, so a client
-        # never sees a gap; after a restart the chain starts again from the snapshot's update id.
-        self.depth_published = self.market.update_id
+        self.publisher.depth_restart(self.market.update_id)
         last = self.market.trades.order_by("-id").values_list("price", flat=True).first()
         self.book.last_price = self.ticks(last) if last is not None else None
         base, quote = self.market.base, self.market.quote
@@ -194,34 +167,30 @@ class MarketEngine:
         try:
             with transaction.atomic():
                 self._fence()
-                commands = self._pending(limit)
+                commands = self.intake.pending(limit)
                 if not commands:
                     return 0
-                self.now = timezone.now()
-                self.fees = fee_rates()  # fee changes, tier recomputes and fee-token choices apply from the next batch
+                batch = self.batch = Batch(
+                    now=timezone.now(),
+                    fees=fee_rates(),  # fee changes, tier recomputes and fee-token choices apply from the next batch
+                    update_id=self.market.update_id,
+                )
                 owners = User.objects.filter(pk__in={c.order.user_id for c in commands}).values_list(
                     "pk", "vip_tier", "pay_fees_in_platform_token", "frozen_at", "is_active"
                 )
-                self.payers, self.frozen = {}, set()
                 for pk, tier, token, frozen_at, active in owners:
-                    self.payers[pk] = (tier, token)
+                    batch.payers[pk] = (tier, token)
                     if frozen_at is not None or not active:
-                        self.frozen.add(pk)
+                        batch.frozen.add(pk)
                 # A freeze cancels the account's orders with commands that may lie beyond this batch:
                 # its resting orders leave the book before anything in this batch can match them.
-                self.frozen |= self._freezes_pending()
-                self.touched: set[tuple[str, int]] = set()  # (side, ticks) of every book level this batch changed
-                self.changed: dict[int, Order] = {}
-                self.journals: list[PendingJournal] = []
-                self.fills: list[Fill] = []
+                batch.frozen |= self.intake.freezes_pending()
                 clock("read")
                 self._accounts_ensure({c.order.user_id for c in commands})
-                self.command, self.trade_count, self.rest_count = commands[0], 0, 0
-                self.command_update_id = self.market.update_id + 1
+                batch.command_begin(1, commands[0])
                 self._cancel_frozen()
                 for position, command in enumerate(commands, start=1):
-                    self.command, self.trade_count, self.rest_count = command, 0, 0
-                    self.command_update_id = self.market.update_id + position
+                    batch.command_begin(position, command)
                     if command.kind == EngineCommand.Kind.PLACE:
                         self._place(command.order)
                     else:
@@ -231,13 +200,13 @@ class MarketEngine:
                 # the orders, the ledger accounts by key, the klines.
                 rows_update(
                     Order,
-                    self.changed.values(),
+                    self.batch.changed.values(),
                     ["status", "executed_qty", "cumulative_quote_qty", "reserved", "book_seq", "stop_seq", "reason", "updated_at"],
                 )
                 clock("orders")
                 # Group commit: every journal of the batch in a few statements, then its trades.
                 locked = self._settle()
-                journal_ids = journals_post_many(self.journals, assets=self.assets, locked=locked)
+                journal_ids = journals_post_many(self.batch.journals, assets=self.assets, locked=locked)
                 clock("ledger")
                 trade_fields = [
                     "id",
@@ -269,9 +238,9 @@ class MarketEngine:
                         f.fees[1][1],
                         f.fees[1][0].pk,
                         journal_ids[f.journal.idempotency_key],
-                        self.now,
+                        self.batch.now,
                     ]
-                    for f in self.fills
+                    for f in self.batch.fills
                 ]
                 trade_ids = ids_allocate(Trade, len(rows)) if connection.vendor == "postgresql" and rows else None
                 if trade_ids is None:
@@ -279,27 +248,28 @@ class MarketEngine:
                 else:
                     rows_copy(Trade, trade_fields, ([tid, *row] for tid, row in zip(trade_ids, rows)))
                 clock("trades")
-                klines = klines_apply(self.market, [(f.price, f.qty, f.notional, tid) for f, tid in zip(self.fills, trade_ids)], self.now)
+                klines = klines_apply(
+                    self.market, [(f.price, f.qty, f.notional, tid) for f, tid in zip(self.batch.fills, trade_ids)], self.batch.now
+                )
                 self.market.update_id += len(commands)
                 Market.objects.filter(pk=self.market.pk).update(update_id=self.market.update_id)
                 bids, asks = self.book.depth(DEPTH_LEVELS)
                 snapshot = {
                     "last_update_id": self.market.update_id,
-                    "bids": [[self._p(p), self._q(q)] for p, q in bids],
-                    "asks": [[self._p(p), self._q(q)] for p, q in asks],
-                    "updated_at": self.now,
+                    "bids": [level_plain(self.market, p, q) for p, q in bids],
+                    "asks": [level_plain(self.market, p, q) for p, q in asks],
+                    "updated_at": self.batch.now,
                 }
                 if not MarketDepth.objects.filter(market=self.market).update(**snapshot):
                     MarketDepth.objects.create(market=self.market, **snapshot)
                 clock("market data")
-                applied = self._mark_applied([c.pk for c in commands])
+                applied = commands_mark_applied([c.pk for c in commands])
                 if applied != len(commands):
                     raise OwnershipLost(f"{self.market}: {len(commands) - applied} command(s) were applied by someone else")
                 clock("commands")
             clock("commit")
             self.applied_ids = [c.pk for c in commands]
-            self.klines_changed.update((kline.interval, kline) for kline in klines)  # committed: publishable
-            self._publish(trade_ids)
+            self.publisher.batch_publish(market=self.market, book=self.book, batch=self.batch, trade_ids=trade_ids, klines=klines)
             clock("publish")
         except OwnershipLost:
             raise
@@ -308,53 +278,6 @@ class MarketEngine:
             self.rebuild()
             raise
         return len(commands)
-
-    def _pending(self, limit: int) -> list["_Command"]:
-        """The next pending commands in id order, each with its order, in one query. Orders are
-        built without Model.__init__ (and its signals), and without their timestamps (parsing them
-        costs more than the rest of the row; the engine does not read them, and a deferred field
-        loads on access): a thousand a batch, this is the hot read."""
-        if self._pending_query is None:  # the statement and the column converters, once per engine
-            fields = [f for f in Order._meta.concrete_fields if f.name not in ("created_at", "updated_at")]
-            quote = connection.ops.quote_name
-            columns = ", ".join(f"o.{quote(f.column)}" for f in fields)
-            self._pending_query = (
-                f"SELECT c.id, c.kind, c.reason, {columns} FROM {quote(EngineCommand._meta.db_table)} c JOIN {quote(Order._meta.db_table)} o "
-                f"ON o.id = c.order_id WHERE c.market_id = %s AND c.applied_at IS NULL ORDER BY c.id LIMIT %s",
-                [
-                    (f.attname, f.cached_col, connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
-                    for f in fields
-                ],
-            )
-        sql, converters = self._pending_query
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [self.market.pk, limit])
-            rows = cursor.fetchall()
-        commands, db = [], connection.alias
-        for row in rows:
-            order = Order.__new__(Order)
-            state = order._state = ModelState()
-            state.adding, state.db = False, db
-            values = order.__dict__
-            for (attname, column, convert), value in zip(converters, row[3:]):
-                for converter in convert:
-                    value = converter(value, column, connection)
-                values[attname] = value
-            commands.append(_Command(row[0], row[1], row[2], order))
-        return commands
-
-    @staticmethod
-    def _mark_applied(ids: list[int]) -> int:
-        """Set applied_at on these commands if still unset; returns how many were. One array
-        parameter on PostgreSQL (an IN list of a thousand placeholders costs more to parse)."""
-        now = timezone.now()
-        if connection.vendor != "postgresql":
-            return EngineCommand.objects.filter(pk__in=ids, applied_at__isnull=True).update(applied_at=now)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {EngineCommand._meta.db_table} SET applied_at = %s WHERE id = ANY(%s) AND applied_at IS NULL", [now, ids]
-            )
-            return cursor.rowcount
 
     def _fence(self) -> None:
         """Inside the batch's transaction: the market row is locked and its update id must be the
@@ -372,10 +295,12 @@ class MarketEngine:
     def _rest_seq(self) -> int:
         """Time priority in the order the engine applied things (not command ids, which are taken
         at insert and may commit out of order): the command's update id, then its rests in order."""
-        self.rest_count += 1
-        if self.rest_count >= SEQ_SLOTS:
-            raise RuntimeError(f"{self.market}: one command rested {self.rest_count} orders; sequence numbers would collide")
-        return self.command_update_id * SEQ_SLOTS + self.rest_count
+        self.batch.rest_count += 1
+        if self.batch.rest_count >= SEQ_SLOTS:
+            raise RuntimeError(f"{self.market}: one command rested {self.batch.rest_count} orders; sequence numbers would collide")
+        return self.batch.command_update_id * SEQ_SLOTS + self.batch.rest_count
+
+    # --- publishing (exchange/runner/publishing.py) ---------------------------------------------
 
     def _p(self, ticks: int) -> str:
         return plain(self.price(ticks), self.market.price_places)
@@ -383,55 +308,25 @@ class MarketEngine:
     def _q(self, lots: int) -> str:
         return plain(self.qty(lots), self.market.qty_places)
 
-    def _publish(self, trade_ids: list[int]) -> None:
-        """After commit: trades and the depth diff on Binance's stream names (never undoes a batch).
-        The diff carries every level the batch touched with its quantity now ("0": gone)."""
-        symbol = self.market.symbol.lower()
-        events = []
-        for trade_id, fill in zip(trade_ids or [], self.fills):
-            buyer_is_maker = fill.taker_side == Order.Side.SELL
-            events.append((f"{symbol}@trade", trade_event(self.market.symbol, trade_id, fill.price, fill.qty, self.now, buyer_is_maker)))
-        changes = ([], [])
-        for side, ticks in sorted(self.touched):
-            levels = self.book.bids if side == Order.Side.BUY else self.book.asks
-            level = levels.get(ticks)
-            changes[side == Order.Side.SELL].append([self._p(ticks), self._q(level.qty if level is not None else 0)])
-        if changes[0] or changes[1]:
-            events.append(
-                (
-                    f"{symbol}@depth",
-                    depth_event(self.market.symbol, self.depth_published + 1, self.market.update_id, changes[0], changes[1], self.now),
-                )
-            )
-            self.depth_published = self.market.update_id
-        self.ticker_due = self.ticker_due or bool(events)
-        try:
-            publish(events)
-        except Exception:  # a lost event is recovered by the next snapshot; the batch is committed
-            log.exception("publishing %s events failed", self.market.symbol)
-        self.periodic_publish()
-
     def periodic_publish(self) -> bool:
-        """The once-a-second market data: <symbol>@ticker and the <symbol>@kline_<interval> of the
-        candles that changed, if trades or the book changed since the last time and a second has
-        passed (run_engine also calls this when idle, so the last change is never held back), or
-        if TICKER_REFRESH seconds passed (the window moves even when nothing trades)."""
-        since = time.monotonic() - self.ticker_sent
-        if since < TICKER_EVERY or not (self.ticker_due or since >= TICKER_REFRESH):
-            return False
-        self.ticker_due, self.ticker_sent = False, time.monotonic()
-        klines, self.klines_changed = self.klines_changed, {}
-        try:
-            ticker = ticker_24h(market=self.market)
-            places, now, symbol = (self.market.price_places, self.market.qty_places), timezone.now(), self.market.symbol
-            events = [(f"{symbol.lower()}@ticker", ticker_event(ticker, places, now))]
-            events += [
-                (f"{symbol.lower()}@kline_{interval}", kline_event(symbol, kline, places, now)) for interval, kline in klines.items()
-            ]
-            publish(events)
-        except Exception:
-            log.exception("publishing the %s ticker failed", self.market.symbol)
-        return True
+        """The once-a-second ticker and changed candles, if due (the loop calls this when idle)."""
+        return self.publisher.periodic_publish(self.market)
+
+    @property
+    def ticker_due(self) -> bool:
+        return self.publisher.ticker_due
+
+    @property
+    def ticker_sent(self) -> float:
+        return self.publisher.ticker_sent
+
+    @ticker_sent.setter
+    def ticker_sent(self, value: float) -> None:
+        self.publisher.ticker_sent = value
+
+    @property
+    def klines_changed(self) -> dict:
+        return self.publisher.klines_changed
 
     def apply_all(self) -> int:
         total = 0
@@ -441,31 +336,20 @@ class MarketEngine:
 
     def _touch(self, order: Order) -> Order:
         order.updated_at = timezone.now()
-        self.changed[order.pk] = order
+        self.batch.changed[order.pk] = order
         return order
-
-    def _freezes_pending(self) -> set[int]:
-        """Users whose freeze left cancel commands for this market not applied yet (the small
-        command_freeze_pending index: never a scan of the backlog)."""
-        return set(
-            EngineCommand.objects.filter(
-                market=self.market, applied_at__isnull=True, kind=EngineCommand.Kind.CANCEL, reason=Order.Reason.ACCOUNT_FROZEN
-            )
-            .order_by()
-            .values_list("order__user_id", flat=True)
-        )
 
     def _cancel_frozen(self) -> None:
         """Take every resting order and waiting stop of a frozen account out of the book first."""
-        if self.frozen:
-            for order in [o for o in self.open.values() if o.user_id in self.frozen]:
+        if self.batch.frozen:
+            for order in [o for o in self.open.values() if o.user_id in self.batch.frozen]:
                 self._cancel(order, Order.Reason.ACCOUNT_FROZEN)
 
     def _place(self, order: Order) -> None:
         if order.status != Order.Status.PENDING_NEW:
             return
         self._touch(order)
-        if order.user_id in self.frozen:  # frozen between acceptance and now: never matched
+        if order.user_id in self.batch.frozen:  # frozen between acceptance and now: never matched
             order.reason = Order.Reason.ACCOUNT_FROZEN
             self._end(order, Order.Status.CANCELED)
             return
@@ -518,16 +402,16 @@ class MarketEngine:
     def _result(self, order: Order, result) -> None:
         opposite = Order.Side.SELL if order.side == Order.Side.BUY else Order.Side.BUY
         for maker_id, price_ticks, lots in result.fills:
-            self.touched.add((opposite, price_ticks))
+            self.batch.touched.add((opposite, price_ticks))
             self._fill(order, self.open[maker_id], self.price(price_ticks), self.qty(lots))
         for maker_id in result.expired_makers:
             maker = self.open[maker_id]
-            self.touched.add((maker.side, self.ticks(maker.price)))
+            self.batch.touched.add((maker.side, self.ticks(maker.price)))
             self._end(self._touch(maker), Order.Status.EXPIRED_IN_MATCH)
         if result.status in ENDED:
             self._end(order, ENDED[result.status])
         else:  # resting
-            self.touched.add((order.side, self.ticks(order.price)))
+            self.batch.touched.add((order.side, self.ticks(order.price)))
             order.status = Order.Status.PARTIALLY_FILLED if result.filled else Order.Status.NEW
             if order.book_seq is None:
                 order.book_seq = self._rest_seq()
@@ -535,7 +419,9 @@ class MarketEngine:
             if order.side == Order.Side.BUY:  # a price improvement frees quote now, not when the order ends
                 excess = order.reserved - (order.quantity - order.executed_qty) * order.price
                 if excess > 0:
-                    self._release(order, excess, f"order-{order.pk}-improved-{self.command.pk}", f"order #{order.pk} price improvement")
+                    self._release(
+                        order, excess, f"order-{order.pk}-improved-{self.batch.command.pk}", f"order #{order.pk} price improvement"
+                    )
         for triggered in result.triggered:
             stop_order = self._touch(self.open[triggered.order_id])
             self._result(stop_order, triggered)
@@ -544,7 +430,9 @@ class MarketEngine:
         live = self.open.get(order.pk)
         if live is None or self.book.cancel(order.pk) is None:
             return  # already ended: nothing to cancel
-        self.touched.add((live.side, self.ticks(live.price)))  # a waiting stop is in no level: a harmless repeat of its quantity there
+        self.batch.touched.add(
+            (live.side, self.ticks(live.price))
+        )  # a waiting stop is in no level: a harmless repeat of its quantity there
         live.reason = reason
         self._end(self._touch(live), Order.Status.CANCELED)
 
@@ -560,8 +448,8 @@ class MarketEngine:
         market = self.market
         buyer, seller = (taker, maker) if taker.side == Order.Side.BUY else (maker, taker)
         notional = price * qty
-        self.trade_count += 1
-        key = f"trade-{self.command.pk}-{self.trade_count}"
+        self.batch.trade_count += 1
+        key = f"trade-{self.batch.command.pk}-{self.batch.trade_count}"
         fill = Fill(
             PendingJournal(Journal.Kind.TRADE, key, f"{market.symbol} {amount_plain(qty)} @ {amount_plain(price)}", []),
             price,
@@ -572,8 +460,8 @@ class MarketEngine:
             taker.side,
             [],
         )
-        self.fills.append(fill)
-        self.journals.append(fill.journal)
+        self.batch.fills.append(fill)
+        self.batch.journals.append(fill.journal)
         for order, consumed in ((buyer, notional), (seller, qty)):
             self._touch(order)
             order.executed_qty += qty
@@ -598,15 +486,15 @@ class MarketEngine:
         already charged, covers it; otherwise the fee stays in the received asset at the full rate.
         Tokens this batch credits are not counted, so the batch never overdraws."""
         base, quote, token = self.market.base, self.market.quote, self.fee_token
-        unread = {o.user_id for f in self.fills for o in (f.buyer, f.seller)} - self.payers.keys()
+        unread = {o.user_id for f in self.batch.fills for o in (f.buyer, f.seller)} - self.batch.payers.keys()
         if unread:  # makers the batch's commands did not bring in: one query for all of them
-            self.payers.update(
+            self.batch.payers.update(
                 (pk, (tier, pays))
                 for pk, tier, pays in User.objects.filter(pk__in=unread).values_list("pk", "vip_tier", "pay_fees_in_platform_token")
             )
         candidates: list[tuple[Fill, int, int, Decimal]] = []  # (fill, side 0 buyer / 1 seller, user, fee before rounding)
         credited: set[int] = set()  # assets whose fee account this batch may credit
-        for fill in self.fills:
+        for fill in self.batch.fills:
             buyer_is_maker = fill.taker_side == Order.Side.SELL
             raw = [
                 fill.qty * self._rate(fill.buyer, maker=buyer_is_maker),
@@ -629,11 +517,14 @@ class MarketEngine:
                     "user_id", "pk"
                 )
             )
-        ids = {pk for journal in self.journals for pk, _b, _a in journal.lines} | {self.fee_accounts[a] for a in credited}
+        ids = {pk for journal in self.batch.journals for pk, _b, _a in journal.lines} | {self.fee_accounts[a] for a in credited}
         ids |= set(token_accounts.values())
-        self._accounts_ensure({o.user_id for f in self.fills for o in (f.buyer, f.seller)})
+        self._accounts_ensure({o.user_id for f in self.batch.fills for o in (f.buyer, f.seller)})
         ids |= {
-            self._account(order.user_id, asset) for fill in self.fills for order in (fill.buyer, fill.seller) for asset in (base, quote)
+            self._account(order.user_id, asset)
+            for fill in self.batch.fills
+            for order in (fill.buyer, fill.seller)
+            for asset in (base, quote)
         }
         locked = accounts_lock(ids)
         if token_accounts:
@@ -656,7 +547,7 @@ class MarketEngine:
                 if amount is not None and account is not None and 0 < amount <= budget[account]:
                     budget[account] -= amount
                     fill.fees[side] = [token, amount]
-        for fill in self.fills:
+        for fill in self.batch.fills:
             fill.journal.lines = self._trade_lines(fill, token_accounts)
         return locked
 
@@ -679,7 +570,7 @@ class MarketEngine:
 
     def _release(self, order: Order, amount: Decimal, key: str, memo: str) -> None:
         account = self._account(order.user_id, self.assets[order.reserved_asset_id])
-        self.journals.append(
+        self.batch.journals.append(
             PendingJournal(
                 Journal.Kind.RELEASE, key, memo, [(account, Entry.Bucket.LOCKED, -amount), (account, Entry.Bucket.AVAILABLE, amount)]
             )
@@ -718,17 +609,15 @@ class MarketEngine:
     def _payer(self, user_id: int) -> tuple[int, bool]:
         """The user's VIP tier and whether they pay fees in the platform token (read once a batch;
         `apply_batch` and `_settle` read them in bulk, this is the fallback)."""
-        payer = self.payers.get(user_id)
+        payer = self.batch.payers.get(user_id)
         if payer is None:
-            payer = self.payers[user_id] = User.objects.filter(pk=user_id).values_list(
+            payer = self.batch.payers[user_id] = User.objects.filter(pk=user_id).values_list(
                 "vip_tier", "pay_fees_in_platform_token"
             ).first() or (0, False)
         return payer
 
     def _rate(self, order: Order, maker: bool) -> Decimal:
-        tier = self._payer(order.user_id)[0]
-        maker_rate, taker_rate = self.fees.get(tier, self.fees.get(0, (Decimal(0), Decimal(0))))
-        return maker_rate if maker else taker_rate
+        return fee_rate(self.batch.fees, self._payer(order.user_id)[0], maker=maker)
 
 
 def gc_settle() -> None:
@@ -758,8 +647,8 @@ def engines_reset() -> None:
     _ENGINES.clear()
 
 
-def engine_wake(market_id: int) -> None:
-    """Called after an order or cancel commits. With ENGINE_INLINE (tests, and embedded single-process
-    use) the command is applied here and now; otherwise the engine process picks it up."""
-    if getattr(settings, "ENGINE_INLINE", False):
-        engine_for(market_id).apply_all()
+def engine_apply_inline(market_id: int) -> None:
+    """With ENGINE_INLINE (tests, and embedded single-process use) exchange.wake calls this after
+    an order or cancel commits: the command is applied here and now; otherwise the engine process
+    picks it up."""
+    engine_for(market_id).apply_all()
