@@ -130,6 +130,7 @@ class Order(models.Model):
         NONE = "", pgettext_lazy("order end reason", "None")
         ACCOUNT_FROZEN = "account_frozen", pgettext_lazy("order end reason", "Account frozen")
         MARKET_HALTED = "market_halted", pgettext_lazy("order end reason", "Market halted")
+        MARKET_CHANGED = "market_changed", pgettext_lazy("order end reason", "Market tick or step changed")
 
     class Stp(models.TextChoices):
         NONE = "NONE", "NONE"

@@ -285,10 +285,19 @@ class MarketEngine:
         advisory lock. Otherwise another engine has taken over: stop before writing anything."""
         from exchange import ownership
 
-        current, status = Market.objects.select_for_update(no_key=True).filter(pk=self.market.pk).values_list("update_id", "status").first()
+        current, status, tick, step = (
+            Market.objects.select_for_update(no_key=True)
+            .filter(pk=self.market.pk)
+            .values_list("update_id", "status", "tick_size", "step_size")
+            .first()
+        )
         if current != self.market.update_id:
             raise OwnershipLost(f"{self.market}: update id {current} in the database, {self.market.update_id} here")
         self.market.status = status  # read under the lock: a halt commits between batches
+        if (tick, step) != (self.market.tick_size, self.market.step_size):
+            # An operator changed the steps (market_save allows it only with nothing resting): the book
+            # counts in ticks and lots, so it is rebuilt in the new ones before anything is converted.
+            self.rebuild()
         if self.holds_lock and ownership.shared_locks() and self.market.pk not in ownership.markets_held():
             raise OwnershipLost(f"{self.market}: this session no longer holds the market's lock")
 
@@ -345,6 +354,13 @@ class MarketEngine:
             for order in [o for o in self.open.values() if o.user_id in self.batch.frozen]:
                 self._cancel(order, Order.Reason.ACCOUNT_FROZEN)
 
+    def _on_steps(self, order: Order) -> bool:
+        """Prices on the market's tick and quantities on its step, as they are now (an order checked
+        by order_place against the old ones must not be truncated into the new ones)."""
+        tick, step = self.market.tick_size, self.market.step_size
+        prices = [p for p in (order.price, order.stop_price) if p is not None]
+        return all(p % tick == 0 for p in prices) and (order.quantity is None or order.quantity % step == 0)
+
     def _place(self, order: Order) -> None:
         if order.status != Order.Status.PENDING_NEW:
             return
@@ -355,6 +371,10 @@ class MarketEngine:
             return
         if self.market.status != Market.Status.TRADING:  # halted after acceptance: expired, funds released
             order.reason = Order.Reason.MARKET_HALTED
+            self._end(order, Order.Status.EXPIRED)
+            return
+        if not self._on_steps(order):  # accepted under a tick or step the operator has since changed
+            order.reason = Order.Reason.MARKET_CHANGED
             self._end(order, Order.Status.EXPIRED)
             return
         side, owner, stp = SIDES[order.side], order.user_id, STPS[order.stp_mode]
