@@ -23,7 +23,7 @@ else:
     # Keep test keys apart from anything a developer runs against the same Redis.
     CACHES["default"]["KEY_PREFIX"] = "agora-test"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
-SITE_URL = env("SITE_URL", default="http://testserver")
+SITE_URL = "http://testserver"  # fixed: `make test` exports SITE_URL for make run; tests that need another set it themselves
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 MFA_TOTP_TOLERANCE = 1  # the browser test signs in with the next code after activating with the current one
 # Orders are matched in the test's own process right after they commit (the engine's embedded
