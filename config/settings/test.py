@@ -1,7 +1,7 @@
 """pytest: SQLite by default, PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI)."""
 
 from .base import *
-from .base import REDIS_URL, env
+from .base import REDIS_URL
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
