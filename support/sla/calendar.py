@@ -115,8 +115,9 @@ class BusinessCalendar:
         start_utc, end_utc = _utc(start_utc), _utc(end_utc)
         if start_utc >= end_utc:
             return []
-        # An interval starting on local date D ends by D+2 00:00 local, so D-2 covers the window start.
-        day = start_utc.astimezone(self._zone).date() - 2 * _DAY
+        # An interval starting on local date D ends before D+2 00:00 local, so one starting the day
+        # before the window's first local date can still overlap it.
+        day = start_utc.astimezone(self._zone).date() - _DAY
         last = end_utc.astimezone(self._zone).date()
         pieces = []
         while day <= last:

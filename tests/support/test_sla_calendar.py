@@ -77,6 +77,9 @@ def test_midnight_crossing_interval_runs_into_the_next_day():
     assert cal.intervals(start, start + timedelta(days=2)) == [(local(BERLIN, 2026, 6, 5, 22), local(BERLIN, 2026, 6, 6, 2))]
     assert cal.add_business_seconds(start, 3 * H) == local(BERLIN, 2026, 6, 6, 1)
     assert cal.add_business_seconds(start, 4 * H + 1) == local(BERLIN, 2026, 6, 12, 22, 0, 1)
+    saturday_1am = local(BERLIN, 2026, 6, 6, 1)  # a window that opens inside Friday night's tail
+    assert cal.intervals(saturday_1am, saturday_1am + timedelta(hours=5)) == [(saturday_1am, local(BERLIN, 2026, 6, 6, 2))]
+    assert cal.add_business_seconds(saturday_1am, 1800) == local(BERLIN, 2026, 6, 6, 1, 30)
 
 
 def test_holiday_drops_intervals_starting_on_it_but_keeps_the_tail_of_one_started_before():
@@ -241,3 +244,5 @@ def test_business_seconds_is_additive_and_never_exceeds_wall_seconds(cal, moment
     pieces = cal.intervals(a, c)
     assert all(a <= s < e <= c for s, e in pieces)
     assert all(e1 < s2 for (_, e1), (s2, _) in zip(pieces, pieces[1:]))  # merged: disjoint, gaps between
+    wide = cal.intervals(a - timedelta(days=3), c + timedelta(days=3))  # a narrow window sees what a wide one does
+    assert pieces == [(max(s, a), min(e, c)) for s, e in wide if max(s, a) < min(e, c)]
