@@ -16,14 +16,13 @@ class MarketForm(forms.ModelForm):
     tick and step while it has open orders (exchange.services.market_steps_change_check)."""
 
     def clean(self):
-        from exchange.services import MARKET_DEFINITION_FIELDS, MarketChangeRefused, market_steps_change_check
-
         cleaned = super().clean()
         if self.instance.pk is not None:
-            stored = Market.objects.get(pk=self.instance.pk)
+            # clean() runs before the form's values reach the instance: it is still the stored row.
+            fields = services.MARKET_DEFINITION_FIELDS
             try:
-                market_steps_change_check(market=stored, changes={f: cleaned[f] for f in MARKET_DEFINITION_FIELDS if f in cleaned})
-            except MarketChangeRefused as refused:
+                services.market_steps_change_check(market=self.instance, changes={f: cleaned[f] for f in fields if f in cleaned})
+            except services.MarketChangeRefused as refused:
                 raise forms.ValidationError(refused.message, code=refused.code)
         return cleaned
 
@@ -40,9 +39,7 @@ class MarketAdmin(AmountsAdmin, admin.ModelAdmin):
     form = MarketForm
 
     def save_model(self, request, obj, form, change):
-        from exchange.services import market_save
-
-        market_save(market=obj)
+        services.market_save(market=obj)
 
     def _status_change(self, request, queryset, *, halt: bool):
         reason, response = reason_step(

@@ -371,7 +371,16 @@ class MarketChangeRefused(AppError):
 
 
 def _changed(market: Market, changes: dict, fields: tuple[str, ...]) -> bool:
-    return any(getattr(market, field) != value for field, value in changes.items() if field in fields)
+    """Whether any of `fields` differs; a foreign key is compared by id, without loading the row."""
+    for field, value in changes.items():
+        if field in fields:
+            column = Market._meta.get_field(field)
+            stored, new = (
+                (getattr(market, column.attname), getattr(value, "pk", value)) if column.is_relation else (getattr(market, field), value)
+            )
+            if stored != new:
+                return True
+    return False
 
 
 def market_steps_change_check(*, market: Market, changes: dict) -> None:
@@ -379,8 +388,6 @@ def market_steps_change_check(*, market: Market, changes: dict) -> None:
     history: a filled SELL on BTCUSDT would read as one on ETHUSDT), and a new tick or step while
     it has open orders or commands the engine has not applied: resting orders are counted in those
     ticks and lots. `market` is the stored row; `changes` maps field → new value."""
-    from django.utils.translation import gettext as _
-
     if market.pk is None:
         return
     if _changed(market, changes, MARKET_HISTORY_FIELDS) and (

@@ -35,7 +35,7 @@ from exchange.engine import (
     Status,
 )
 from exchange.engine.settlement import BASE, OTHER, QUOTE, fee_in_token, fee_rate, fee_round
-from exchange.marketdata import klines_apply, plain
+from exchange.marketdata import klines_apply
 from exchange.models import EngineCommand, FeeTier, Market, MarketDepth, Order, Trade
 from exchange.runner.batch import Batch, Fill
 from exchange.runner.intake import Intake, commands_mark_applied
@@ -93,7 +93,7 @@ class MarketEngine:
         inline use) are fenced by the market's update id alone."""
         self.market = Market.objects.select_related("base", "quote").get(pk=market.pk)
         self.holds_lock = holds_lock
-        self.publisher = Publisher(self.market.update_id)
+        self.publisher = Publisher()  # its depth chain starts in rebuild()
         self.intake = Intake(market.pk)
         self.batch: Batch | None = None  # the batch being applied, or the last one (published after its commit)
         self.phases: dict[str, float] = {}  # seconds spent in each part of apply_batch, summed (bench_engine prints them)
@@ -187,7 +187,6 @@ class MarketEngine:
                 batch.frozen |= self.intake.freezes_pending()
                 clock("read")
                 self._accounts_ensure({c.order.user_id for c in commands})
-                batch.command_begin(1, commands[0])
                 self._cancel_frozen()
                 for position, command in enumerate(commands, start=1):
                     batch.command_begin(position, command)
@@ -311,31 +310,9 @@ class MarketEngine:
 
     # --- publishing (exchange/runner/publishing.py) ---------------------------------------------
 
-    def _p(self, ticks: int) -> str:
-        return plain(self.price(ticks), self.market.price_places)
-
-    def _q(self, lots: int) -> str:
-        return plain(self.qty(lots), self.market.qty_places)
-
     def periodic_publish(self) -> bool:
         """The once-a-second ticker and changed candles, if due (the loop calls this when idle)."""
         return self.publisher.periodic_publish(self.market)
-
-    @property
-    def ticker_due(self) -> bool:
-        return self.publisher.ticker_due
-
-    @property
-    def ticker_sent(self) -> float:
-        return self.publisher.ticker_sent
-
-    @ticker_sent.setter
-    def ticker_sent(self, value: float) -> None:
-        self.publisher.ticker_sent = value
-
-    @property
-    def klines_changed(self) -> dict:
-        return self.publisher.klines_changed
 
     def apply_all(self) -> int:
         total = 0

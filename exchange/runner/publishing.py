@@ -26,10 +26,10 @@ class Publisher:
     """One market's publishing state: where the depth diff chain stands, whether a ticker is due,
     and the candles committed since the last kline events. It outlives rebuilds of the book."""
 
-    def __init__(self, update_id: int):
+    def __init__(self):
         self.ticker_due, self.ticker_sent = False, 0.0
         self.klines_changed: dict = {}  # interval -> the candle as last committed, until published
-        self.depth_restart(update_id)
+        self.depth_published = 0  # set by depth_restart when the engine rebuilds its book
 
     def depth_restart(self, update_id: int) -> None:
         """Depth events chain (U = previous u + 1) across batches that changed no level, so a client
@@ -42,7 +42,7 @@ class Publisher:
         self.klines_changed.update((kline.interval, kline) for kline in klines)  # committed: publishable
         symbol = market.symbol.lower()
         events = []
-        for trade_id, fill in zip(trade_ids or [], batch.fills):
+        for trade_id, fill in zip(trade_ids, batch.fills):
             buyer_is_maker = fill.taker_side == Order.Side.SELL
             events.append((f"{symbol}@trade", trade_event(market.symbol, trade_id, fill.price, fill.qty, batch.now, buyer_is_maker)))
         changes = ([], [])

@@ -9,6 +9,7 @@ from freezegun import freeze_time
 from exchange.marketdata import kline_open_time, stream_group
 from exchange.models import Kline, MarketDepth, Order
 from exchange.runner import engine_for
+from exchange.runner.publishing import level_plain
 from exchange.services import order_place
 from tests.exchange.conftest import funded
 
@@ -147,8 +148,8 @@ def test_ticker_stream_is_published_at_most_once_a_second_and_never_holds_back_t
     }
     place(buyer, market, "BUY", "0.05", "50100")
     engine.apply_all()  # within the second: held back, not lost
-    assert engine.ticker_due and engine.periodic_publish() is False
-    engine.ticker_sent -= 1  # a second later (run_engine calls this when idle)
+    assert engine.publisher.ticker_due and engine.periodic_publish() is False
+    engine.publisher.ticker_sent -= 1  # a second later (run_engine calls this when idle)
     assert engine.periodic_publish() is True
     second = async_to_sync(layer.receive)(channel)["data"]
     assert (second["v"], second["n"], second["A"]) == ("0.2000", 3, "0.1000")
@@ -201,8 +202,8 @@ def test_depth_diffs_replayed_on_the_snapshot_always_equal_the_book(market, sett
                     else:
                         book[side][price] = qty
         bids, asks = engine.book.depth(1000)
-        assert book["b"] == {engine._p(p): engine._q(q) for p, q in bids}, batch
-        assert book["a"] == {engine._p(p): engine._q(q) for p, q in asks}, batch
+        assert book["b"] == dict(level_plain(engine.market, p, q) for p, q in bids), batch
+        assert book["a"] == dict(level_plain(engine.market, p, q) for p, q in asks), batch
     assert last_u == MarketDepth.objects.get(market=market).last_update_id
 
 
@@ -267,7 +268,7 @@ def test_kline_events_follow_the_committed_candles_once_a_second(market, setting
         "B": "0",
     }
     assert events["btcusdt@kline_1M"]["k"]["t"] == to_ms(Kline.objects.get(market=market, interval="1M").open_time)
-    assert engine.klines_changed == {}  # published: nothing held back
+    assert engine.publisher.klines_changed == {}  # published: nothing held back
     place(buyer, market, "BUY", "0.05", "50000")
     engine.apply_all()  # within the second: held back until the next periodic publish
-    assert set(engine.klines_changed) == set(Kline.INTERVALS)
+    assert set(engine.publisher.klines_changed) == set(Kline.INTERVALS)

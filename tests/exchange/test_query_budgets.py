@@ -31,7 +31,7 @@ def crossing_batch(market, size: int):
     engine.apply_all()
     for i in range(size):
         order_place(user=takers[i % 10], market=market, side="BUY", type="LIMIT", quantity="0.001", price="50000", stp_mode="NONE")
-    engine.ticker_sent = 0.0  # the once-a-second ticker runs in both measurements
+    engine.publisher.ticker_sent = 0.0  # the once-a-second ticker runs in both measurements
     with CaptureQueriesContext(connection) as queries:
         assert engine.apply_batch(limit=size) == size
     return [q["sql"] for q in queries.captured_queries]

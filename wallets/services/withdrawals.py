@@ -20,8 +20,7 @@ from accounts.models import SecurityEvent, User
 from accounts.selectors import user_has_totp
 from accounts.services import NO_CLIENT, ClientInfo, TotpRefused, security_event_record, totp_verify, withdrawal_lock_apply
 from config.errors import AppError
-from config.formatting import amount_text as amount_plain
-from config.formatting import datetime_in_zone, time_zone_city
+from config.formatting import amount_text, datetime_in_zone, time_zone_city
 from wallets.chains import chain_adapter
 from wallets.chains.addresses import AddressInvalid
 from wallets.ledger import (
@@ -62,7 +61,7 @@ def _amount_checked(network: Network, amount) -> Decimal:
         raise WithdrawalRefused(
             "above_maximum",
             _("The maximum withdrawal on this network is %(amount)s %(asset)s.")
-            % {"amount": amount_plain(network.withdrawal_max), "asset": asset.symbol},
+            % {"amount": amount_text(network.withdrawal_max), "asset": asset.symbol},
         )
     return amount
 
@@ -75,13 +74,13 @@ def withdrawal_quote(*, network: Network, amount) -> tuple[Decimal, Decimal, Dec
         raise WithdrawalRefused(
             "below_minimum",
             _("The minimum withdrawal on this network is %(amount)s %(asset)s.")
-            % {"amount": amount_plain(network.withdrawal_min), "asset": asset.symbol},
+            % {"amount": amount_text(network.withdrawal_min), "asset": asset.symbol},
         )
     if amount <= network.withdrawal_fee:
         raise WithdrawalRefused(
             "below_fee",
             _("The amount must be more than the network fee of %(amount)s %(asset)s.")
-            % {"amount": amount_plain(network.withdrawal_fee), "asset": asset.symbol},
+            % {"amount": amount_text(network.withdrawal_fee), "asset": asset.symbol},
         )
     return amount, network.withdrawal_fee, amount - network.withdrawal_fee
 
@@ -169,7 +168,7 @@ def _daily_limit_check(*, user: User, network: Network, amount: Decimal) -> None
         raise WithdrawalRefused(
             "daily_limit",
             _("This exceeds your 24-hour withdrawal limit: %(left)s %(asset)s left of %(limit)s.")
-            % {"left": amount_plain(max(limit - used, Decimal(0))), "asset": network.asset.symbol, "limit": amount_plain(limit)},
+            % {"left": amount_text(max(limit - used, Decimal(0))), "asset": network.asset.symbol, "limit": amount_text(limit)},
         )
 
 
