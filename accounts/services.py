@@ -511,11 +511,9 @@ def api_key_create(
     label = (label or "").strip()
     if not label:
         raise ValidationError({"label": _("Give the key a label.")})
-    allowlist = _ip_allowlist_parse(ip_allowlist or "")
+    allowlist = ip_allowlist_check(raw=ip_allowlist, can_withdraw=can_withdraw)
     if can_withdraw and not allowlist:
         raise ValidationError({"ip_allowlist": _("A key that can withdraw must be restricted to IP addresses.")})
-    if can_withdraw:
-        withdraw_allowlist_check(allowlist=allowlist)
     # The cheap refusals first, so a user who cannot get a key anyway does not spend a code (and an
     # attempt) on it; they are checked again under the user's row lock below.
     _api_key_create_allowed(user=User.objects.get(pk=user.pk))

@@ -111,12 +111,10 @@ class AssetForm(forms.ModelForm):
         from wallets.services.assets import AssetChangeRefused, asset_precision_change_check
 
         precision = self.cleaned_data["precision"]
-        if self.instance.pk is not None:
-            stored = Asset.objects.get(pk=self.instance.pk)
-            try:
-                asset_precision_change_check(asset=stored, precision=precision)
-            except AssetChangeRefused as refused:
-                raise forms.ValidationError(refused.message, code=refused.code)
+        try:  # the form's values reach the instance after cleaning: it is still the stored row
+            asset_precision_change_check(asset=self.instance, precision=precision)
+        except AssetChangeRefused as refused:
+            raise forms.ValidationError(refused.message, code=refused.code)
         return precision
 
 

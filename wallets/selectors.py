@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet, Sum
 
-from config.formatting import csv_cell
+from config.formatting import amount_plain, csv_cell
 from wallets.chains import chain_adapter
 from wallets.models import (
     AccountKind,
@@ -22,12 +22,6 @@ from wallets.models import (
     Withdrawal,
     WithdrawalAddress,
 )
-
-
-def _plain(value) -> str:
-    """An amount as a plain number whatever the database returned (3, 3.000…000, 3E+0)."""
-    text = format(Decimal(value).normalize(), "f")
-    return text
 
 
 @contextmanager
@@ -92,18 +86,20 @@ def _ledger_violations() -> list[str]:
     journal_totals, sums = _entry_totals()
     for (journal_id, symbol), total in sorted(journal_totals.items()):
         if total != 0 and len(problems) < 100:
-            problems.append(f"journal #{journal_id} does not balance in {symbol}: off by {_plain(total)}")
+            problems.append(f"journal #{journal_id} does not balance in {symbol}: off by {amount_plain(total)}")
     for account in LedgerAccount.objects.select_related("asset", "user", "network").order_by("pk").iterator():
         for bucket in (Entry.Bucket.AVAILABLE, Entry.Bucket.LOCKED):
             cached, counted = getattr(account, bucket), sums.get((account.pk, bucket), Decimal(0))
             if cached != counted:
-                problems.append(f"account {account} ({account.pk}) {bucket}: balance {_plain(cached)} but entries sum to {_plain(counted)}")
+                problems.append(
+                    f"account {account} ({account.pk}) {bucket}: balance {amount_plain(cached)} but entries sum to {amount_plain(counted)}"
+                )
     negatives = LedgerAccount.objects.filter(
         Q(kind=AccountKind.USER, available__lt=0) | Q(kind=AccountKind.USER, locked__lt=0) | Q(locked__lt=0)
     )
     for account in negatives.select_related("asset", "user")[:100]:
         problems.append(
-            f"account {account} ({account.pk}) is negative: available {_plain(account.available)}, locked {_plain(account.locked)}"
+            f"account {account} ({account.pk}) is negative: available {amount_plain(account.available)}, locked {amount_plain(account.locked)}"
         )
     mismatched = Entry.objects.exclude(asset_id=F("account__asset_id")).values_list("pk", flat=True)[:100]
     for pk in mismatched:
@@ -180,8 +176,8 @@ def custody_violations() -> list[str]:
         if p["difference"]:
             kind = "surplus" if p["difference"] > 0 else "shortfall"
             problems.append(
-                f"custody {p['network']}: chain reports {_plain(p['chain_holdings'])}, ledger custody {_plain(p['ledger_custody'])} "
-                f"+ in flight {_plain(p['in_flight'])} + awaiting recovery {_plain(p['unattributed'])}: {kind} of {_plain(abs(p['difference']))}"
+                f"custody {p['network']}: chain reports {amount_plain(p['chain_holdings'])}, ledger custody {amount_plain(p['ledger_custody'])} "
+                f"+ in flight {amount_plain(p['in_flight'])} + awaiting recovery {amount_plain(p['unattributed'])}: {kind} of {amount_plain(abs(p['difference']))}"
             )
     return problems
 
@@ -429,7 +425,7 @@ def payout_report_rows(*, payout: Payout):
     for line in payout.lines.select_related("user").order_by("pk").iterator(chunk_size=2000):
         yield [
             csv_cell(line.user.email),
-            format(line.basis.normalize(), "f"),
+            amount_plain(line.basis),
             fixed(line.amount),
             payout.reward_asset.symbol,
             line.journal_id or "",

@@ -19,11 +19,12 @@ def chain_tick() -> None:
     """Advance every simulated chain by one block, then scan all chains (the beat schedule)."""
     from wallets.chains.simulated import SimulatedChain
 
-    for chain in selectors.chains_active():
+    chains = selectors.chains_active()
+    for chain in chains:
         adapter = chain_adapter(chain)
         if isinstance(adapter, SimulatedChain):
             adapter.mine()
-    for chain in selectors.chains_active():
+    for chain in chains:
         chain_scan_task.delay(chain)
 
 

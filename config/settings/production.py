@@ -45,7 +45,7 @@ if ALLAUTH_TRUSTED_PROXY_COUNT < 1 and not ALLAUTH_TRUSTED_CLIENT_IP_HEADER:
         " (the header your proxy puts the client's IP in) is not set: behind a proxy every request would have the proxy's IP,"
         " and the per-IP limits would become one limit for the whole exchange"
     )
-SITE_URL = _required("SITE_URL", "the public https address of the site for links in emails (SITE_URL=https://agora.example)")
+SITE_URL = _required("SITE_URL", "the public https address of the site for links in emails (SITE_URL=https://agora.example)").rstrip("/")
 _site = urlsplit(SITE_URL)
 if _site.scheme != "https" or not _site.hostname:
     raise ImproperlyConfigured(f"SITE_URL must be an https:// address in production, not {SITE_URL!r}")
@@ -55,7 +55,6 @@ if _site.hostname == "localhost" or _site.hostname.endswith(".localhost") or _is
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: refuse to start without one
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-SITE_URL = env("SITE_URL").rstrip("/")  # no default: emails must link to the public address, not 127.0.0.1
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
