@@ -335,9 +335,10 @@ class PayoutForm(forms.ModelForm):
         return data
 
 
-def funding_summary(payout) -> str:
-    """What approval will find: does the funding account hold the budget, and if not, how much is missing."""
-    state = selectors.payout_funding(payout=payout)
+def funding_summary(payout, state=None) -> str:
+    """What approval will find: does the funding account hold the budget, and if not, how much is
+    missing (`state`: the payout_funding the caller already read)."""
+    state = state or selectors.payout_funding(payout=payout)
     places, symbol = payout.reward_asset.precision, payout.reward_asset.symbol
     amounts = {
         "account": state.account.get_kind_display(),
@@ -491,7 +492,7 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
         for payout in queryset:
             try:
                 payout = services.payout_preview(payout=payout, by=request.user)
-                places = payout.reward_asset.precision
+                places, funding = payout.reward_asset.precision, selectors.payout_funding(payout=payout)
                 summary = ngettext(
                     "%(payout)s: %(count)d user, budget %(budget)s, dust %(dust)s. %(funding)s",
                     "%(payout)s: %(count)d users, budget %(budget)s, dust %(dust)s. %(funding)s",
@@ -501,13 +502,9 @@ class PayoutAdmin(AmountsAdmin, admin.ModelAdmin):
                     "count": payout.lines_total,
                     "budget": amount_format(payout.budget, places),
                     "dust": amount_format(payout.dust, places),
-                    "funding": funding_summary(payout),
+                    "funding": funding_summary(payout, funding),
                 }
-                self.message_user(
-                    request,
-                    summary,
-                    messages.SUCCESS if selectors.payout_funding(payout=payout).enough else messages.WARNING,
-                )
+                self.message_user(request, summary, messages.SUCCESS if funding.enough else messages.WARNING)
             except services.PayoutError as error:
                 for problem in error.errors[:50]:
                     self.message_user(request, problem_message(payout, problem), messages.ERROR)
