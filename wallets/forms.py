@@ -167,7 +167,7 @@ class RecoveryForm(forms.Form):
     )
     chain = forms.ChoiceField(label=_("Network you sent on"))
     token = forms.CharField(label=_("Asset you sent"), max_length=32, widget=forms.TextInput(attrs={"dir": "ltr"}))
-    amount = AmountField(label=pgettext_lazy("quantity", "Amount"), places=18)
+    amount = AmountField(label=pgettext_lazy("quantity", "Amount"))
     address = forms.CharField(
         label=_("Address you sent to"), max_length=128, widget=forms.TextInput(attrs={"dir": "ltr", "spellcheck": "false"})
     )

@@ -214,7 +214,7 @@ def format_recognise(text: str, *, besides: ChainFormat) -> ChainFormat | None:
     return None
 
 
-def _refuse(code: str, fmt: ChainFormat, text: str) -> AddressInvalid:
+def _refuse(code: str, fmt: ChainFormat) -> AddressInvalid:
     if code == "address_testnet":
         message = _("This address is for a test network of %(chain)s. Withdrawals go to main-network addresses only.")
     elif code == "address_checksum":
@@ -265,7 +265,7 @@ def destination_validate(chain: str, *, address: str, memo: str = "") -> Destina
                 _("This address is for %(found)s, not for %(expected)s. Choose the network the address belongs to.")
                 % {"found": other.name, "expected": fmt.name},
             )
-        raise _refuse(miss.code, fmt, address)
+        raise _refuse(miss.code, fmt)
     if fmt is XRP and address.startswith(("X", "T")):
         canonical, tag = _XAddress.split(address)
         if tag and memo and memo != tag:
