@@ -339,6 +339,21 @@ EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Agora <no-reply@agora.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Uploaded files (support attachments). Never served from a URL of their own: the support views
+# stream each one to the ticket's participants only.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# --- Support desk ------------------------------------------------------------------------------------
+# A solved ticket can be reopened by its customer this many days after it was solved.
+SUPPORT_REOPEN_DAYS = env.int("SUPPORT_REOPEN_DAYS", default=7)
+SUPPORT_ATTACHMENT_MAX_BYTES = env.int("SUPPORT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+SUPPORT_ATTACHMENTS_PER_MESSAGE = env.int("SUPPORT_ATTACHMENTS_PER_MESSAGE", default=5)
+# Replies by email go to support+<signed ticket token>@SUPPORT_MAIL_DOMAIN; the MTA pipes them to
+# `manage.py support_mail_inbound`.
+SUPPORT_MAIL_DOMAIN = env("SUPPORT_MAIL_DOMAIN", default="support.agora.example")
+SUPPORT_FROM_EMAIL = env("SUPPORT_FROM_EMAIL", default="Agora Support <support@support.agora.example>")
+# The sweeper runs this often and looks this far ahead (seconds).
+SUPPORT_SLA_SWEEP_SECONDS = env.float("SUPPORT_SLA_SWEEP_SECONDS", default=30.0)
 
 
 def site_url_default(environ) -> str:
