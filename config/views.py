@@ -14,7 +14,7 @@ from accounts.services import profile_update
 from config.health import health_report
 from config.languages import LANGUAGE_CODES
 from config.locale import language_choice_remember, language_for_request
-from support.selectors import announcements_current
+from support.selectors.announcements import announcements_current
 
 
 def _health_details_allowed(request) -> bool:

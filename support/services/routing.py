@@ -50,3 +50,12 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, by: User | None) -> 
         created_at=now,
     )
     return ticket
+
+
+def agent_presence_set(*, agent: User, presence: str) -> None:
+    """Online / away / offline. Only online agents are given new tickets."""
+    from support.models import AgentProfile
+
+    if presence not in AgentProfile.Presence.values:
+        raise TicketRefused("bad_presence", _("Choose online, away or offline."))
+    AgentProfile.objects.filter(user=agent).exclude(presence=presence).update(presence=presence, presence_changed_at=timezone.now())

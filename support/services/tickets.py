@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from support.errors import TicketRefused
 from support.models import Channel, Message, Priority, SatisfactionRating, Ticket, TicketCategory
+from support.services.notify import message_notify
 from support.services.routing import queue_for_language
 from support.sla import engine
 
@@ -126,7 +127,8 @@ def message_post_customer(*, ticket: Ticket, customer: User, body: str, via: str
 
 
 def _status_event(*, ticket: Ticket, old: str, by: User | None, at) -> Message:
-    return Message.objects.create(
+    """A public system message; the customer is emailed unless the customer made the change."""
+    event = Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.SYSTEM,
         author=by,
@@ -134,6 +136,9 @@ def _status_event(*, ticket: Ticket, old: str, by: User | None, at) -> Message:
         data={"old": old, "new": ticket.status},
         created_at=at,
     )
+    if by is None or by.pk != ticket.customer_id:
+        message_notify(message=event)
+    return event
 
 
 @transaction.atomic
@@ -151,6 +156,7 @@ def message_post_agent(*, ticket: Ticket, agent: User, body: str, internal: bool
         ticket.updated_at = now
         ticket.save(update_fields=["last_public_reply_at", "updated_at"])
         engine.public_reply(ticket=ticket, message=message, at=now)
+        message_notify(message=message)
     if status and status != ticket.status:
         _status_set(ticket=ticket, status=status, by=agent, at=now)
     return message
