@@ -35,11 +35,11 @@ def test_label_and_value_use_the_languages_colon(client, chain, code, label):
 
 def test_withdrawal_lock_names_the_time_in_the_users_zone_and_format(chain):
     user = UserFactory(time_zone="Europe/Berlin")
-    User.objects.filter(pk=user.pk).update(withdrawals_locked_until=datetime(2026, 12, 5, 13, 0, tzinfo=UTC))
+    User.objects.filter(pk=user.pk).update(withdrawals_locked_until=datetime(2036, 12, 5, 13, 0, tzinfo=UTC))
     with translation.override("ru"), pytest.raises(WithdrawalRefused) as refused:
         withdrawal_request(user=user, network=chain["BTC"], address="x", amount="1", mfa_code="000000", idempotency_key="k")
     assert refused.value.code == "security_lock"
-    assert "до 05.12.2026 14:00 (Берлин)" in refused.value.message
+    assert "до 05.12.2036 14:00 (Берлин)" in refused.value.message
 
 
 @pytest.mark.django_db
