@@ -80,21 +80,22 @@ def _name_label(name: str) -> str:
 
 def _image_reencode(data: bytes, mime: str) -> bytes:
     """Decode and write the pixels again in the same format; nothing else of the file survives."""
-    refused = TicketRefused("attachment_unreadable", _("This image could not be read. Try saving it again as PNG or JPEG."))
+    too_large = TicketRefused("attachment_too_large", _("This image has too many pixels. Send a smaller one."))
     try:
         with warnings.catch_warnings():
+            # Pillow's own bomb check (at open) warns from MAX_IMAGE_PIXELS on: refuse instead.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[IMAGE_TYPES[mime]])
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise TicketRefused("attachment_too_large", _("This image has too many pixels. Send a smaller one."))
+                raise too_large
             image.seek(0)  # animations keep their first frame only
             image = ImageOps.exif_transpose(image)  # the photo keeps its orientation once the EXIF tag is gone
             image.load()
-    except TicketRefused:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise refused from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_large from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise TicketRefused("attachment_unreadable", _("This image could not be read. Try saving it again as PNG or JPEG.")) from None
     fmt = IMAGE_TYPES[mime]
     if fmt == "JPEG" and image.mode not in ("L", "RGB"):
         image = image.convert("RGB")

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from support.models import Message, SlaClock, Ticket
+from support.models import SlaClock
 from support.services.tickets import ticket_create
 from tests.factories import UserFactory
 from tests.support.factories import desk as desk_build
@@ -99,17 +99,3 @@ def jpeg_with_exif() -> bytes:
 
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-__all__ = [
-    "Message",
-    "PDF",
-    "Ticket",
-    "clock_running",
-    "customer",
-    "desk",
-    "jpeg_with_exif",
-    "note_internal",
-    "png_bytes",
-    "ticket_open",
-    "withdrawal_for",
-]
