@@ -69,6 +69,7 @@ def recovery_ticket_open(*, request, ticket_reference: str = "") -> Ticket | Non
     return ticket
 
 
+@transaction.atomic
 def recovery_event_post(*, request) -> list[Message]:
     """A public system event with the request's current status (and rejection reason) on every ticket
     linked to it. Call it in the transaction that changed the request. No email: the wallets app
