@@ -270,7 +270,7 @@ def recovery(request):
         form = RecoveryForm(request.POST, chains=chains)
         if form.is_valid():
             try:
-                item = services.recovery_submit(user=user, **form.cleaned_data)
+                item = services.recovery_submit(user=user, ticket_reference=request.POST.get("ticket", "")[:12], **form.cleaned_data)
                 if item.status == RecoveryRequest.Status.QUOTED:
                     messages.success(request, _("We found your transfer. Review the fee quote below."))
                 elif item.status == RecoveryRequest.Status.SUBMITTED:
@@ -287,4 +287,7 @@ def recovery(request):
             except services.RecoveryRefused as refused:
                 form.add_error(None, refused.message)
     items = selectors.recovery_requests_for(user=user)
-    return render(request, "wallets/recovery.html", {"form": form, "items": items}, status=400 if form.errors else 200)
+    # A request filed from a support ticket's "Describe the transfer" link joins that ticket.
+    ticket = (request.POST.get("ticket") or request.GET.get("ticket") or "")[:12]
+    context = {"form": form, "items": items, "ticket_reference": ticket}
+    return render(request, "wallets/recovery.html", context, status=400 if form.errors else 200)
