@@ -270,7 +270,7 @@ def recovery(request):
         form = RecoveryForm(request.POST, chains=chains)
         if form.is_valid():
             try:
-                item = services.recovery_submit(user=user, **form.cleaned_data)
+                item = services.recovery_submit(user=user, ticket_reference=request.POST.get("ticket", ""), **form.cleaned_data)
                 if item.status == RecoveryRequest.Status.QUOTED:
                     messages.success(request, _("We found your transfer. Review the fee quote below."))
                 elif item.status == RecoveryRequest.Status.SUBMITTED:

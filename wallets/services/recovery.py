@@ -10,9 +10,15 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from config.errors import AppError
+from support.services.recovery import recovery_event_post, recovery_ticket_open
 from wallets.ledger import InvalidAmount, Line, journal_post, system_account, user_account
 from wallets.models import AccountKind, Asset, Deposit, Journal, Network, Notice, RecoveryRejection, RecoveryRequest
 from wallets.services.notices import notice_create
+
+
+def _ticket_hear(request: RecoveryRequest) -> None:
+    # The request's ticket shows every state it reaches, in this same transaction (support desk).
+    recovery_event_post(request=request)
 
 
 class RecoveryRefused(AppError):
@@ -25,10 +31,13 @@ def recovery_fee(*, amount: Decimal, asset: Asset) -> Decimal:
 
 
 @transaction.atomic
-def recovery_submit(*, user: User, tx_hash: str, chain: str, token: str, amount: Decimal, address: str) -> RecoveryRequest:
+def recovery_submit(
+    *, user: User, tx_hash: str, chain: str, token: str, amount: Decimal, address: str, ticket_reference: str = ""
+) -> RecoveryRequest:
     """Record the request and run the automatic checks: is there such a transfer to an address of
     ours, was it already credited, is it the user's, do we list the asset. A request that passes
-    gets a fee quote at once."""
+    gets a fee quote at once. A support ticket follows it: the customer's open ticket
+    `ticket_reference` if they chose one, else a new fund_recovery ticket."""
     tx_hash, chain, token, address = tx_hash.strip(), chain.strip().upper(), token.strip().upper(), address.strip()
     if amount is None or amount <= 0:
         raise RecoveryRefused("invalid_amount", _("Enter an amount greater than zero."))
@@ -65,6 +74,7 @@ def recovery_submit(*, user: User, tx_hash: str, chain: str, token: str, amount:
         request.deposit, request.asset, request.check_result = deposit, asset, "ok"
         _quote(request)
     request.save()
+    recovery_ticket_open(request=request, ticket_reference=ticket_reference)
     return request
 
 
@@ -85,6 +95,7 @@ def recovery_ownership_verify(*, request: RecoveryRequest, by: User) -> Recovery
     request.verified_by, request.check_result = by, "ok"
     _quote(request)
     request.save()
+    _ticket_hear(request)
     return request
 
 
@@ -95,6 +106,7 @@ def recovery_answer(*, request: RecoveryRequest, user: User, accept: bool) -> Re
         raise RecoveryRefused("not_quoted", _("This request is not waiting for your answer."))
     request.status = RecoveryRequest.Status.ACCEPTED if accept else RecoveryRequest.Status.DECLINED
     request.save(update_fields=["status", "updated_at"])
+    _ticket_hear(request)
     return request
 
 
@@ -109,6 +121,7 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
     if request.status == RecoveryRequest.Status.ACCEPTED:
         request.first_approver, request.status = by, RecoveryRequest.Status.APPROVED_ONCE
         request.save(update_fields=["first_approver", "status", "updated_at"])
+        _ticket_hear(request)
         return request
     if request.status != RecoveryRequest.Status.APPROVED_ONCE:
         raise RecoveryRefused("not_approvable", "only an accepted request can be approved")
@@ -144,6 +157,7 @@ def recovery_approve(*, request: RecoveryRequest, by: User) -> RecoveryRequest:
     deposit.status = Deposit.Status.RECOVERED
     deposit.save(update_fields=["status"])
     notice_create(user=request.user, kind=Notice.Kind.RECOVERY_DONE, object_id=request.pk)
+    _ticket_hear(request)
     return request
 
 
@@ -164,4 +178,5 @@ def recovery_reject(*, request: RecoveryRequest, by: User, rejection: str, note:
     )
     request.save(update_fields=["status", "rejection", "reject_note", "check_result", "updated_at"])
     notice_create(user=request.user, kind=Notice.Kind.RECOVERY_DONE, object_id=request.pk)
+    _ticket_hear(request)
     return request
