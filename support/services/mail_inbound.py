@@ -390,7 +390,8 @@ _WROTE = (
     "لکھا",
     "เขียนว่า",
 )
-_ATTRIBUTION_END = re.compile(r"(" + "|".join(re.escape(word) for word in _WROTE) + r")[^\n]{0,3}?\s*[:：]?\s*$", re.IGNORECASE)
+_ATTRIBUTION_END = re.compile(r"(" + "|".join(re.escape(word) for word in _WROTE) + r")[^\n]{0,3}?\s*[:：]\s*$", re.IGNORECASE)
+_ATTRIBUTION_ANY = re.compile(r"(" + "|".join(re.escape(word) for word in _WROTE) + r")", re.IGNORECASE)
 _HISTORY_START = re.compile(
     r"^\s*(-{2,}\s*(original message|ursprüngliche nachricht|mensaje original|message d'origine|исходное сообщение)\s*-{2,}|_{10,})\s*$",
     re.I,
@@ -417,7 +418,11 @@ def _attribution_span(lines: list[str], i: int) -> int:
         if len(chunk) < n or not chunk[-1] or (n > 1 and _OPENER_WORD.match(chunk[1])):
             return 0  # the attribution starts on a later line: this one is the customer's text
         candidate = " ".join(chunk)
-        if not (_ATTRIBUTION_END.search(candidate) and re.search(r"\d|@", candidate)):
+        # The verb ends the line ("... wrote:"), or sits inside one that opens like an attribution ("Am ... schrieb X:").
+        verb = _ATTRIBUTION_END.search(candidate) or (
+            _OPENER_WORD.match(first) and candidate.endswith((":", "：")) and _ATTRIBUTION_ANY.search(candidate)
+        )
+        if not (verb and re.search(r"\d|@", candidate)):
             continue
         ours = n == 1 and settings.SUPPORT_MAIL_DOMAIN.lower() in candidate.lower()
         if _OPENER.match(first) or ours:

@@ -69,6 +69,7 @@ def outbound_mail_build(*, outbound: OutboundMail) -> EmailMultiAlternatives:
     code and freeze link (accounts' conventions), Reply-To the ticket's signed address and the
     thread headers."""
     from accounts.tasks import mail_context_for
+    from support.selectors.customer import event_text
 
     ticket, message = outbound.ticket, outbound.message
     customer = ticket.customer
@@ -85,6 +86,7 @@ def outbound_mail_build(*, outbound: OutboundMail) -> EmailMultiAlternatives:
             "attachment_count": reply.attachments.count() if reply else 0,
             "event": event,
             "status_label": _status_label(event),
+            "event_sentence": event_text(event) if event is not None and event.event != "status" else "",
             "reopen_days": settings.SUPPORT_REOPEN_DAYS,
             "ticket_url": ticket_url(ticket=ticket, language=language),
             "language": language,
