@@ -10,6 +10,7 @@ from django.utils import timezone
 from support.models import OutboundMail
 
 log = logging.getLogger(__name__)
+__all__ = ["support_mail_send"]  # what support/tasks.py re-exports with *
 
 
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -220,3 +220,38 @@ def test_the_reply_token_is_short_lowercase_and_refuses_any_change(ticket):
     from django.core import signing
 
     assert mail.reply_token_read(signing.Signer(sep=".").sign(value).lower()) is None
+
+
+def test_a_public_event_other_than_a_status_is_told_in_the_customers_words(ticket, mailoutbox, django_capture_on_commit_callbacks):
+    from support.services.notify import message_notify
+
+    event = Message.objects.create(ticket=ticket, kind=Message.Kind.SYSTEM, event="recovery", data={"request": 7, "status": "credited"})
+    with django_capture_on_commit_callbacks(execute=True):
+        message_notify(message=event)
+    (sent,) = mailoutbox
+    assert "#7" in sent.body  # support.selectors.customer.event_text, as the ticket page shows it
+    assert sent.message()["Auto-Submitted"] == "auto-generated"
+
+
+def test_the_worker_registers_the_send_task():
+    """The worker finds tasks in <app>/tasks.py only: support/tasks.py must re-export support.mail_tasks."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    pytest.importorskip("support.tasks", reason="support/tasks.py arrives with the SLA sweeper and re-exports support.mail_tasks")
+    code = (
+        "import django; django.setup(); from config.celery import app; app.loader.import_default_modules(); "
+        "print('support.mail_tasks.support_mail_send' in app.tasks)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
+    )
+    assert result.stdout.strip().splitlines()[-1] == "True", result.stderr[-2000:]
