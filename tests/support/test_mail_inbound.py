@@ -320,19 +320,22 @@ def test_the_command_reads_a_maildir_and_moves_what_it_filed_to_cur(ticket, answ
     assert not_maildir.value.returncode == 78
 
 
-def test_a_mail_that_cannot_be_filed_stays_in_new_and_exits_tempfail(ticket, answered, tmp_path, monkeypatch):
+def test_a_mail_that_cannot_be_filed_stays_in_new_and_exits_tempfail(ticket, answered, tmp_path, monkeypatch, caplog):
     for sub in ("new", "cur", "tmp"):
         (tmp_path / sub).mkdir()
-    (tmp_path / "new" / "1.M1.host").write_bytes(raw_mail(sender="maria@example.test", to=_reply_address(ticket), text="x"))
+    (tmp_path / "new" / "1.M1.host").write_bytes(raw_mail(sender="maria@example.test", to=_reply_address(ticket), text="SECRETO"))
 
-    def broken(**kwargs):
-        raise OSError("database went away")
+    def broken(*, raw, **kwargs):
+        detail = "DETAIL: Failing row contains " + raw.decode()[-40:]  # a database error quoting the row
+        raise OSError(detail)
 
     monkeypatch.setattr("support.management.commands.support_mail_inbound.mail_receive", broken)
     with pytest.raises(CommandError) as failed:
         call_command("support_mail_inbound", "--maildir", str(tmp_path), stdout=io.StringIO())
     assert failed.value.returncode == 75
     assert [path.name for path in (tmp_path / "new").iterdir()] == ["1.M1.host"]
+    (logged,) = [record.getMessage() for record in caplog.records if "could not be filed" in record.getMessage()]
+    assert "OSError" in logged and "SECRETO" not in logged
 
 
 # --- what the customer wrote -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ bounced, so a forged sender gets no backscatter); 75 (EX_TEMPFAIL) when a mail c
 import logging
 import os
 import sys
+import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -64,8 +65,14 @@ class Command(BaseCommand):
     def _receive(self, *, raw: bytes, size: int, recipient: str = "") -> InboundMail | None:
         try:
             return mail_receive(raw=raw, size=size, envelope_recipient=recipient)
-        except Exception:  # logged with its traceback; the MTA (or the next run) delivers it again
-            log.exception("inbound mail could not be filed (size %d)", size)
+        except Exception as error:  # noqa: BLE001 - logged; the MTA (or the next run) delivers it again
+            # The frames and the type, not the message: a database error's detail can quote the row, i.e. the body.
+            log.error(
+                "inbound mail could not be filed (size %d): %s\n%s",
+                size,
+                type(error).__name__,
+                "".join(traceback.format_tb(error.__traceback__)),
+            )
             return None
 
     def _maildir(self, root: Path) -> None:
