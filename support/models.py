@@ -533,6 +533,31 @@ class InboundMail(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        constraints = [
+            # One outcome per Message-ID, so a mail the MTA delivers twice (even at once) counts once.
+            models.UniqueConstraint(fields=["mail_id"], condition=~Q(outcome="duplicate") & ~Q(mail_id=""), name="inbound_mail_once"),
+        ]
 
     def __str__(self):
         return f"{self.sender} {self.outcome}"
+
+
+class OutboundMail(models.Model):
+    """The email a public message sends the customer (support/services/notify.py queues it, the task
+    in support/mail_tasks.py sends it once). Its Message-ID threads the customer's reply back."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="outbound_mails")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="outbound_mail")
+    # A status change made together with a reply goes out in the reply's email, not a second one.
+    status_event = models.OneToOneField(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="folded_into_mail")
+    mail_id = models.CharField(max_length=255, unique=True, help_text="the Message-ID header it was sent with")
+    recipient = models.CharField(max_length=320, blank=True, help_text="the address it went to")
+    language = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.ticket_id} {self.mail_id}"

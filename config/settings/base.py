@@ -352,6 +352,8 @@ SUPPORT_ATTACHMENTS_PER_MESSAGE = env.int("SUPPORT_ATTACHMENTS_PER_MESSAGE", def
 # `manage.py support_mail_inbound`.
 SUPPORT_MAIL_DOMAIN = env("SUPPORT_MAIL_DOMAIN", default="support.agora.example")
 SUPPORT_FROM_EMAIL = env("SUPPORT_FROM_EMAIL", default="Agora Support <support@support.agora.example>")
+# An inbound mail larger than this (whole message, as the MTA hands it over) is refused unread.
+SUPPORT_MAIL_MAX_BYTES = env.int("SUPPORT_MAIL_MAX_BYTES", default=25 * 1024 * 1024)
 # The sweeper runs this often and looks this far ahead (seconds).
 SUPPORT_SLA_SWEEP_SECONDS = env.float("SUPPORT_SLA_SWEEP_SECONDS", default=30.0)
 
