@@ -95,6 +95,13 @@ class Calendars:
         return self._built[calendar_id]
 
 
+def clock_used(c: SlaClock, at: datetime, calendars: Calendars) -> int:
+    """Business seconds the clock has used by `at` (banked plus its ticking segment)."""
+    if c.segment_start is None or at <= c.segment_start:
+        return c.used_seconds
+    return c.used_seconds + clock.business_seconds(calendars.get(c.policy_version.calendar_id), c.segment_start, at)
+
+
 @transaction.atomic
 def calendar_changed(*, calendar: Calendar) -> None:
     """A calendar, one of its intervals or holidays was saved or deleted: after commit, a background

@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts.models import User
 from support.models import AgentProfile, Queue, SlaClock, SlaEvent, SlaNotification, Ticket
 from support.sla import clock
-from support.sla.engine import Calendars
+from support.sla.engine import Calendars, clock_used
 
 log = logging.getLogger(__name__)
 
@@ -181,13 +181,14 @@ def breaches_escalate(*, now: datetime, batch: int, context=None, delay: timedel
         events, notes = [], []
         for c in clocks:
             c.escalated_at = now
+            due = max(c.breached_at + delay, c.segment_start)  # a breach paused at that instant is due when it ticks again
             events.append(
                 SlaEvent(
                     clock=c,
                     ticket_id=c.ticket_id,
                     kind=Kind.ESCALATE,
-                    at=c.breached_at + delay,
-                    used_seconds=c.used_seconds,
+                    at=due,
+                    used_seconds=clock_used(c, due, context.calendars),
                     data={"detected_at": now.isoformat(), "to": [u.pk for u in heads]},
                 )
             )
@@ -297,9 +298,14 @@ def _mail_context(note: SlaNotification) -> dict:
         "due_at": c.due_at,
         "breached_at": c.breached_at,
         "assignee_name": assignee.display_name if assignee else (ticket.assignee.email if ticket.assignee_id else ""),
-        "reassigned": note.step == Step.BREACH and ticket.queue.reassign_on_breach and ticket.assignee_id is None,
+        "reassigned": note.step == Step.BREACH and ticket.queue.reassign_on_breach and _assignee_at_breach(c) is not None,
         "escalate_minutes": settings.SUPPORT_SLA_ESCALATE_AFTER_SECONDS // 60,
     }
+
+
+def _assignee_at_breach(c: SlaClock) -> int | None:
+    data = SlaEvent.objects.filter(clock=c, kind=Kind.BREACH).values_list("data", flat=True).first()
+    return (data or {}).get("assignee")
 
 
 class _Context:
