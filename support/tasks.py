@@ -4,26 +4,29 @@ run twice."""
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
 def sla_sweep() -> None:
-    """Beat, every SUPPORT_SLA_SWEEP_SECONDS: fire due warnings, breaches and escalations, send
-    due notifications, and schedule a check at each instant falling due before the next sweep."""
+    """Beat, every SUPPORT_SLA_SWEEP_SECONDS: fire due warnings, breaches and escalations, queue
+    the mailing of due notifications, and schedule a check at each instant falling due before the
+    next sweep."""
     from support.sla.sweep import clocks_sweep
 
     result = clocks_sweep()
     for clock_id, eta in result.upcoming:
         sla_clock_fire.apply_async(kwargs={"clock_id": clock_id}, eta=eta)
-    if result.breached or result.warned or result.escalated or result.sent:
+    if result.mail_due:
+        sla_notifications_send.delay()
+    if result.breached or result.warned or result.escalated:
         log.info(
-            "SLA sweep: %d breached, %d warned, %d escalated, %d notifications sent, %d scheduled",
+            "SLA sweep: %d breached, %d warned, %d escalated, %d checks scheduled",
             result.breached,
             result.warned,
             result.escalated,
-            result.sent,
             len(result.upcoming),
         )
 
@@ -33,14 +36,16 @@ def sla_clock_fire(*, clock_id: int) -> None:
     """A clock's warning or due instant has come (scheduled by the sweep); a no-op when it moved."""
     from support.sla.sweep import clock_fire
 
-    clock_fire(clock_id=clock_id)
+    if clock_fire(clock_id=clock_id):
+        sla_notifications_send.delay()
 
 
 @shared_task(ignore_result=True)
 def sla_notifications_send() -> None:
+    """Mail the SLA notifications whose time has come (a batch; the next sweep queues the rest)."""
     from support.sla.sweep import notifications_send
 
-    notifications_send()
+    notifications_send(limit=settings.SUPPORT_SLA_SWEEP_BATCH)
 
 
 @shared_task(ignore_result=True)

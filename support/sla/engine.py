@@ -95,13 +95,6 @@ class Calendars:
         return self._built[calendar_id]
 
 
-def clock_used(c: SlaClock, at: datetime, calendars: Calendars) -> int:
-    """Business seconds the clock has used by `at` (banked plus its ticking segment)."""
-    if c.segment_start is None or at <= c.segment_start:
-        return c.used_seconds
-    return c.used_seconds + clock.business_seconds(calendars.get(c.policy_version.calendar_id), c.segment_start, at)
-
-
 @transaction.atomic
 def calendar_changed(*, calendar: Calendar) -> None:
     """A calendar, one of its intervals or holidays was saved or deleted: after commit, a background
@@ -460,9 +453,14 @@ class _Step:
         if fields:
             Ticket.objects.filter(pk=self.ticket.pk).update(**{f: getattr(self.ticket, f) for f in fields})
         if self.breached:
-            from support.sla.sweep import breach_ladder  # the ladder reads clocks this module writes
+            from support.sla.sweep import Due, TicketInfo, breach_ladder  # the ladder reads clocks this module writes
 
-            breach_ladder(clocks=self.breached, now=self.at, tickets={self.ticket.pk: self.ticket}, calendars=self.calendars)
+            breach_ladder(
+                due=[Due(c.pk, c.ticket_id, c.policy_version_id) for c in self.breached],
+                now=self.at,
+                tickets={self.ticket.pk: TicketInfo(self.ticket.assignee_id, self.ticket.queue_id)},
+                calendars=self.calendars,
+            )
         self.events, self.changed, self.breached = [], {}, []
 
 
