@@ -528,17 +528,19 @@ def status_changed(*, ticket: Ticket, old: str, at: datetime) -> None:
 def reapply(*, ticket: Ticket, at: datetime, reason: str) -> None:
     """Priority, tier or policy change: pick the policy again; every live clock keeps its elapsed
     time and takes the new version's target and calendar (cancelled if it has none); a reapply
-    event per clock. A ticket that matched no policy before gets its clocks as if opened under
-    this one."""
+    event per clock. A resolution or first-response clock the ticket never had (no policy before,
+    or one without that target) starts as if the ticket had been opened under this one."""
     step = _Step(ticket, at)
     step.catch_up()
-    had_version = ticket.policy_version_id is not None
     ticket.policy_version = version = _version_for(ticket)
     for c in step.live():
         step.reapply(c, version, reason)
-    if not had_version and version is not None and ticket.is_open:
-        step.start(Metric.RESOLUTION, ticket.created_at, cycle=1)
-        if ticket.last_public_reply_at is None:
+    if version is not None and ticket.is_open:
+        # Metrics the ticket never had a clock for (no policy, or one without that target) start as
+        # if from creation: resolution always, first response while nobody has replied.
+        if not any(c.metric == Metric.RESOLUTION for c in step.clocks):
+            step.start(Metric.RESOLUTION, ticket.created_at, cycle=1)
+        if ticket.last_public_reply_at is None and not SlaClock.objects.filter(ticket=ticket, metric=Metric.FIRST_RESPONSE).exists():
             step.start(Metric.FIRST_RESPONSE, ticket.created_at, cycle=1)
     step.sync()
     step.finish("policy_version")

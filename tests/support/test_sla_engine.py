@@ -404,3 +404,30 @@ def test_a_calendar_around_the_clock_ignores_its_intervals_and_holidays(office, 
     policy_create(name="security", position=2, calendar=cal, targets={"normal": {"first_response": 2 * H}})
     ticket = open_ticket(office, now, berlin(2026, 6, 6, 23))  # Saturday night
     assert clock_of(ticket, FIRST).due_at == berlin(2026, 6, 7, 1)
+
+
+def test_the_fee_tier_recompute_moves_open_tickets_with_the_customers_tier(office, now):
+    from decimal import Decimal
+
+    from exchange.models import FeeTier
+    from exchange.services import fee_tiers_recompute
+
+    FeeTier.objects.create(tier=0, min_volume_30d=0, maker_rate=Decimal("0.001"), taker_rate=Decimal("0.001"))
+    FeeTier.objects.create(tier=3, min_volume_30d=10**9, maker_rate=Decimal("0.0005"), taker_rate=Decimal("0.0005"))
+    policy_create(name="vip", position=5, calendar=CalendarFactory(name="VIP 24/7"), targets={"normal": {"first_response": H}}, tiers=[3])
+    customer = office["customer"]
+    customer.vip_tier = 3
+    customer.save(update_fields=["vip_tier"])
+    ticket = open_ticket(office, now, berlin(2026, 6, 1, 15))
+    assert reload(ticket).policy_version.policy.name == "vip"
+    now.set(berlin(2026, 6, 1, 15, 30))
+    assert fee_tiers_recompute()["down"] == 1  # no trading volume: back to tier 0
+    ticket = reload(ticket)
+    assert (ticket.tier, ticket.policy_version.policy) == (0, office["office_policy"])
+    # 30 minutes used around the clock; 3.5 office hours left: Monday 15:30-17:00, Tuesday 09-11.
+    assert clock_of(ticket, FIRST).due_at == berlin(2026, 6, 2, 11)
+    # The VIP policy had no resolution target: the office one's starts as if from creation (16 h).
+    assert (clock_of(ticket, RESOLUTION).started_at, clock_of(ticket, RESOLUTION).due_at) == (
+        berlin(2026, 6, 1, 15),
+        berlin(2026, 6, 3, 15),
+    )
