@@ -353,10 +353,13 @@ class _Context:
             self._users.update((u.pk, u) for u in User.objects.filter(pk__in=missing).select_related("agent"))
         return self._users
 
-    def queue(self, queue_id: int) -> Queue:
+    def queues(self) -> dict[int, Queue]:
         if self._queues is None:
             self._queues = {q.pk: q for q in Queue.objects.select_related("calendar", "lead__agent")}
-        return self._queues[queue_id]
+        return self._queues
+
+    def queue(self, queue_id: int) -> Queue:
+        return self.queues()[queue_id]
 
     def version(self, version_id: int) -> SlaPolicyVersion:
         if version_id not in self._versions:
@@ -377,7 +380,7 @@ class _Context:
             return agent.calendar_id
         if agent is not None and agent.languages:
             if self._queue_calendars is None:
-                self._queue_calendars = {q.language: q.calendar_id for q in (self.queue(pk) for pk in self._queues)}
+                self._queue_calendars = {q.language: q.calendar_id for q in self.queues().values()}
             calendar_id = self._queue_calendars.get(agent.languages[0])
             if calendar_id:
                 return calendar_id

@@ -124,6 +124,12 @@ def test_a_warning_waits_for_the_recipients_working_hours_and_speaks_their_langu
     assert (note.step, note.recipient, note.send_after, note.sent_at) == ("warn", agent, datetime(2026, 6, 9, 0, tzinfo=UTC), None)
     assert mail.outbox == []
     assert sweep(datetime(2026, 6, 8, 23, 59, 59, tzinfo=UTC)).sent == 0
+    # Meanwhile it breached and escalated; the lead and the head have no calendar of their own, so
+    # their first language's queue decides (the es and en queues: Berlin office hours).
+    assert dict(SlaNotification.objects.filter(step__in=["breach", "escalate"]).values_list("recipient", "send_after")) == {
+        staff["lead"].pk: berlin(2026, 6, 9, 9),
+        staff["head"].pk: berlin(2026, 6, 9, 9),
+    }
     assert sweep(datetime(2026, 6, 9, 0, tzinfo=UTC)).sent == 1  # 09:00 in Tokyo
     assert sweep(datetime(2026, 6, 9, 1, tzinfo=UTC)).sent == 0
     [email] = mail.outbox
