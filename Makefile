@@ -57,6 +57,7 @@ test: compilemessages lint browser-deps
 bench: install
 	$(PY) -m exchange.engine.bench
 	$(PY) manage.py bench_engine
+	$(PY) manage.py bench_sla
 
 messages: install
 	$(PY) manage.py catalogs_refresh

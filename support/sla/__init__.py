@@ -1,1 +1,2 @@
-"""SLA machinery of the support desk. `calendar` is the pure business-time arithmetic (no Django)."""
+"""SLA machinery of the support desk: `clock` is the pure business-time arithmetic (no Django),
+`engine` moves the clocks on ticket events, `sweep` fires warnings, breaches and escalations."""
