@@ -69,3 +69,7 @@ def sla_policy_reapply(*, policy_id: int) -> None:
     from support.sla.engine import tickets_reapply
 
     log.info("SLA policy %s re-applied to %d open tickets", policy_id, tickets_reapply(policy_id=policy_id))
+
+
+# Tasks defined beside their services, registered here because the worker autodiscovers tasks.py.
+from support.mail_tasks import *  # noqa: E402, F403

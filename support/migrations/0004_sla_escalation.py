@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('support', '0002_desk'),
+        ('support', '0003_mail_outbound'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
