@@ -57,17 +57,24 @@ def withdrawal_for(user, *, amount="0.5", symbol="BTC", status="completed"):
 
 
 def clock_running(ticket, *, metric="first_response", due_at):
-    """A running clock as the SLA engine would leave it (the engine is another helper's part)."""
-    return SlaClock.objects.create(
+    """The ticket's running clock of `metric`, due at `due_at` (the engine started it on creation;
+    a test moves its due time to where the assertion needs it)."""
+    clock, _created = SlaClock.objects.update_or_create(
         ticket=ticket,
         metric=metric,
-        policy_version=ticket.policy_version or _version(),
-        target_seconds=86400,
-        started_at=ticket.created_at,
-        segment_start=ticket.created_at,
-        due_at=due_at,
-        warn_at=due_at,
+        cycle=1,
+        defaults={"state": SlaClock.State.RUNNING, "due_at": due_at, "warn_at": due_at},
+        create_defaults={
+            "state": SlaClock.State.RUNNING,
+            "policy_version": ticket.policy_version or _version(),
+            "target_seconds": 86400,
+            "started_at": ticket.created_at,
+            "segment_start": ticket.created_at,
+            "due_at": due_at,
+            "warn_at": due_at,
+        },
     )
+    return clock
 
 
 def _version():
