@@ -21,6 +21,7 @@ urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("account/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),
+    path("console/", include("support.urls_console", namespace="console")),
     path("", include("exchange.urls")),
     path("auth/", include("allauth.urls")),
     prefix_default_language=True,
