@@ -64,11 +64,18 @@ def console_required(view):
     return wrapper
 
 
-def _ticket_or_404(request, reference: str) -> Ticket:
-    ticket = selectors.console_ticket(user=request.user, reference=reference)
-    if ticket is None:
-        raise Http404
-    return ticket
+def ticket_required(view):
+    """The ticket of the URL's reference if the agent may open it, else 404 (before anything else,
+    re-authentication included: a ticket outside the agent's queues does not exist for them)."""
+
+    @wraps(view)
+    def wrapper(request, reference, *args, **kwargs):
+        ticket = selectors.console_ticket(user=request.user, reference=reference)
+        if ticket is None:
+            raise Http404
+        return view(request, ticket, *args, **kwargs)
+
+    return wrapper
 
 
 def _back(request, default: str):
@@ -228,8 +235,8 @@ def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None
 @console_required
 @require_GET
 @never_cache
-def ticket(request, reference):
-    ticket = _ticket_or_404(request, reference)
+@ticket_required
+def ticket_view(request, ticket):
     canned, initial = None, None
     picked = request.GET.get("canned", "")
     if picked.isdigit():
@@ -247,11 +254,11 @@ def ticket(request, reference):
 
 @console_required
 @require_POST
-def reply(request, reference):
+@ticket_required
+def reply(request, ticket):
     """Post a reply or internal note. When someone else wrote after the last message this agent
     saw (the form carries its id), the page comes back with what is new and the draft kept:
     sending again confirms it."""
-    ticket = _ticket_or_404(request, reference)
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _ticket_page(request, ticket, reply_form=form, status=400)
@@ -279,17 +286,17 @@ def reply(request, reference):
 
 @console_required
 @require_POST
-def heartbeat(request, reference):
+@ticket_required
+def heartbeat(request, ticket):
     """The ticket page's JavaScript calls this every 15 s: who else is here (text in the agent's language)."""
-    ticket = _ticket_or_404(request, reference)
     others = _viewers_touch(ticket=ticket, user=request.user, replying=request.POST.get("replying") == "1")
     return JsonResponse({"viewers": _viewers_text(others)})
 
 
 @console_required
 @require_POST
-def status_set(request, reference):
-    ticket = _ticket_or_404(request, reference)
+@ticket_required
+def status_set(request, ticket):
     form = StatusForm(request.POST)
     if form.is_valid():
         try:
@@ -304,8 +311,8 @@ def status_set(request, reference):
 
 @console_required
 @require_POST
-def priority_set(request, reference):
-    ticket = _ticket_or_404(request, reference)
+@ticket_required
+def priority_set(request, ticket):
     form = PriorityForm(request.POST)
     if form.is_valid():
         try:
@@ -320,8 +327,8 @@ def priority_set(request, reference):
 
 @console_required
 @require_POST
-def assign(request, reference):
-    ticket = _ticket_or_404(request, reference)
+@ticket_required
+def assign(request, ticket):
     form = AssignForm(request.POST, agents=selectors.agents_assignable(user=request.user))
     if form.is_valid():
         assignee_id = form.cleaned_data["assignee"]
@@ -341,9 +348,9 @@ def assign(request, reference):
 
 @console_required
 @require_POST
+@ticket_required
 @reauthentication_required
-def security_action(request, reference):
-    ticket = _ticket_or_404(request, reference)
+def security_action(request, ticket):
     form = SecurityActionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose an action and give the reason for it."))
@@ -364,9 +371,9 @@ def security_action(request, reference):
 
 @console_required
 @require_POST
+@ticket_required
 @reauthentication_required
-def freeze_lift_request(request, reference):
-    ticket = _ticket_or_404(request, reference)
+def freeze_lift_request(request, ticket):
     form = FreezeLiftRequestForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give the reason for lifting the freeze."))
@@ -387,9 +394,9 @@ def freeze_lift_request(request, reference):
 
 @console_required
 @require_POST
+@ticket_required
 @reauthentication_required
-def freeze_lift_approve(request, reference, freeze_id):
-    ticket = _ticket_or_404(request, reference)
+def freeze_lift_approve(request, ticket, freeze_id):
     try:
         security_service.customer_freeze_lift_approve(ticket=ticket, freeze_id=freeze_id, by=request.user, client=client_info(request))
         messages.success(request, _("The freeze is lifted."))

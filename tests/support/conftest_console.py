@@ -79,3 +79,112 @@ def reauthenticate(client, next_url: str):
 
 def internal_messages(ticket):
     return list(Message.objects.filter(ticket=ticket, internal=True).order_by("id"))
+
+
+@pytest.fixture(autouse=True)
+def language_reset():
+    """A request to /de/... leaves German active in the thread; the next test starts in English."""
+    from django.utils import translation
+
+    before = translation.get_language()
+    yield
+    translation.activate(before)
+
+
+@pytest.fixture
+def german():
+    """mark(msgid, context=None): the German catalog answers "[de] <msgid>" until the test ends
+    (the catalogs are filled after the merge, so a test cannot rely on a real translation)."""
+    from django.utils.translation import trans_real
+
+    catalog = trans_real.translation("de")._catalog._catalogs[0]
+    missing = object()
+    saved = {}
+
+    def mark(msgid, context=None):
+        key = f"{context}\x04{msgid}" if context else msgid
+        saved.setdefault(key, catalog.get(key, missing))
+        catalog[key] = f"[de] {msgid}"
+
+    yield mark
+    for key, value in saved.items():
+        if value is missing:
+            del catalog[key]
+        else:
+            catalog[key] = value
+
+
+@pytest.fixture
+def usdt(db):
+    """USDT (6 places) on ERC20."""
+    from decimal import Decimal
+
+    from wallets.models import Asset, Network
+
+    asset = Asset.objects.create(symbol="USDT", name="Tether", precision=6, reference_price=Decimal(1))
+    return Network.objects.create(
+        asset=asset,
+        code="ERC20",
+        name="Ethereum",
+        confirmations=3,
+        withdrawal_fee=Decimal(1),
+        withdrawal_min=Decimal(5),
+        withdrawal_max=Decimal(100000),
+    )
+
+
+def deposit_make(user, network, amount, tx_hash, *, address="0xDepositAddressOfTheCustomer000000000001", status="credited"):
+    from decimal import Decimal
+
+    from wallets.models import Deposit, Journal
+
+    journal = Journal.objects.create(kind=Journal.Kind.DEPOSIT, idempotency_key=f"dep-{tx_hash}") if status == "credited" else None
+    return Deposit.objects.create(
+        chain=network.code,
+        tx_hash=tx_hash,
+        token=network.asset.symbol,
+        address=address,
+        from_address="0xSenderOfTheFunds0000000000000000000000001",
+        amount=Decimal(amount),
+        block_height=10,
+        user=user,
+        network=network,
+        confirmations=3,
+        status=status,
+        journal=journal,
+    )
+
+
+def withdrawal_make(user, network, amount, address, *, tx_hash=""):
+    from decimal import Decimal
+
+    from wallets.models import Withdrawal
+
+    amount = Decimal(amount)
+    return Withdrawal.objects.create(
+        user=user,
+        network=network,
+        address=address,
+        amount=amount,
+        fee=Decimal(1),
+        net_amount=amount - 1,
+        status=Withdrawal.Status.QUEUED,
+        idempotency_key=f"w-{address}-{amount}",
+        tx_hash=tx_hash,
+    )
+
+
+def recovery_make(user, tx_hash, amount="250", *, status="submitted"):
+    from decimal import Decimal
+
+    from wallets.models import RecoveryRequest
+
+    return RecoveryRequest.objects.create(
+        user=user,
+        tx_hash=tx_hash,
+        chain="TRC20",
+        token="USDT",
+        amount=Decimal(amount),
+        address="TNotOurNetworkAddress000000000000",
+        status=status,
+    )
