@@ -39,7 +39,7 @@ from support.forms_console import (
     SecurityActionForm,
     StatusForm,
 )
-from support.models import Metric, SlaClock, Ticket
+from support.models import Metric, Priority, SlaClock, Ticket
 from support.selectors import console as selectors
 from support.selectors.access import customers_for_agent, is_console_user, tickets_for_agent
 from support.selectors.context import customer_context
@@ -119,6 +119,12 @@ def queue(request):
         "bulk_form": BulkAssignForm(agents=agents),
         "can_supervise": user.has_perm("support.supervise_ticket"),
         "presence_form": PresenceForm(initial={"presence": user.agent.presence}),
+        # Labels resolved once per page, not once per row (100 lazy translations each otherwise).
+        "labels": {
+            "priority": {value: str(label) for value, label in Priority.choices},
+            "status": {value: str(label) for value, label in Ticket.Status.choices},
+            "category": dict(form.fields["category"].choices),
+        },
     }
     return render(request, "console/queue.html", context)
 

@@ -350,3 +350,33 @@ def test_others_viewing_and_replying_are_shown(client, helpdesk, es_agent, super
     assert client.post(heartbeat, {"replying": "1"}).json() == {"viewers": ["lucia is viewing this ticket."]}
     client.force_login(es_agent)
     assert client.post(heartbeat, {"replying": "0"}).json() == {"viewers": ["sam is replying to this ticket."]}
+
+
+def _conversation(helpdesk, ticket, agent, supervisor, n):
+    from support.services.routing import ticket_assign
+
+    for i in range(n):
+        message_post_customer(ticket=ticket, customer=ticket.customer, body=f"mensaje {i} 0x{i:064x}")
+        message_post_agent(ticket=ticket, agent=agent, body=f"respuesta {i}")
+        message_post_agent(ticket=ticket, agent=agent, body=f"nota {i}", internal=True)
+        ticket_assign(ticket=ticket, assignee=agent if i % 2 == 0 else None, by=supervisor)
+        clock_make(helpdesk, ticket, metric="next_response", due_in=timedelta(hours=i + 1))
+
+
+def test_the_ticket_page_costs_the_same_queries_for_a_short_or_long_conversation(client, helpdesk, es_agent, supervisor, usdt):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n in (1, 15):
+        customer = customer_make("es")
+        ticket = ticket_make(helpdesk, customer=customer)
+        for i in range(n):
+            deposit_make(customer, usdt, "5", f"0x{customer.pk:032x}{i:032x}")
+        _conversation(helpdesk, ticket, es_agent, supervisor, n)
+        client.force_login(es_agent)
+        page(client, ticket)
+        with CaptureQueriesContext(connection) as queries:
+            assert page(client, ticket).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
