@@ -47,15 +47,22 @@ class QueueFilterForm(forms.Form):
         )
 
 
+def _assignees(agents, allow_nobody: bool) -> list:
+    """The agents offered; "back to the queue" only for supervisors (routing.ticket_assign refuses
+    it to an agent)."""
+    nobody = [("", _("Nobody (back to the queue)"))] if allow_nobody else []
+    return nobody + [(str(a.user_id), a.display_name) for a in agents]
+
+
 class BulkAssignForm(forms.Form):
     """The assignee; the ticket ids come from the queue's checkboxes (checked against the agent's
     tickets by the view, never trusted)."""
 
     assignee = forms.ChoiceField(label=_("Assign the chosen tickets to"), required=False)
 
-    def __init__(self, *args, agents=(), **kwargs):
+    def __init__(self, *args, agents=(), allow_nobody=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [("", _("Nobody (back to the queue)"))] + [(str(a.user_id), a.display_name) for a in agents]
+        self.fields["assignee"].choices = _assignees(agents, allow_nobody)
 
     def ticket_ids(self) -> list[int]:
         ids = set()
@@ -101,9 +108,9 @@ class PriorityForm(forms.Form):
 class AssignForm(forms.Form):
     assignee = forms.ChoiceField(label=_("Assign to"), required=False)
 
-    def __init__(self, *args, agents=(), **kwargs):
+    def __init__(self, *args, agents=(), allow_nobody=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [("", _("Nobody (back to the queue)"))] + [(str(a.user_id), a.display_name) for a in agents]
+        self.fields["assignee"].choices = _assignees(agents, allow_nobody)
 
 
 class SecurityActionForm(forms.Form):

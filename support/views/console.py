@@ -116,7 +116,7 @@ def queue(request):
         "view_counts": selectors.view_counts(user=user, now=now),
         "queues": queues,
         "queue_counts": selectors.queue_counts(user=user),
-        "bulk_form": BulkAssignForm(agents=agents),
+        "bulk_form": BulkAssignForm(agents=agents, allow_nobody=user.has_perm("support.supervise_ticket")),
         "can_supervise": user.has_perm("support.supervise_ticket"),
         "presence_form": PresenceForm(initial={"presence": user.agent.presence}),
         # Labels resolved once per page, not once per row (100 lazy translations each otherwise).
@@ -135,7 +135,9 @@ def bulk_assign(request):
     """Give the chosen tickets to one agent (supervisors), or take them (agents); each through
     routing.ticket_assign, which refuses what the person may not do."""
     user = request.user
-    form = BulkAssignForm(request.POST, agents=selectors.agents_assignable(user=user))
+    form = BulkAssignForm(
+        request.POST, agents=selectors.agents_assignable(user=user), allow_nobody=user.has_perm("support.supervise_ticket")
+    )
     ids = form.ticket_ids()
     if not form.is_valid() or not ids:
         messages.error(request, _("Choose at least one ticket and whom to give it to."))
@@ -223,7 +225,9 @@ def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None
         "canned_form": CannedPickForm(replies=replies, initial={"canned": canned.pk if canned else ""}),
         "status_form": StatusForm(initial={"status": ticket.status}),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
-        "assign_form": AssignForm(agents=agents, initial={"assignee": ticket.assignee_id or ""}),
+        "assign_form": AssignForm(
+            agents=agents, allow_nobody=user.has_perm("support.supervise_ticket"), initial={"assignee": ticket.assignee_id or ""}
+        ),
         "can_supervise": user.has_perm("support.supervise_ticket"),
         "collision": collision,
         "viewers": _viewers_text(_viewers_touch(ticket=ticket, user=user, replying=False)),
@@ -335,7 +339,9 @@ def priority_set(request, ticket):
 @require_POST
 @ticket_required
 def assign(request, ticket):
-    form = AssignForm(request.POST, agents=selectors.agents_assignable(user=request.user))
+    form = AssignForm(
+        request.POST, agents=selectors.agents_assignable(user=request.user), allow_nobody=request.user.has_perm("support.supervise_ticket")
+    )
     if form.is_valid():
         assignee_id = form.cleaned_data["assignee"]
         assignee = User.objects.filter(pk=int(assignee_id)).first() if assignee_id else None

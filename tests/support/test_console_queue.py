@@ -211,7 +211,9 @@ def test_an_agent_can_take_tickets_but_not_give_them_away_or_touch_other_queues(
     mine = ticket_make(helpdesk)
     german = ticket_make(helpdesk, language="de")
     client.force_login(es_agent)
-    # Only themselves are offered; another agent's id is not a valid choice.
+    choices = client.get(QUEUE).context["bulk_form"].fields["assignee"].choices
+    assert choices == [(str(es_agent.pk), "lucia")]  # only themselves: agents take, supervisors give
+    # Another agent's id is not a valid choice.
     client.post(reverse("console:bulk_assign"), {"tickets": [str(mine.pk)], "assignee": str(de_agent.pk)})
     assert Ticket.objects.get(pk=mine.pk).assignee is None
     client.post(reverse("console:bulk_assign"), {"tickets": [str(mine.pk), str(german.pk)], "assignee": str(es_agent.pk)})
@@ -249,3 +251,15 @@ def test_the_console_renders_in_the_agents_language(client, helpdesk, es_agent):
     client.force_login(es_agent)
     response = client.get("/de/console/")
     assert response.status_code == 200 and response.context["LANGUAGE_CODE"] == "de"
+
+
+def test_bench_console_prints_time_and_queries_and_keeps_nothing(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("bench_console", tickets=12, renders=3, stdout=out)
+    line = out.getvalue()
+    assert re.fullmatch(r"console queue page, 12 tickets on \w+: p50 [\d.]+ ms, p90 [\d.]+ ms over 3 renders, 17 queries\n", line), line
+    assert not Ticket.objects.exists() and not AgentProfile.objects.exists()
