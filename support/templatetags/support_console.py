@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from support.models import Metric, Priority, SlaClock, Ticket
-from support.selectors.console import REFERENCE_TOKEN
+from support.selectors.console import REFERENCE_TOKEN, clock_at_risk, clock_breached
 from support.services.security import ACTIONS
 
 register = template.Library()
@@ -51,8 +51,7 @@ def clock_timer(clock: SlaClock, now=None):
     """One clock: its timer when running, else its state."""
     now = now or timezone.now()
     if clock.state == SlaClock.State.RUNNING:
-        at_risk = clock.warn_at is not None and clock.warn_at <= now
-        return _timer(due=clock.due_at, now=now, breached=clock.breached_at is not None, at_risk=at_risk)
+        return _timer(due=clock.due_at, now=now, breached=clock_breached(clock, now), at_risk=clock_at_risk(clock, now))
     css = "breached" if clock.state == SlaClock.State.BREACHED or clock.breached_at else "none"
     return format_html('<span class="sla {}">{}</span>', css, clock.get_state_display())
 

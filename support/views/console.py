@@ -203,6 +203,10 @@ def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None
     active_freeze = panel.active_freeze
     last_seen = max((m.pk for m in conversation), default=0)
     clocks = selectors.ticket_clocks(ticket=ticket)
+    now = timezone.now()
+    # The header's timer colours like the queue's (which annotates these from the same clocks).
+    ticket.breached = any(selectors.clock_breached(clock, now) for clock in clocks)
+    ticket.at_risk = any(selectors.clock_at_risk(clock, now) for clock in clocks)
     if reply_form is None:
         reply_form = ReplyForm(initial={**(reply_initial or {}), "last_seen": last_seen})
     elif collision:
@@ -218,7 +222,7 @@ def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None
         "links": selectors.reference_links(user=user, customer=ticket.customer, texts=texts),
         "clocks": clocks,
         "periodic_clock": next((c for c in clocks if c.metric == Metric.PERIODIC_UPDATE and c.state == SlaClock.State.RUNNING), None),
-        "now": timezone.now(),
+        "now": now,
         "reply_form": reply_form,
         "unfilled": canned_service.canned_unfilled(body),
         "canned": canned,

@@ -380,3 +380,11 @@ def test_the_ticket_page_costs_the_same_queries_for_a_short_or_long_conversation
             assert page(client, ticket).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_the_ticket_header_timer_follows_the_clocks(client, helpdesk, es_agent):
+    ticket = ticket_make(helpdesk)
+    clock_make(helpdesk, ticket, due_in=timedelta(minutes=10))
+    client.force_login(es_agent)
+    header = re.search(r'<dl class="kv ticket-meta">.*?</dl>', page(client, ticket).content.decode(), re.S).group(0)
+    assert 'class="sla at-risk"' in header
