@@ -133,6 +133,12 @@ def test_revoke_every_api_key(client, case, es_agent):
     assert old.revoked_reason == "revoked by user"  # untouched
     assert SecurityEvent.objects.filter(user=customer, kind="api_key_revoked").count() == 2
     assert Message.objects.get(ticket=ticket, event="security").data["api_keys_revoked"] == 2
+    entry = audit(customer, "api_keys")
+    assert (entry.actor, entry.changes, entry.additional_data["reason"]) == (
+        es_agent,
+        {"api_keys_revoked": [0, 2]},
+        "Keys leaked on a forum",
+    )
     response = client.post(security_url(ticket), {"action": "api_keys", "reason": "again"}, follow=True)
     assert "This customer has no active API key." in response.content.decode()
 
