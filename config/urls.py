@@ -22,6 +22,7 @@ urlpatterns += i18n_patterns(
     path("account/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),
     path("support/", include("support.urls")),
+    path("console/", include("support.urls_console", namespace="console")),
     path("", include("exchange.urls")),
     path("auth/", include("allauth.urls")),
     prefix_default_language=True,
