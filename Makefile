@@ -58,6 +58,7 @@ bench: install
 	$(PY) -m exchange.engine.bench
 	$(PY) manage.py bench_engine
 	$(PY) manage.py bench_sla
+	$(PY) manage.py bench_console
 
 messages: install
 	$(PY) manage.py catalogs_refresh
