@@ -19,6 +19,7 @@ from config.parsing import NumberInvalid, decimal_parse_ascii
 from exchange.models import EngineCommand, FeeTier, Market, MarketStatusChange, Order, Trade
 from exchange.selectors import volumes_30d
 from exchange.wake import engine_wake
+from support.services.tickets import ticket_tier_sync
 from wallets.ledger import InsufficientFunds, hold_place, user_account
 
 DEFAULT_STP = Order.Stp.EXPIRE_MAKER
@@ -348,6 +349,7 @@ def fee_tiers_recompute(*, now=None) -> dict[str, int]:
         if tier != user.vip_tier:
             moved["up" if tier > user.vip_tier else "down"] += 1
             User.objects.filter(pk=user.pk).update(vip_tier=tier)
+            ticket_tier_sync(customer=user)  # the SLA of their open support tickets follows the tier
     return moved
 
 

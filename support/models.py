@@ -126,6 +126,9 @@ class Queue(models.Model):
         null=True, blank=True, help_text="unassigned this long, a ticket moves to the English queue (empty: never)"
     )
     is_active = models.BooleanField(default=True)
+    reassign_on_breach = models.BooleanField(
+        default=False, help_text="a breached ticket goes back to the queue, unassigned, for the next free agent"
+    )
 
     class Meta:
         ordering = ["language"]
@@ -464,6 +467,8 @@ class SlaClock(models.Model):
     breached_at = models.DateTimeField(null=True, blank=True)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    # When the head of support was alerted about this breach (the last rung of the ladder).
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["ticket", "metric", "cycle"]
@@ -471,6 +476,11 @@ class SlaClock(models.Model):
         indexes = [
             models.Index(fields=["due_at"], condition=Q(state="running"), name="sla_clock_running_due"),
             models.Index(fields=["warn_at"], condition=Q(state="running", warned_at__isnull=True), name="sla_clock_running_warn"),
+            models.Index(
+                fields=["breached_at"],
+                condition=Q(state="breached", escalated_at__isnull=True, stopped_at__isnull=True),
+                name="sla_clock_breach_unescalated",
+            ),
         ]
         verbose_name = "SLA clock"
 
@@ -506,11 +516,40 @@ class SlaEvent(models.Model):
         ordering = ["at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["clock", "kind"], condition=Q(kind__in=["warn", "breach"]), name="sla_event_warn_breach_once"),
+            models.UniqueConstraint(fields=["clock", "kind"], condition=Q(kind="escalate"), name="sla_event_escalate_once"),
         ]
         verbose_name = "SLA event"
 
     def __str__(self):
         return f"{self.clock_id} {self.kind} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SlaNotification(models.Model):
+    """An email of the escalation ladder (warn, breach, escalate), written with its SLA event and
+    held until `send_after` (the recipient's working hours; at once under a 24/7 calendar). One per
+    clock, step and recipient; the sweep task sends it and stamps `sent_at`."""
+
+    class Step(models.TextChoices):
+        WARN = "warn", "warn"
+        BREACH = "breach", "breach"
+        ESCALATE = "escalate", "escalate"
+
+    clock = models.ForeignKey(SlaClock, on_delete=models.CASCADE, related_name="notifications")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=8, choices=Step.choices)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    send_after = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["send_after", "id"]
+        constraints = [models.UniqueConstraint(fields=["clock", "step", "recipient"], name="sla_notification_once")]
+        indexes = [models.Index(fields=["send_after"], condition=Q(sent_at__isnull=True), name="sla_notification_unsent")]
+        verbose_name = "SLA notification"
+
+    def __str__(self):
+        return f"{self.clock_id} {self.step} -> {self.recipient_id}"
 
 
 class InboundMail(models.Model):

@@ -363,6 +363,11 @@ SUPPORT_MAIL_DOMAIN = env("SUPPORT_MAIL_DOMAIN", default="support.agora.example"
 SUPPORT_FROM_EMAIL = env("SUPPORT_FROM_EMAIL", default="Agora Support <support@support.agora.example>")
 # The sweeper runs this often and looks this far ahead (seconds).
 SUPPORT_SLA_SWEEP_SECONDS = env.float("SUPPORT_SLA_SWEEP_SECONDS", default=30.0)
+# Clocks one sweep batch (one transaction) locks at most.
+SUPPORT_SLA_SWEEP_BATCH = env.int("SUPPORT_SLA_SWEEP_BATCH", default=500)
+# A breach still open this long after it happened is escalated to the head of support.
+SUPPORT_SLA_ESCALATE_AFTER_SECONDS = env.int("SUPPORT_SLA_ESCALATE_AFTER_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["support-sla-sweep"] = {"task": "support.tasks.sla_sweep", "schedule": SUPPORT_SLA_SWEEP_SECONDS}
 
 
 def site_url_default(environ) -> str:

@@ -227,6 +227,23 @@ def ticket_priority_set(*, ticket: Ticket, priority: str, by: User) -> Ticket:
 
 
 @transaction.atomic
+def ticket_tier_sync(*, customer: User) -> int:
+    """The customer's VIP tier changed: their open tickets take the new tier and re-apply their SLA
+    (elapsed time kept, a reapply event per clock). Safe to call when nothing changed. Returns how
+    many tickets moved."""
+    tier = User.objects.values_list("vip_tier", flat=True).get(pk=customer.pk)
+    now = timezone.now()
+    tickets = Ticket.objects.select_for_update(no_key=True).filter(customer_id=customer.pk, status__in=Ticket.OPEN_STATUSES)
+    moved = 0
+    for ticket in tickets.exclude(tier=tier).order_by("pk"):
+        ticket.tier = tier
+        ticket.save(update_fields=["tier"])
+        engine.reapply(ticket=ticket, at=now, reason="tier")
+        moved += 1
+    return moved
+
+
+@transaction.atomic
 def ticket_rate(*, ticket: Ticket, customer: User, score: int, comment: str = "") -> SatisfactionRating:
     """CSAT 1-5 for the current solve, once per solve."""
     ticket = _locked(ticket)
