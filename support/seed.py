@@ -645,8 +645,11 @@ TICKETS = [
 ]
 
 
-def _column(code: str) -> str:
-    return code.replace("-", "_")
+def _column(field: str, code: str) -> str:
+    # modeltranslation's own naming: name_zh_hans, and name_ind for Indonesian (name_id would be a key).
+    from modeltranslation.utils import build_localized_fieldname
+
+    return build_localized_fieldname(field, code)
 
 
 @contextmanager
@@ -700,10 +703,8 @@ def _categories() -> dict[str, TicketCategory]:
     for position, (slug, priority, links) in enumerate(CATEGORIES):
         category = TicketCategory.objects.filter(slug=slug).first() or TicketCategory(slug=slug)
         category.position, category.default_priority, category.links, category.is_active = position * 10, priority, links, True
-        # Attribute by attribute: the Indonesian column ends in "_id", which update_or_create's defaults
-        # would mistake for a foreign key.
         for code in LANGUAGE_CODES:
-            setattr(category, f"name_{_column(code)}", CATEGORY_NAMES[code][position])
+            setattr(category, _column("name", code), CATEGORY_NAMES[code][position])
         category.name = CATEGORY_NAMES["en"][position]
         category.save()
         categories[slug] = category
@@ -746,8 +747,8 @@ def _canned_replies(categories: dict[str, TicketCategory]) -> None:
         reply.category = categories[spec["category"]] if spec["category"] else None
         reply.set_status, reply.set_priority = spec["set_status"], ""
         for code, (title, body) in texts.items():
-            setattr(reply, f"title_{_column(code)}", title)
-            setattr(reply, f"body_{_column(code)}", body)
+            setattr(reply, _column("title", code), title)
+            setattr(reply, _column("body", code), body)
         reply.title, reply.body = texts["en"]
         reply.save()
 

@@ -1,7 +1,7 @@
 """Business calendars: public holidays from the `holidays` package, and the conversion of a stored
 calendar into the pure calendar the SLA clock arithmetic takes (support.sla.clock.Calendar)."""
 
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 
 import holidays as holiday_data
 from django.db import transaction
@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from support.errors import TicketRefused
 from support.models import Calendar, Holiday
 
-WHOLE_DAY = (time(0), time(0))
 _ENGLISH = ("en_US", "en_GB")
 
 
@@ -75,27 +74,12 @@ def calendars_holidays_extend(*, years_ahead: int = 1) -> dict[str, int]:
     return result
 
 
-def holiday_dates(calendar: Calendar) -> set[date]:
-    """Every local date a holiday of the calendar covers (ranges expanded)."""
-    dates = set()
-    for holiday in calendar.holidays.all():
-        day = holiday.first_day
-        while day <= holiday.last_day:
-            dates.add(day)
-            day += timedelta(days=1)
-    return dates
-
-
 def calendar_spec(calendar: Calendar):
-    """The stored calendar as the SLA arithmetic's pure `Calendar(tz, week, holidays)`: weekday ->
-    [(start, end)] in local wall time, holiday ranges expanded into dates. A 24/7 calendar is every
-    whole day with no holidays (every hour counts), whatever intervals it also lists. Reads the
-    calendar's intervals and holidays (prefetch them for many calendars)."""
-    from support.sla.clock import Calendar as ClockCalendar
+    """The stored calendar as the SLA arithmetic's pure `support.sla.clock.Calendar(tz, week,
+    holidays)`: weekday -> [(start, end)] in local wall time, holiday ranges expanded into dates; a
+    24/7 calendar is every whole day with no holidays (every hour counts). One implementation: the
+    engine's `calendar_build`, which the clocks themselves use. Reads the calendar's intervals and
+    holidays (prefetch them for many calendars)."""
+    from support.sla.engine import calendar_build
 
-    if calendar.around_the_clock:
-        return ClockCalendar(calendar.time_zone, {day: [WHOLE_DAY] for day in range(7)}, frozenset())
-    week: dict[int, list[tuple[time, time]]] = {}
-    for interval in sorted(calendar.intervals.all(), key=lambda i: (i.weekday, i.start, i.end)):
-        week.setdefault(interval.weekday, []).append((interval.start, interval.end))
-    return ClockCalendar(calendar.time_zone, week, frozenset(holiday_dates(calendar)))
+    return calendar_build(calendar)

@@ -15,14 +15,18 @@ from accounts.services import role_assign, roles_sync
 from support.models import (
     AgentProfile,
     Calendar,
+    CalendarInterval,
     CannedReply,
     Holiday,
     InboundMail,
     Message,
+    Queue,
     SatisfactionRating,
     SlaClock,
     SlaEvent,
     SlaPolicy,
+    SlaPolicyVersion,
+    SlaTarget,
     Ticket,
 )
 from tests.factories import UserFactory
@@ -46,12 +50,10 @@ DESK_MODELS = [
 
 
 def records(n: int, world: dict) -> list[Ticket]:
-    """n tickets, each with a conversation, an SLA clock and event, an inbound mail, a CSAT rating,
+    """n tickets, each with a conversation, SLA clocks and events (the engine's), an inbound mail, a CSAT rating,
     an agent, a calendar, a policy and a canned reply (every desk list grows by n rows)."""
-    from support.models import CalendarInterval, Queue, SlaPolicyVersion
     from tests.support.factories import STANDARD_TARGETS, CalendarFactory, policy_create
 
-    version = SlaPolicyVersion.objects.get(policy=world["policy"])
     made = []
     for _ in range(n):
         agent = agent_create(languages=["es"])
@@ -59,16 +61,7 @@ def records(n: int, world: dict) -> list[Ticket]:
         Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
         Message.objects.create(ticket=ticket, kind=Message.Kind.AGENT, author=agent, body="Hola", internal=True)
         now = timezone.now()
-        clock = SlaClock.objects.create(
-            ticket=ticket,
-            metric="first_response",
-            policy_version=version,
-            target_seconds=86400,
-            started_at=now,
-            segment_start=now,
-            due_at=now + timedelta(days=1),
-        )
-        SlaEvent.objects.create(clock=clock, ticket=ticket, kind=SlaEvent.Kind.ACTIVATE)
+        assert SlaClock.objects.filter(ticket=ticket).exists() and SlaEvent.objects.filter(ticket=ticket).exists()  # the engine's
         InboundMail.objects.create(sender=ticket.customer.email, outcome=InboundMail.Outcome.ACCEPTED, ticket=ticket)
         SatisfactionRating.objects.create(ticket=ticket, solve_number=1, score=4, agent=agent)
         calendar = CalendarFactory()
@@ -295,3 +288,110 @@ def test_agents_need_the_console_role_group():
     perms = set(Group.objects.get(name="support_agent").permissions.values_list("codename", flat=True))
     assert {"work_ticket", "view_queue", "view_ticketcategory", "view_cannedreply"} <= perms
     assert not perms & {"view_ticket", "view_message", "supervise_ticket", "change_agentprofile"}
+
+
+def _calendar_post(calendar, intervals, holidays=()):
+    data = {
+        "name": calendar.name,
+        "time_zone": calendar.time_zone,
+        "country": calendar.country,
+        "intervals-TOTAL_FORMS": str(len(intervals)),
+        "intervals-INITIAL_FORMS": str(sum(1 for i in intervals if i.get("id"))),
+        "holidays-TOTAL_FORMS": str(len(holidays)),
+        "holidays-INITIAL_FORMS": "0",
+    }
+    if calendar.around_the_clock:
+        data["around_the_clock"] = "on"
+    for n, interval in enumerate(intervals):
+        for key, value in interval.items():
+            data[f"intervals-{n}-{key}"] = value
+        data[f"intervals-{n}-calendar"] = calendar.pk
+    for n, holiday in enumerate(holidays):
+        for key, value in holiday.items():
+            data[f"holidays-{n}-{key}"] = value
+        data[f"holidays-{n}-calendar"] = calendar.pk
+    return data
+
+
+def test_saving_a_calendar_recomputes_the_running_clocks_on_it(client, world, superuser, django_capture_on_commit_callbacks):
+    from support.services.calendars import calendar_spec
+    from support.sla import clock as sla_clock
+    from tests.support.factories import STANDARD_TARGETS, policy_create
+
+    office = Calendar.objects.create(name="office", time_zone="Europe/Madrid")
+    interval = CalendarInterval.objects.create(calendar=office, weekday=0, start=time(9), end=time(17))
+    policy_create(name="madrid", position=1, calendar=office, targets=STANDARD_TARGETS, queues=[Queue.objects.get(language="es")])
+    ticket = ticket_open(language="es")
+    running = SlaClock.objects.get(ticket=ticket, metric="first_response")
+    assert running.policy_version == SlaPolicyVersion.objects.get(policy__name="madrid")
+    before = running.due_at
+    data = _calendar_post(
+        office,
+        [{"id": interval.pk, "weekday": "0", "start": "09:00", "end": "17:00"}, {"weekday": "2", "start": "09:00", "end": "17:00"}],
+        [{"name": "Company day", "first_day": "2030-01-07", "last_day": "2030-01-07"}],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("admin:support_calendar_change", args=[office.pk]), data).status_code == 302
+    assert office.intervals.count() == 2 and office.holidays.count() == 1
+    running.refresh_from_db()
+    office = Calendar.objects.get(pk=office.pk)
+    assert running.due_at == sla_clock.business_add(calendar_spec(office), running.segment_start, 86400) < before
+
+
+def test_saving_a_policy_publishes_a_version_only_when_it_changed(client, world, superuser, django_capture_on_commit_callbacks):
+    policy = world["policy"]
+    targets = list(SlaTarget.objects.filter(policy=policy).order_by("pk"))
+    url = reverse("admin:support_slapolicy_change", args=[policy.pk])
+
+    def post(first_response_normal: int):
+        data = {
+            "name": policy.name,
+            "position": policy.position,
+            "is_active": "on",
+            "calendar": policy.calendar_id,
+            "warn_before": "00:30:00",
+            "targets-TOTAL_FORMS": str(len(targets)),
+            "targets-INITIAL_FORMS": str(len(targets)),
+            "versions-TOTAL_FORMS": "1",
+            "versions-INITIAL_FORMS": "1",
+            "versions-0-id": SlaPolicyVersion.objects.get(policy=policy, version=1).pk,
+            "versions-0-policy": policy.pk,
+        }
+        for n, target in enumerate(targets):
+            seconds = first_response_normal if (target.priority, target.metric) == ("normal", "first_response") else target.seconds
+            data.update(
+                {
+                    f"targets-{n}-id": target.pk,
+                    f"targets-{n}-policy": policy.pk,
+                    f"targets-{n}-priority": target.priority,
+                    f"targets-{n}-metric": target.metric,
+                    f"targets-{n}-seconds": seconds,
+                }
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, data)
+        assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+        return list(SlaPolicyVersion.objects.filter(policy=policy).order_by("version").values_list("version", "created_by_id"))
+
+    assert post(86400) == [(1, None)]  # nothing changed: no new version
+    assert post(43200) == [(1, None), (2, superuser.pk)]
+    assert SlaPolicyVersion.objects.get(policy=policy, version=2).targets["normal"]["first_response"] == 43200
+    policy.refresh_from_db()
+    assert policy.version == 2
+
+
+def test_the_seed_holidays_action_adds_next_years_holidays(client, world, superuser, django_capture_on_commit_callbacks):
+    madrid = Calendar.objects.create(name="Madrid", time_zone="Europe/Madrid", country="ES")
+    no_country = Calendar.objects.create(name="Nowhere")
+    url = reverse("admin:support_calendar_changelist")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url, {"action": "seed_holidays_next_year", "_selected_action": [madrid.pk, no_country.pk]}, follow=True)
+    page = response.content.decode()
+    year = timezone.now().year + 1
+    assert f"Madrid: added {madrid.holidays.count()} holidays for {year}." in page
+    assert "Nowhere: The calendar has no country." in page
+    assert madrid.holidays.count() >= 8 and {h.first_day.year for h in madrid.holidays.all()} == {year}
+    assert len(callbacks) == 1  # one recompute of the clocks on Madrid
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url, {"action": "seed_holidays_next_year", "_selected_action": [madrid.pk]}, follow=True)
+    assert f"Madrid: added 0 holidays for {year}." in response.content.decode() and callbacks == []

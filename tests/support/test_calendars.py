@@ -9,7 +9,8 @@ from django.utils import timezone
 from support.errors import TicketRefused
 from support.models import Calendar, CalendarInterval, Holiday
 from support.routing_tasks import calendars_holidays_extend_task
-from support.services.calendars import calendar_holidays_seed, calendar_spec, holiday_dates
+from support.services.calendars import calendar_holidays_seed, calendar_spec
+from support.sla import clock
 
 pytestmark = pytest.mark.django_db
 
@@ -78,10 +79,10 @@ def test_the_yearly_top_up_covers_this_year_and_the_next():
 
 
 def test_holiday_ranges_expand_into_dates():
-    calendar = Calendar.objects.create(name="c")
+    calendar = Calendar.objects.create(name="c", time_zone="Asia/Tokyo")
     Holiday.objects.create(calendar=calendar, name="Golden Week", first_day=date(2026, 4, 29), last_day=date(2026, 5, 2))
     Holiday.objects.create(calendar=calendar, name="New Year", first_day=date(2026, 12, 31), last_day=date(2027, 1, 1))
-    assert holiday_dates(calendar) == {
+    assert calendar_spec(calendar).holidays == {
         date(2026, 4, 29),
         date(2026, 4, 30),
         date(2026, 5, 1),
@@ -92,7 +93,6 @@ def test_holiday_ranges_expand_into_dates():
 
 
 def test_calendar_spec_is_the_pure_calendar_the_sla_arithmetic_takes():
-    clock = pytest.importorskip("support.sla.clock")
     calendar = Calendar.objects.create(name="Madrid", time_zone="Europe/Madrid")
     CalendarInterval.objects.create(calendar=calendar, weekday=0, start=time(8), end=time(2))  # Monday 08:00 -> Tuesday 02:00
     CalendarInterval.objects.create(calendar=calendar, weekday=4, start=time(9), end=time(14))
@@ -109,7 +109,6 @@ def test_calendar_spec_is_the_pure_calendar_the_sla_arithmetic_takes():
 
 
 def test_a_24_7_calendar_counts_every_hour_even_on_holidays():
-    clock = pytest.importorskip("support.sla.clock")
     calendar = Calendar.objects.create(name="always", time_zone="UTC", around_the_clock=True, country="ES")
     Holiday.objects.create(calendar=calendar, name="Christmas Day", first_day=date(2026, 12, 25), last_day=date(2026, 12, 25))
     spec = calendar_spec(calendar)

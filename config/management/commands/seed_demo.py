@@ -303,17 +303,18 @@ class Command(BaseCommand):
             chain_scan(chain=chain)
 
     def _announcements(self) -> None:
+        from modeltranslation.utils import build_localized_fieldname
+
         from support.models import Announcement
 
         for title, body in ANNOUNCEMENTS:
             translated = {}
             for code in LANGUAGE_CODES:
-                suffix = code.replace("-", "_")
                 with translation.override(code):
-                    translated[f"title_{suffix}"] = gettext(title)
-                    translated[f"body_{suffix}"] = gettext(body)
-            # Attribute by attribute: the Indonesian columns end in "_id", which update_or_create's
-            # defaults would mistake for foreign keys.
+                    # modeltranslation's column names: title_zh_hans, and title_ind for Indonesian (a
+                    # "title_id" attribute would be set and never saved).
+                    translated[build_localized_fieldname("title", code)] = gettext(title)
+                    translated[build_localized_fieldname("body", code)] = gettext(body)
             item = Announcement.objects.filter(title_en=title).first() or Announcement()
             for field, value in translated.items():
                 setattr(item, field, value)
