@@ -6,7 +6,8 @@ Routing rules (docs/architecture.md, "Support desk: routing, admin and demo data
 - the router gives an unassigned open ticket to an ONLINE agent who speaks its queue's language,
   the least loaded relative to capacity (open tickets assigned / capacity), never above capacity;
   ties go to fewer open tickets, then to the agent waiting longest since their last assignment,
-  then to the lower id (deterministic);
+  then to the lower id (deterministic); an agent the ticket was taken from (returned, reassigned,
+  handed back on a breach) gets it again only when nobody else has room;
 - when the queue has no agent online, or nobody had room for `Queue.fallback_after` since the
   ticket was opened, the ticket moves to the English queue (an internal system event);
 - a router locks the ticket, then every candidate agent's profile in id order, and counts loads
@@ -131,13 +132,21 @@ def _has_room(agents, loads) -> bool:
     return any(loads.get(agent.user_id, 0) < agent.capacity for agent in agents)
 
 
-def _rank(agent: AgentProfile, load: int):
-    """Least loaded relative to capacity, then fewest open, then longest since the last assignment, then id."""
+def _rank(agent: AgentProfile, load: int, held_before: frozenset = frozenset()):
+    """Agents who have not held the ticket before first, then least loaded relative to capacity, then
+    fewest open, then longest since the last assignment, then id."""
     waited_since = agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
-    return Fraction(load, agent.capacity), load, waited_since, agent.pk
+    return agent.user_id in held_before, Fraction(load, agent.capacity), load, waited_since, agent.pk
 
 
-def _pick_and_lock(language: str) -> AgentProfile | None:
+def _held_before(ticket: Ticket) -> frozenset:
+    """Agents the ticket was taken from (returned to the queue, reassigned, or handed back on a
+    breach): the router gives it to someone else when anyone else has room."""
+    events = Message.objects.filter(ticket=ticket, kind=Message.Kind.SYSTEM, event="assigned").values_list("data", flat=True)
+    return frozenset(data.get("old") for data in events if data.get("old"))
+
+
+def _pick_and_lock(language: str, held_before: frozenset = frozenset()) -> AgentProfile | None:
     """The agent to give the next ticket of `language`, with every candidate's profile locked (id order)
     until the caller's transaction ends, so loads cannot change under the choice."""
     candidates = [agent.pk for agent in _speakers(_online_agents(), language)]
@@ -156,7 +165,7 @@ def _pick_and_lock(language: str) -> AgentProfile | None:
     room = [agent for agent in fresh if loads.get(agent.user_id, 0) < agent.capacity]
     if not room:
         return None
-    return min(room, key=lambda agent: _rank(agent, loads.get(agent.user_id, 0)))
+    return min(room, key=lambda agent: _rank(agent, loads.get(agent.user_id, 0), held_before))
 
 
 def _fallback(*, ticket: Ticket, reason: str, at: datetime) -> None:
@@ -202,7 +211,7 @@ def _route_locked(*, ticket: Ticket, at: datetime) -> RouteResult:
     if reason:
         _fallback(ticket=ticket, reason=reason, at=at)
         result.fell_back = reason
-    agent = _pick_and_lock(ticket.queue.language)
+    agent = _pick_and_lock(ticket.queue.language, _held_before(ticket))
     if agent is not None:
         ticket_assign(ticket=ticket, assignee=agent.user, by=None)
         result.assigned_to = agent.user_id

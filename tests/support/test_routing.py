@@ -110,6 +110,21 @@ def test_ties_go_to_fewer_open_then_the_longest_wait_then_the_lower_id(desk_read
     assert ticket_route(ticket=ticket_open(language="es")).assigned_to == e.pk
 
 
+def test_a_ticket_taken_from_an_agent_goes_to_someone_else_when_anyone_has_room(desk_ready):
+    first = agent_create(languages=["es"], capacity=5)
+    second = agent_create(languages=["es"], capacity=5)
+    give(second, 1)
+    ticket = ticket_open(language="es")
+    assert ticket_route(ticket=ticket).assigned_to == first.pk
+    ticket_assign(ticket=ticket, assignee=None, by=None)  # handed back (e.g. the SLA's reassign on breach)
+    # first now carries 0 open tickets, second 1: the ticket still goes to second
+    assert ticket_route(ticket=ticket).assigned_to == second.pk
+    supervisor = agent_create(languages=["en"], role="supervisor")
+    ticket_assign(ticket=ticket, assignee=None, by=supervisor)  # a supervisor takes it from second too; second is now full
+    AgentProfile.objects.filter(user=second).update(capacity=1)
+    assert ticket_route(ticket=ticket).assigned_to == first.pk  # nobody else has room: back to first
+
+
 def test_solved_tickets_do_not_count_as_load(desk_ready):
     busy = agent_create(languages=["es"], capacity=1)
     other = agent_create(languages=["es"], capacity=1)
@@ -358,3 +373,7 @@ def test_rank_is_deterministic():
     ]
     ordered = sorted(agents, key=lambda agent: routing._rank(agent, 1))
     assert [agent.pk for agent in ordered] == [4, 5, 2, 3]
+    for agent in agents:
+        agent.user_id = agent.pk * 10
+    ordered = sorted(agents, key=lambda agent: routing._rank(agent, 1, frozenset({40})))
+    assert [agent.pk for agent in ordered] == [5, 2, 3, 4]
