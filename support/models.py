@@ -171,6 +171,8 @@ class AgentProfile(models.Model):
     capacity = models.PositiveSmallIntegerField(default=20, help_text="open tickets this agent carries at most")
     presence = models.CharField(max_length=8, choices=Presence.choices, default=Presence.OFFLINE, db_index=True)
     presence_changed_at = models.DateTimeField(default=timezone.now)
+    # The router's last tie-break: among equally loaded agents, the one waiting longest gets the next ticket.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
     is_head_of_support = models.BooleanField(default=False)
     calendar = models.ForeignKey(
         Calendar,

@@ -158,7 +158,16 @@ CELERY_BEAT_SCHEDULE = {
     "reconciliation": {"task": "wallets.tasks.reconciliation_task", "schedule": crontab(minute=15, hour="*/6")},
     "fee-tiers": {"task": "exchange.tasks.fee_tiers_recompute_task", "schedule": crontab(minute=10, hour=0)},
     "totp-counters-prune": {"task": "accounts.tasks.totp_counters_prune_task", "schedule": crontab(minute=40)},
+    # Support desk: waiting tickets are routed (and fall back to English) every 30 s; calendars get
+    # next year's public holidays monthly (idempotent), so a new year never starts without them.
+    "support-route-pending": {"task": "support.routing_tasks.tickets_route_pending_task", "schedule": 30.0},
+    "support-holidays-extend": {
+        "task": "support.routing_tasks.calendars_holidays_extend_task",
+        "schedule": crontab(minute=20, hour=3, day_of_month=1),
+    },
 }
+# Task modules autodiscovery does not find (it imports each app's tasks.py only).
+CELERY_IMPORTS = ["support.routing_tasks"]
 # /healthz answers everyone with only {"status": ...}; staff, and requests with this token in the
 # X-Healthz-Token header (monitoring), get every check's detail. Empty: staff only.
 HEALTHZ_TOKEN = env("HEALTHZ_TOKEN", default="")

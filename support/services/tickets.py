@@ -12,7 +12,7 @@ from accounts.models import User
 from support.errors import TicketRefused
 from support.models import Channel, Message, Priority, SatisfactionRating, Ticket, TicketCategory
 from support.services.notify import message_notify
-from support.services.routing import queue_for_language
+from support.services.routing import queue_for_language, ticket_route_after_commit
 from support.sla import engine
 
 LINK_FIELDS = ("deposit", "withdrawal", "order", "recovery")
@@ -87,6 +87,7 @@ def ticket_create(
         created_at=now,
     )
     engine.ticket_opened(ticket=ticket, message=message, at=now)
+    ticket_route_after_commit(ticket=ticket)
     return ticket, message
 
 

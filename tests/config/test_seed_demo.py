@@ -96,3 +96,18 @@ def test_demo_totp_refuses_a_real_secret_and_production(settings):
     settings.IS_PRODUCTION = True
     with pytest.raises(CommandError):
         demo_totp("alice@demo.test")
+
+
+def test_announcements_are_saved_in_every_language_indonesian_included(seeded):
+    from django.utils import translation
+    from django.utils.translation import gettext
+    from modeltranslation.utils import build_localized_fieldname
+
+    from config.languages import LANGUAGE_CODES
+    from support.models import Announcement
+
+    item = Announcement.objects.get(title_en="Welcome to Agora")
+    for code in LANGUAGE_CODES:
+        with translation.override(code):
+            expected = gettext("Welcome to Agora")
+        assert getattr(item, build_localized_fieldname("title", code)) == expected, code  # title_ind was never saved

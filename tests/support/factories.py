@@ -84,3 +84,17 @@ def agent_create(*, languages=("en",), role: str = "support_agent", presence: st
         user=user, display_name=user.email.split("@")[0], languages=list(languages), presence=presence, capacity=capacity
     )
     return user
+
+
+def ticket_open(
+    *, customer=None, language: str = "en", category: str = "other", subject: str = "Help", body: str = "Please help.", **fields
+):
+    """A ticket opened through the service (routing waits for commit, which these tests do not reach
+    unless they capture on_commit callbacks). `category` is a slug of desk()'s categories."""
+    from support.services.tickets import ticket_create
+
+    customer = customer or UserFactory(language=language)
+    ticket, _message = ticket_create(
+        customer=customer, subject=subject, body=body, category=TicketCategory.objects.get(slug=category), **fields
+    )
+    return ticket

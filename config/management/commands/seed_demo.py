@@ -1,5 +1,7 @@
 """Demo data for development: traders, one support agent per support language, a supervisor and
-two operators (two-person approvals need two), all with one development-only password. The demo
+two operators (two-person approvals need two), all with one development-only password, and the
+support desk (support.seed: queues, calendars, policies, categories, canned replies, agent
+profiles and a few demo tickets, swept once so their SLA states show). The demo
 traders have an authenticator app on a published development-only secret (`manage.py demo_totp`
 prints its current code), with no withdrawal lock, so the README's withdrawal journey works on a
 fresh install. Idempotent; refuses production settings."""
@@ -134,6 +136,10 @@ class Command(BaseCommand):
             self._funding()
             self._markets()
             self._totp()
+            people += self._desk(people)
+        from support.seed import desk_sweep
+
+        desk_sweep()  # after commit: the breach and warning of the demo tickets fire now, not at the first beat
         self.stdout.write(self.style.SUCCESS("Demo data ready. Every demo login uses the password: " + DEMO_PASSWORD))
         width = max(len(email) for email, _role in people)
         for email, role in people:
@@ -166,6 +172,13 @@ class Command(BaseCommand):
         people.append(self._user("operator@demo.test", "operator"))
         people.append(self._user("operator2@demo.test", "operator"))  # the second person of two-person approvals
         return people
+
+    def _desk(self, people: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The support desk (support.seed); returns the demo customers it added, for the login list."""
+        from support.seed import desk_seed
+
+        known = {email for email, _role in people}
+        return [entry for entry in desk_seed(person=self._user) if entry[0] not in known]
 
     def _totp(self) -> None:
         """An authenticator app for each demo trader, created directly (allauth's TOTP.activate,
@@ -290,17 +303,18 @@ class Command(BaseCommand):
             chain_scan(chain=chain)
 
     def _announcements(self) -> None:
+        from modeltranslation.utils import build_localized_fieldname
+
         from support.models import Announcement
 
         for title, body in ANNOUNCEMENTS:
             translated = {}
             for code in LANGUAGE_CODES:
-                suffix = code.replace("-", "_")
                 with translation.override(code):
-                    translated[f"title_{suffix}"] = gettext(title)
-                    translated[f"body_{suffix}"] = gettext(body)
-            # Attribute by attribute: the Indonesian columns end in "_id", which update_or_create's
-            # defaults would mistake for foreign keys.
+                    # modeltranslation's column names: title_zh_hans, and title_ind for Indonesian (a
+                    # "title_id" attribute would be set and never saved).
+                    translated[build_localized_fieldname("title", code)] = gettext(title)
+                    translated[build_localized_fieldname("body", code)] = gettext(body)
             item = Announcement.objects.filter(title_en=title).first() or Announcement()
             for field, value in translated.items():
                 setattr(item, field, value)
