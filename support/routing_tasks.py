@@ -11,6 +11,9 @@ from support.services import calendars, routing
 log = logging.getLogger(__name__)
 
 
+__all__ = ["ticket_route_task", "tickets_route_pending_task", "calendars_holidays_extend_task"]  # re-exported by support/tasks.py
+
+
 @shared_task(ignore_result=True)
 def ticket_route_task(ticket_id: int) -> None:
     """Route one new ticket (queued after the ticket's transaction commits)."""

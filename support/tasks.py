@@ -73,3 +73,4 @@ def sla_policy_reapply(*, policy_id: int) -> None:
 
 # Tasks defined beside their services, registered here because the worker autodiscovers tasks.py.
 from support.mail_tasks import *  # noqa: E402, F403
+from support.routing_tasks import *  # noqa: E402, F403

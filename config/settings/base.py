@@ -166,8 +166,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20, hour=3, day_of_month=1),
     },
 }
-# Task modules autodiscovery does not find (it imports each app's tasks.py only).
-CELERY_IMPORTS = ["support.routing_tasks"]
 # /healthz answers everyone with only {"status": ...}; staff, and requests with this token in the
 # X-Healthz-Token header (monitoring), get every check's detail. Empty: staff only.
 HEALTHZ_TOKEN = env("HEALTHZ_TOKEN", default="")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('support', '0003_sla_escalation'),
+        ('support', '0004_sla_escalation'),
     ]
 
     operations = [
