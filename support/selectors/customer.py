@@ -213,12 +213,11 @@ def event_text(message: Message) -> str:
     data = message.data or {}
     if message.event == "status":
         new = data.get("new")
-        label = Ticket.Status(new).label if new in Ticket.Status.values else new
         if new == Ticket.Status.SOLVED:
             return _("We marked this ticket as solved.")
         if new == Ticket.Status.OPEN and data.get("old") == Ticket.Status.SOLVED:
             return _("The ticket was reopened.")
-        return _("Status changed to: %(status)s") % {"status": label}
+        return _("Status changed to: %(status)s") % {"status": status_label(new)}
     if message.event == "recovery":
         from wallets.models import RecoveryRejection, RecoveryRequest
 
@@ -237,6 +236,11 @@ def event_text(message: Message) -> str:
         label = RecoveryRequest.Status(status).label if status in RecoveryRequest.Status.values else status
         return _("Your fund recovery request #%(number)s is now: %(status)s") % {"number": number, "status": label}
     return _("This ticket was updated.")
+
+
+def status_label(status: str) -> str:
+    """A ticket status in the active language (an unknown value as it is)."""
+    return str(Ticket.Status(status).label) if status in Ticket.Status.values else str(status or "")
 
 
 def reopen_window_open(ticket: Ticket, *, now: datetime | None = None) -> bool:

@@ -22,6 +22,7 @@ from accounts.models import User
 from support import mail
 from support.errors import TicketRefused
 from support.models import Channel, InboundMail, Message, OutboundMail, Ticket, TicketCategory
+from support.services.notify import ticket_acknowledge
 from support.services.tickets import message_post_customer, reopen_deadline, ticket_create
 
 log = logging.getLogger(__name__)
@@ -157,9 +158,8 @@ def _ticket_open(*, customer: User, subject: str, body: str, mail_id: str, previ
         customer=customer, subject=subject, body=body, category=category, channel=Channel.EMAIL, email_message_id=mail_id
     )
     if previous is not None:
-        Message.objects.create(
-            ticket=ticket, kind=Message.Kind.SYSTEM, internal=True, event=EVENT_FOLLOW_UP, data={"previous": previous.reference}
-        )
+        _event_internal(ticket=ticket, event=EVENT_FOLLOW_UP, data={"previous": previous.reference})
+    ticket_acknowledge(ticket=ticket, message=message)
     return ticket, message
 
 
@@ -184,24 +184,19 @@ def _attachments_add(*, message: Message, files: list[tuple[str, bytes]], filed:
             filed.attachments += 1
     if filed.refused_files:
         filed.reason = "attachments_refused:" + ",".join(sorted({item["code"] for item in filed.refused_files}))
-        Message.objects.create(
-            ticket=message.ticket,
-            kind=Message.Kind.SYSTEM,
-            internal=True,
-            event=EVENT_ATTACHMENT_REFUSED,
-            data={"files": filed.refused_files},
-        )
+        _event_internal(ticket=message.ticket, event=EVENT_ATTACHMENT_REFUSED, data={"files": filed.refused_files})
 
 
 def _report(*, ticket: Ticket, reason: str, fields: dict) -> None:
     """An internal event on the ticket: its agents see that a mail was refused, and from whom."""
-    Message.objects.create(
-        ticket=ticket,
-        kind=Message.Kind.SYSTEM,
-        internal=True,
-        event=EVENT_REFUSED,
-        data={"reason": reason, "sender": fields["sender"], "subject": fields["subject"][:200]},
+    _event_internal(
+        ticket=ticket, event=EVENT_REFUSED, data={"reason": reason, "sender": fields["sender"], "subject": fields["subject"][:200]}
     )
+
+
+def _event_internal(*, ticket: Ticket, event: str, data: dict) -> Message:
+    # For the ticket's agents only (internal=True): no customer page, fragment or mail shows it.
+    return Message.objects.create(ticket=ticket, kind=Message.Kind.SYSTEM, internal=True, event=event, data=data)
 
 
 def _ticket_by_headers(parsed: EmailMessage) -> Ticket | None:

@@ -16,6 +16,7 @@ from support.errors import TicketRefused
 from support.forms import RatingForm, ReplyForm, TicketForm
 from support.selectors import customer as selectors
 from support.services.attachments import attachments_add
+from support.services.notify import ticket_acknowledge
 from support.services.tickets import message_post_customer, reopen_deadline, ticket_create, ticket_rate, ticket_reopen
 
 TICKETS_PER_PAGE = 25
@@ -59,6 +60,7 @@ def ticket_new_in(request, slug):
                         customer=customer, subject=data["subject"], body=data["body"], category=category, links=form.links()
                     )
                     attachments_add(message=first, files=data["attachments"])
+                    ticket_acknowledge(ticket=ticket, message=first)
             except TicketRefused as refused:
                 form.add_error("attachments" if refused.code.startswith("attachment") else None, refused.message)
             else:
