@@ -74,7 +74,7 @@ def conversation_for_customer(*, ticket: Ticket) -> list[Message]:
 def author_name(message: Message) -> str:
     """Who the customer sees as the author: themselves, the agent's display name, or nobody (events)."""
     if message.kind == Message.Kind.CUSTOMER:
-        return _("You")
+        return pgettext("message author", "You")
     if message.kind == Message.Kind.AGENT:
         agent = getattr(message.author, "agent", None) if message.author_id else None
         return agent.display_name if agent is not None else _("Support team")
@@ -222,19 +222,21 @@ def event_text(message: Message) -> str:
         from wallets.models import RecoveryRejection, RecoveryRequest
 
         status = data.get("status")
-        number = data.get("request")
+        request = data.get("request")  # an id, not a count: no plural forms
         if status == RecoveryRequest.Status.REJECTED:
             reason = data.get("rejection")
             text = RecoveryRejection(reason).label if reason in RecoveryRejection.values else RecoveryRejection.OTHER.label
-            return _("Your fund recovery request #%(number)s was rejected. Reason: %(reason)s") % {"number": number, "reason": text}
+            return _("Your fund recovery request #%(request)s was rejected. Reason: %(reason)s") % {"request": request, "reason": text}
         if status == RecoveryRequest.Status.QUOTED and data.get("fee"):
-            return _("Your fund recovery request #%(number)s: the fee is %(fee)s %(token)s. Accept or decline it on the recovery page.") % {
-                "number": number,
+            return _(
+                "Your fund recovery request #%(request)s: the fee is %(fee)s %(token)s. Accept or decline it on the recovery page."
+            ) % {
+                "request": request,
                 "fee": amount_text(data["fee"]),
                 "token": data.get("token", ""),
             }
         label = RecoveryRequest.Status(status).label if status in RecoveryRequest.Status.values else status
-        return _("Your fund recovery request #%(number)s is now: %(status)s") % {"number": number, "status": label}
+        return _("Your fund recovery request #%(request)s is now: %(status)s") % {"request": request, "status": label}
     return _("This ticket was updated.")
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from support import mail
 from support.errors import TicketRefused
+from support.forms import BODY_MAX_CHARS
 from support.models import Channel, InboundMail, Message, OutboundMail, Ticket, TicketCategory
 from support.services.notify import ticket_acknowledge
 from support.services.tickets import message_post_customer, reopen_deadline, ticket_create
@@ -122,6 +123,8 @@ def _file(parsed: EmailMessage, *, fields: dict, too_large: bool, envelope_recip
             _report(ticket=ticket, reason="too_large", fields=fields)
         return _Filed(Outcome.REFUSED, "too_large", ticket=ticket, recipient=recipient)
     text = message_text(parsed)
+    truncated = len(text) > BODY_MAX_CHARS
+    text = text[:BODY_MAX_CHARS]  # as long as the web form allows; the rest is not kept
     files = _attachments(parsed)
     body = text or "\n".join(name for name, _data in files)  # a mail of attachments only still lands
     if not body:
@@ -137,7 +140,7 @@ def _file(parsed: EmailMessage, *, fields: dict, too_large: bool, envelope_recip
             )
     except TicketRefused as refusal:
         return _Filed(Outcome.REFUSED, refusal.code, ticket=ticket, recipient=recipient)
-    filed = _Filed(Outcome.ACCEPTED, ticket=ticket, message=message, recipient=recipient)
+    filed = _Filed(Outcome.ACCEPTED, "truncated" if truncated else "", ticket=ticket, message=message, recipient=recipient)
     _attachments_add(message=message, files=files, filed=filed)
     return filed
 
@@ -183,7 +186,11 @@ def _attachments_add(*, message: Message, files: list[tuple[str, bytes]], filed:
         else:
             filed.attachments += 1
     if filed.refused_files:
-        filed.reason = "attachments_refused:" + ",".join(sorted({item["code"] for item in filed.refused_files}))
+        filed.reason = (
+            ("truncated " if filed.reason else "")
+            + "attachments_refused:"
+            + ",".join(sorted({item["code"] for item in filed.refused_files}))
+        )
         _event_internal(ticket=message.ticket, event=EVENT_ATTACHMENT_REFUSED, data={"files": filed.refused_files})
 
 
