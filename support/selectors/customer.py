@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_datetime
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -160,8 +160,6 @@ def _ltr(text: str) -> str:
 
 
 def _when(value) -> str:
-    from django.utils import formats
-
     return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT") if value else ""
 
 
@@ -172,10 +170,12 @@ def linkable_objects(*, customer: User, kind: str) -> list[tuple[str, str]]:
     from wallets.models import Deposit, RecoveryRequest, Withdrawal
 
     rows = []
-    if kind == "deposit":
-        for d in Deposit.objects.filter(user=customer).order_by("-seen_at", "-id")[:LINKABLE_LIMIT]:
-            label = f"{_ltr(amount_text(d.amount) + ' ' + d.token)} · {d.chain} · {_when(d.seen_at)} · {d.get_status_display()}"
-            rows.append((str(d.pk), label))
+    if kind in ("deposit", "recovery"):
+        # Both name a transfer by token and chain (the token may be one we do not list).
+        model, seen = (Deposit, "seen_at") if kind == "deposit" else (RecoveryRequest, "created_at")
+        for r in model.objects.filter(user=customer).order_by(f"-{seen}", "-id")[:LINKABLE_LIMIT]:
+            label = f"{_ltr(amount_text(r.amount) + ' ' + r.token)} · {r.chain} · {_when(getattr(r, seen))} · {r.get_status_display()}"
+            rows.append((str(r.pk), label))
     elif kind == "withdrawal":
         withdrawals = Withdrawal.objects.filter(user=customer).select_related("network__asset").order_by("-created_at", "-id")
         for w in withdrawals[:LINKABLE_LIMIT]:
@@ -186,10 +186,6 @@ def linkable_objects(*, customer: User, kind: str) -> list[tuple[str, str]]:
             quantity = _ltr(amount_text(o.quantity if o.quantity is not None else o.quote_quantity or 0))
             label = f"{o.get_side_display()} {quantity} {o.market.symbol} · {_when(o.created_at)} · {o.get_status_display()}"
             rows.append((str(o.pk), label))
-    elif kind == "recovery":
-        for r in RecoveryRequest.objects.filter(user=customer).order_by("-created_at", "-id")[:LINKABLE_LIMIT]:
-            label = f"{_ltr(amount_text(r.amount) + ' ' + r.token)} · {r.chain} · {_when(r.created_at)} · {r.get_status_display()}"
-            rows.append((str(r.pk), label))
     return rows
 
 
