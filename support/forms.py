@@ -9,6 +9,9 @@ from django.utils.translation import ngettext, pgettext_lazy
 
 from support.selectors.customer import link_label, linkable_objects
 
+# The longest message a customer writes (web form or email): a page that polls the conversation re-reads it.
+BODY_MAX_CHARS = 20_000
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -42,10 +45,19 @@ class AttachmentsField(forms.FileField):
 
 
 def _attachments_help():
-    return _("Up to %(count)s files of %(size)s each: images (PNG, JPEG, GIF, WebP), PDF or plain text.") % {
-        "count": settings.SUPPORT_ATTACHMENTS_PER_MESSAGE,
-        "size": filesizeformat(settings.SUPPORT_ATTACHMENT_MAX_BYTES),
-    }
+    count = settings.SUPPORT_ATTACHMENTS_PER_MESSAGE
+    return ngettext(
+        "Up to %(count)d file of %(size)s: an image (PNG, JPEG, GIF, WebP), a PDF or plain text.",
+        "Up to %(count)d files of %(size)s each: images (PNG, JPEG, GIF, WebP), PDF or plain text.",
+        count,
+    ) % {"count": count, "size": filesizeformat(settings.SUPPORT_ATTACHMENT_MAX_BYTES)}
+
+
+def _help_linked(form: forms.Form) -> None:
+    # Screen readers read a field's help (limits, "only your own") with it: includes/field.html ids it <id>_help.
+    for bound in form:
+        if bound.help_text:
+            bound.field.widget.attrs["aria-describedby"] = f"{bound.id_for_label}_help"
 
 
 class TicketForm(forms.Form):
@@ -54,7 +66,7 @@ class TicketForm(forms.Form):
 
     subject = forms.CharField(label=pgettext_lazy("ticket", "Subject"), max_length=200)
     related = forms.ChoiceField(required=False)
-    body = forms.CharField(label=_("Describe the problem"), max_length=20000, widget=forms.Textarea(attrs={"rows": 8}))
+    body = forms.CharField(label=_("Describe the problem"), max_length=BODY_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 8}))
     attachments = AttachmentsField(label=_("Attachments"))
 
     def __init__(self, *args, customer, category, **kwargs):
@@ -69,6 +81,7 @@ class TicketForm(forms.Form):
             self.fields["related"].help_text = _("Only your own are listed.")
         else:
             del self.fields["related"]
+        _help_linked(self)
 
     def links(self) -> dict:
         value = self.cleaned_data.get("related")
@@ -76,12 +89,13 @@ class TicketForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label=_("Your reply"), max_length=20000, widget=forms.Textarea(attrs={"rows": 5}))
+    body = forms.CharField(label=_("Your reply"), max_length=BODY_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 5}))
     attachments = AttachmentsField(label=_("Attachments"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["attachments"].help_text = _attachments_help()
+        _help_linked(self)
 
 
 class RatingForm(forms.Form):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_datetime
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -74,7 +74,7 @@ def conversation_for_customer(*, ticket: Ticket) -> list[Message]:
 def author_name(message: Message) -> str:
     """Who the customer sees as the author: themselves, the agent's display name, or nobody (events)."""
     if message.kind == Message.Kind.CUSTOMER:
-        return _("You")
+        return pgettext("message author", "You")
     if message.kind == Message.Kind.AGENT:
         agent = getattr(message.author, "agent", None) if message.author_id else None
         return agent.display_name if agent is not None else _("Support team")
@@ -160,8 +160,6 @@ def _ltr(text: str) -> str:
 
 
 def _when(value) -> str:
-    from django.utils import formats
-
     return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT") if value else ""
 
 
@@ -172,10 +170,12 @@ def linkable_objects(*, customer: User, kind: str) -> list[tuple[str, str]]:
     from wallets.models import Deposit, RecoveryRequest, Withdrawal
 
     rows = []
-    if kind == "deposit":
-        for d in Deposit.objects.filter(user=customer).order_by("-seen_at", "-id")[:LINKABLE_LIMIT]:
-            label = f"{_ltr(amount_text(d.amount) + ' ' + d.token)} · {d.chain} · {_when(d.seen_at)} · {d.get_status_display()}"
-            rows.append((str(d.pk), label))
+    if kind in ("deposit", "recovery"):
+        # Both name a transfer by token and chain (the token may be one we do not list).
+        model, seen = (Deposit, "seen_at") if kind == "deposit" else (RecoveryRequest, "created_at")
+        for r in model.objects.filter(user=customer).order_by(f"-{seen}", "-id")[:LINKABLE_LIMIT]:
+            label = f"{_ltr(amount_text(r.amount) + ' ' + r.token)} · {r.chain} · {_when(getattr(r, seen))} · {r.get_status_display()}"
+            rows.append((str(r.pk), label))
     elif kind == "withdrawal":
         withdrawals = Withdrawal.objects.filter(user=customer).select_related("network__asset").order_by("-created_at", "-id")
         for w in withdrawals[:LINKABLE_LIMIT]:
@@ -186,10 +186,6 @@ def linkable_objects(*, customer: User, kind: str) -> list[tuple[str, str]]:
             quantity = _ltr(amount_text(o.quantity if o.quantity is not None else o.quote_quantity or 0))
             label = f"{o.get_side_display()} {quantity} {o.market.symbol} · {_when(o.created_at)} · {o.get_status_display()}"
             rows.append((str(o.pk), label))
-    elif kind == "recovery":
-        for r in RecoveryRequest.objects.filter(user=customer).order_by("-created_at", "-id")[:LINKABLE_LIMIT]:
-            label = f"{_ltr(amount_text(r.amount) + ' ' + r.token)} · {r.chain} · {_when(r.created_at)} · {r.get_status_display()}"
-            rows.append((str(r.pk), label))
     return rows
 
 
@@ -213,30 +209,36 @@ def event_text(message: Message) -> str:
     data = message.data or {}
     if message.event == "status":
         new = data.get("new")
-        label = Ticket.Status(new).label if new in Ticket.Status.values else new
         if new == Ticket.Status.SOLVED:
             return _("We marked this ticket as solved.")
         if new == Ticket.Status.OPEN and data.get("old") == Ticket.Status.SOLVED:
             return _("The ticket was reopened.")
-        return _("Status changed to: %(status)s") % {"status": label}
+        return _("Status changed to: %(status)s") % {"status": status_label(new)}
     if message.event == "recovery":
         from wallets.models import RecoveryRejection, RecoveryRequest
 
         status = data.get("status")
-        number = data.get("request")
+        request = data.get("request")  # an id, not a count: no plural forms
         if status == RecoveryRequest.Status.REJECTED:
             reason = data.get("rejection")
             text = RecoveryRejection(reason).label if reason in RecoveryRejection.values else RecoveryRejection.OTHER.label
-            return _("Your fund recovery request #%(number)s was rejected. Reason: %(reason)s") % {"number": number, "reason": text}
+            return _("Your fund recovery request #%(request)s was rejected. Reason: %(reason)s") % {"request": request, "reason": text}
         if status == RecoveryRequest.Status.QUOTED and data.get("fee"):
-            return _("Your fund recovery request #%(number)s: the fee is %(fee)s %(token)s. Accept or decline it on the recovery page.") % {
-                "number": number,
+            return _(
+                "Your fund recovery request #%(request)s: the fee is %(fee)s %(token)s. Accept or decline it on the recovery page."
+            ) % {
+                "request": request,
                 "fee": amount_text(data["fee"]),
                 "token": data.get("token", ""),
             }
         label = RecoveryRequest.Status(status).label if status in RecoveryRequest.Status.values else status
-        return _("Your fund recovery request #%(number)s is now: %(status)s") % {"number": number, "status": label}
+        return _("Your fund recovery request #%(request)s is now: %(status)s") % {"request": request, "status": label}
     return _("This ticket was updated.")
+
+
+def status_label(status: str) -> str:
+    """A ticket status in the active language (an unknown value as it is)."""
+    return str(Ticket.Status(status).label) if status in Ticket.Status.values else str(status or "")
 
 
 def reopen_window_open(ticket: Ticket, *, now: datetime | None = None) -> bool:

@@ -90,8 +90,9 @@ def _image_reencode(data: bytes, mime: str) -> bytes:
             if width * height > MAX_PIXELS:
                 raise too_large
             image.seek(0)  # animations keep their first frame only
-            image = ImageOps.exif_transpose(image)  # the photo keeps its orientation once the EXIF tag is gone
             image.load()
+            # The photo keeps its orientation once the EXIF tag is gone; in place: one decoded copy, not two.
+            ImageOps.exif_transpose(image, in_place=True)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise too_large from None
     except (OSError, SyntaxError, ValueError, EOFError):
@@ -104,11 +105,10 @@ def _image_reencode(data: bytes, mime: str) -> bytes:
     elif fmt == "GIF" and image.mode not in ("1", "L", "P"):
         image = image.convert("P", palette=Image.Palette.ADAPTIVE)
     keep = {"transparency": image.info["transparency"]} if fmt == "GIF" and "transparency" in image.info else {}
-    clean = image.copy()
-    clean.info = {}  # EXIF, ICC, XMP, text chunks, comments: none is written again
+    image.info = {}  # EXIF, ICC, XMP, text chunks, comments: none is written again (no copy of the pixels for it)
     out = io.BytesIO()
     options = {"JPEG": {"quality": 90}, "WEBP": {"quality": 90}, "PNG": {"optimize": True}, "GIF": {}}[fmt]
-    clean.save(out, format=fmt, **options, **keep)
+    image.save(out, format=fmt, exif=b"", **options, **keep)
     return out.getvalue()
 
 

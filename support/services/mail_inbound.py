@@ -21,7 +21,9 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from support import mail
 from support.errors import TicketRefused
+from support.forms import BODY_MAX_CHARS
 from support.models import Channel, InboundMail, Message, OutboundMail, Ticket, TicketCategory
+from support.services.notify import ticket_acknowledge
 from support.services.tickets import message_post_customer, reopen_deadline, ticket_create
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,8 @@ def _file(parsed: EmailMessage, *, fields: dict, too_large: bool, envelope_recip
             _report(ticket=ticket, reason="too_large", fields=fields)
         return _Filed(Outcome.REFUSED, "too_large", ticket=ticket, recipient=recipient)
     text = message_text(parsed)
+    truncated = len(text) > BODY_MAX_CHARS
+    text = text[:BODY_MAX_CHARS]  # as long as the web form allows; the rest is not kept
     files = _attachments(parsed)
     body = text or "\n".join(name for name, _data in files)  # a mail of attachments only still lands
     if not body:
@@ -136,7 +140,7 @@ def _file(parsed: EmailMessage, *, fields: dict, too_large: bool, envelope_recip
             )
     except TicketRefused as refusal:
         return _Filed(Outcome.REFUSED, refusal.code, ticket=ticket, recipient=recipient)
-    filed = _Filed(Outcome.ACCEPTED, ticket=ticket, message=message, recipient=recipient)
+    filed = _Filed(Outcome.ACCEPTED, "truncated" if truncated else "", ticket=ticket, message=message, recipient=recipient)
     _attachments_add(message=message, files=files, filed=filed)
     return filed
 
@@ -157,9 +161,8 @@ def _ticket_open(*, customer: User, subject: str, body: str, mail_id: str, previ
         customer=customer, subject=subject, body=body, category=category, channel=Channel.EMAIL, email_message_id=mail_id
     )
     if previous is not None:
-        Message.objects.create(
-            ticket=ticket, kind=Message.Kind.SYSTEM, internal=True, event=EVENT_FOLLOW_UP, data={"previous": previous.reference}
-        )
+        _event_internal(ticket=ticket, event=EVENT_FOLLOW_UP, data={"previous": previous.reference})
+    ticket_acknowledge(ticket=ticket, message=message)
     return ticket, message
 
 
@@ -183,25 +186,24 @@ def _attachments_add(*, message: Message, files: list[tuple[str, bytes]], filed:
         else:
             filed.attachments += 1
     if filed.refused_files:
-        filed.reason = "attachments_refused:" + ",".join(sorted({item["code"] for item in filed.refused_files}))
-        Message.objects.create(
-            ticket=message.ticket,
-            kind=Message.Kind.SYSTEM,
-            internal=True,
-            event=EVENT_ATTACHMENT_REFUSED,
-            data={"files": filed.refused_files},
+        filed.reason = (
+            ("truncated " if filed.reason else "")
+            + "attachments_refused:"
+            + ",".join(sorted({item["code"] for item in filed.refused_files}))
         )
+        _event_internal(ticket=message.ticket, event=EVENT_ATTACHMENT_REFUSED, data={"files": filed.refused_files})
 
 
 def _report(*, ticket: Ticket, reason: str, fields: dict) -> None:
     """An internal event on the ticket: its agents see that a mail was refused, and from whom."""
-    Message.objects.create(
-        ticket=ticket,
-        kind=Message.Kind.SYSTEM,
-        internal=True,
-        event=EVENT_REFUSED,
-        data={"reason": reason, "sender": fields["sender"], "subject": fields["subject"][:200]},
+    _event_internal(
+        ticket=ticket, event=EVENT_REFUSED, data={"reason": reason, "sender": fields["sender"], "subject": fields["subject"][:200]}
     )
+
+
+def _event_internal(*, ticket: Ticket, event: str, data: dict) -> Message:
+    # For the ticket's agents only (internal=True): no customer page, fragment or mail shows it.
+    return Message.objects.create(ticket=ticket, kind=Message.Kind.SYSTEM, internal=True, event=event, data=data)
 
 
 def _ticket_by_headers(parsed: EmailMessage) -> Ticket | None:

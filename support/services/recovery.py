@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from config.formatting import amount_plain, amount_text
 from support.models import Message, Queue, Ticket, TicketCategory
+from support.services.notify import ticket_acknowledge
 from support.services.tickets import ticket_create
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def recovery_ticket_open(*, request, ticket_reference: str = "") -> Ticket | Non
                 "amount": amount_text(request.amount),
                 "address": request.address,
             }
-        ticket, _first = ticket_create(customer=customer, subject=subject, body=body, category=category, links={"recovery": request})
+        ticket, first = ticket_create(customer=customer, subject=subject, body=body, category=category, links={"recovery": request})
+        ticket_acknowledge(ticket=ticket, message=first)
     recovery_event_post(request=request)
     return ticket
 

@@ -16,6 +16,7 @@ from support.errors import TicketRefused
 from support.forms import RatingForm, ReplyForm, TicketForm
 from support.selectors import customer as selectors
 from support.services.attachments import attachments_add
+from support.services.notify import ticket_acknowledge
 from support.services.tickets import message_post_customer, reopen_deadline, ticket_create, ticket_rate, ticket_reopen
 
 TICKETS_PER_PAGE = 25
@@ -28,6 +29,11 @@ def _own_ticket(request, reference: str):
     if ticket is None:
         raise Http404
     return ticket
+
+
+def _refusal_show(form, refused: TicketRefused) -> None:
+    # A refused file is told at the file field; anything else (closed ticket, empty text) above the form.
+    form.add_error("attachments" if refused.code.startswith("attachment") else None, refused.message)
 
 
 @login_required
@@ -59,8 +65,9 @@ def ticket_new_in(request, slug):
                         customer=customer, subject=data["subject"], body=data["body"], category=category, links=form.links()
                     )
                     attachments_add(message=first, files=data["attachments"])
+                    ticket_acknowledge(ticket=ticket, message=first)
             except TicketRefused as refused:
-                form.add_error("attachments" if refused.code.startswith("attachment") else None, refused.message)
+                _refusal_show(form, refused)
             else:
                 messages.success(request, _("Thank you. We have your ticket and will answer here and by email."))
                 return redirect("support:ticket", reference=ticket.reference)
@@ -100,7 +107,7 @@ def ticket_detail(request, reference):
                     message = message_post_customer(ticket=ticket, customer=request.user, body=reply_form.cleaned_data["body"])
                     attachments_add(message=message, files=reply_form.cleaned_data["attachments"])
             except TicketRefused as refused:
-                reply_form.add_error("attachments" if refused.code.startswith("attachment") else None, refused.message)
+                _refusal_show(reply_form, refused)
             else:
                 messages.success(request, _("Your reply was added."))
                 return redirect(reverse("support:ticket", args=[ticket.reference]) + f"#message-{message.pk}")

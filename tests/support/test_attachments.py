@@ -88,6 +88,20 @@ def test_a_jpeg_loses_its_exif_gps_and_anything_appended(first):
     assert attachment.original_name == "IMG_0001.jpg"
 
 
+def test_a_rotated_photo_keeps_its_orientation_without_the_exif_tag(first):
+    out = io.BytesIO()
+    photo = Image.new("RGB", (16, 12), (10, 120, 200))
+    exif = photo.getexif()
+    exif[0x0112] = 6  # Orientation: shown rotated 90 degrees clockwise
+    exif[0x010F] = "SecretCam"
+    photo.save(out, "JPEG", exif=exif.tobytes())
+    [attachment] = attachments_add(message=first, files=[("IMG_0002.jpg", out.getvalue())])
+    data = stored(attachment)
+    image = Image.open(io.BytesIO(data))
+    assert image.size == (12, 16)  # the pixels were turned as a viewer would show them
+    assert dict(image.getexif()) == {} and b"SecretCam" not in data
+
+
 def test_png_text_chunks_are_dropped(first):
     from PIL import PngImagePlugin
 

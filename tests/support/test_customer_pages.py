@@ -382,3 +382,16 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, desk, customer):
 def test_the_header_links_to_support(client, customer):
     client.force_login(customer)
     assert '<li><a href="/es/support/">Soporte</a></li>' in client.get("/es/wallet/").content.decode()
+
+
+def test_the_attachment_limits_are_read_with_the_field_and_say_one_file_in_the_singular(client, desk, customer, settings):
+    settings.SUPPORT_ATTACHMENTS_PER_MESSAGE = 1
+    client.force_login(customer)
+    page = main(client.get("/en/support/new/other/"))
+    field = re.search(r'<input type="file"[^>]*>', page).group(0)
+    assert 'aria-describedby="id_attachments_help"' in field
+    help_text = text(re.search(r'<p class="help" id="id_attachments_help">.*?</p>', page, re.S).group(0))
+    assert help_text == "Up to 1 file of 10.0 MB: an image (PNG, JPEG, GIF, WebP), a PDF or plain text."
+    settings.SUPPORT_ATTACHMENTS_PER_MESSAGE = 5
+    page = main(client.get("/en/support/new/other/"))
+    assert "Up to 5 files of 10.0 MB each" in text(page)

@@ -190,3 +190,41 @@ def test_the_recovery_page_links_the_request_to_the_ticket_it_came_from(desk, cu
     assert response.status_code == 302
     chosen.refresh_from_db()
     assert chosen.recovery == RecoveryRequest.objects.get() and Ticket.objects.count() == 1
+
+
+def test_a_new_recovery_ticket_is_acknowledged_a_joined_one_is_not(desk, customer, chain, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        request = submit(customer, missing_memo_transfer(customer, chain))
+    ticket = Ticket.objects.get(recovery=request)
+    (sent,) = mailoutbox
+    assert sent.to == [customer.email]
+    assert f"We have your request: Fund recovery: 50.00 XRP on XRP [#{ticket.reference}]" in sent.subject
+    mailoutbox.clear()
+    chosen = ticket_open(customer, desk, category="fund_recovery")
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        recovery_submit(
+            user=customer,
+            tx_hash="0xnothing",
+            chain="ERC20",
+            token="USDT",
+            amount=D("5"),
+            address="0xabc",
+            ticket_reference=chosen.reference,
+        )
+    assert Ticket.objects.get(recovery__tx_hash="0xnothing") == chosen
+    assert mailoutbox == []  # the customer's own ticket was acknowledged when it was opened
+
+
+def test_the_new_ticket_form_offers_only_the_customers_own_recovery_requests(desk, customer, chain):
+    from freezegun import freeze_time
+
+    from support.selectors.customer import linkable_objects
+
+    with freeze_time("2026-03-01 12:00"):
+        request = submit(customer, missing_memo_transfer(customer, chain))
+    recovery_submit(user=UserFactory(), tx_hash="0xother", chain="ERC20", token="USDT", amount=D("5"), address="0xabc")
+    assert linkable_objects(customer=customer, kind="recovery") == [
+        (str(request.pk), "\u206650.00 XRP\u2069 · XRP · 03/01/2026 · Submitted")
+    ]
+    assert linkable_objects(customer=customer, kind="nonsense") == []

@@ -383,3 +383,24 @@ def test_a_solved_ticket_past_its_reopen_period_gets_a_follow_up(ticket, answere
     assert record.outcome == Outcome.ACCEPTED and record.ticket != ticket
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.SOLVED
+
+
+def test_a_very_long_mail_keeps_as_much_text_as_the_web_form_allows(ticket, answered):
+    from support.forms import BODY_MAX_CHARS
+
+    record = mail_receive(raw=raw_mail(sender="maria@example.test", to=_reply_address(ticket), text="a" * (BODY_MAX_CHARS * 3)))
+    assert (record.outcome, record.reason) == (Outcome.ACCEPTED, "truncated")
+    assert len(_customer_messages(ticket)[-1].body) == BODY_MAX_CHARS == 20_000
+
+
+def test_a_link_in_the_maildir_is_not_followed(ticket, answered, tmp_path):
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / sub).mkdir()
+    elsewhere = tmp_path / "secret"
+    elsewhere.write_bytes(raw_mail(sender="maria@example.test", to=_reply_address(ticket), text="contents of a file outside"))
+    (tmp_path / "new" / "1733580000.M1P1.host").symlink_to(elsewhere)
+    out = io.StringIO()
+    call_command("support_mail_inbound", "--maildir", str(tmp_path), stdout=out)
+    assert out.getvalue().strip() == "no new mail"
+    assert not InboundMail.objects.exists()
+    assert "contents of a file outside" not in [m.body for m in _customer_messages(ticket)]

@@ -81,8 +81,8 @@ class Command(BaseCommand):
             raise CommandError(f"{root} is not a Maildir (it needs new/ and cur/)", returncode=EX_CONFIG)
         outcomes, failed = Counter(), 0
         for path in sorted(new.iterdir()):
-            if path.name.startswith(".") or not path.is_file():
-                continue
+            if path.name.startswith(".") or path.is_symlink() or not path.is_file():
+                continue  # a link could make the command read (and file into a ticket) any file it can open
             with path.open("rb") as stream:
                 raw, size = _read_bounded(stream, settings.SUPPORT_MAIL_MAX_BYTES)
             record = self._receive(raw=raw, size=size)
