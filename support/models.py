@@ -254,8 +254,9 @@ class SlaPolicyVersion(models.Model):
 
 
 def ticket_reference_generate() -> str:
-    # Not guessable, not sequential (no count of tickets leaks), easy to read aloud: no 0/O, 1/I.
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    # Not guessable, not sequential (no count of tickets leaks), easy to read aloud: no 0/O, 1/I;
+    # no E either, so no reference reads as a number in exponent form (2E10) to a spreadsheet.
+    alphabet = "23456789ABCDFGHJKLMNPQRSTUVWXYZ"
     return "".join(secrets.choice(alphabet) for _ in range(10))
 
 
