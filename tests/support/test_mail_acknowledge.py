@@ -10,11 +10,10 @@ from freezegun import freeze_time
 
 from support import mail
 from support.mail_tasks import support_mail_send
-from support.models import Message, OutboundMail, Ticket
+from support.models import Message, OutboundMail, SlaPolicy, Ticket
 from support.services.mail_inbound import mail_receive
 from support.services.notify import ACKNOWLEDGEMENTS_PER_HOUR, ticket_acknowledge
 from support.services.tickets import message_post_agent, ticket_create
-from tests.support.conftest_customer import clock_running
 from tests.support.conftest_mail import *  # noqa: F403 - the fixtures (agent, customer, the_desk, ticket)
 from tests.support.conftest_mail import raw_mail
 
@@ -39,7 +38,6 @@ def test_a_ticket_opened_on_the_web_is_acknowledged_with_reference_and_promise_i
         response = client.post("/es/support/new/other/", {"subject": "Comisiones & <límites>", "body": "¿Cuánto cuesta?"})
     assert response.status_code == 302
     ticket = Ticket.objects.get()
-    clock_running(ticket, due_at=datetime(2026, 3, 3, 14, 0, tzinfo=UTC))  # what the SLA engine sets in the same transaction
     assert mailoutbox == []  # nothing before commit
     for callback in callbacks:
         callback()
@@ -48,18 +46,20 @@ def test_a_ticket_opened_on_the_web_is_acknowledged_with_reference_and_promise_i
     assert outbound.message == ticket.messages.get(kind=Message.Kind.CUSTOMER)
     assert sent.to == ["maria@example.test"]
     # The customer's own subject, raw (a plain-text header is not HTML-escaped).
-    assert sent.subject == f"[Agora] We have your request: Comisiones & <límites> [#{ticket.reference}]"
+    assert sent.subject == f"[Agora] Hemos recibido tu solicitud: Comisiones & <límites> [#{ticket.reference}]"
     assert sent.body.startswith("Código antiphishing: PELICANO\n")
-    assert f'We have your request "Comisiones & <límites>". Its reference is #{ticket.reference}.' in sent.body
-    assert "We will answer by martes, 9:00\nTime zone: Nueva York" in sent.body  # 14:00 UTC in New York, Spanish
+    assert f"Hemos recibido tu solicitud «Comisiones & <límites>». Su referencia es #{ticket.reference}." in sent.body
+    # The engine's first response: Sunday 12:00 UTC + 24 h on the desk's 24/7 calendar, in New York (EST).
+    assert ticket.clocks.get(metric="first_response").due_at == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    assert "Te responderemos antes del lunes, 7:00\nZona horaria: Nueva York" in sent.body
     assert f"http://testserver/es/support/tickets/{ticket.reference}/" in sent.body
-    assert "If you did not write to us" not in sent.body
+    assert "Si no nos has escrito" not in sent.body
     headers = sent.message()
     assert headers["Auto-Submitted"] == "auto-replied"
     assert headers["In-Reply-To"] == f"<ticket.{ticket.reference.lower()}@support.agora.example>"
     markup = _html(sent)
     assert "Comisiones &amp; &lt;límites&gt;" in markup and "<límites>" not in markup
-    assert "martes, 9:00" in markup and "PELICANO" in markup
+    assert "lunes, 7:00" in markup and "PELICANO" in markup
     # Once per ticket, however often it is asked for.
     ticket_acknowledge(ticket=ticket, message=outbound.message)
     support_mail_send(outbound.pk)
@@ -69,11 +69,13 @@ def test_a_ticket_opened_on_the_web_is_acknowledged_with_reference_and_promise_i
 @freeze_time(NOW)
 def test_without_a_running_clock_the_acknowledgement_promises_no_time(the_desk, customer, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
+        SlaPolicy.objects.update(is_active=False)  # no policy covers the ticket: no clock runs
         ticket, first = ticket_create(customer=customer, subject="Hola", body="Una pregunta", category=the_desk["categories"]["other"])
+        assert not ticket.clocks.exists()
         ticket_acknowledge(ticket=ticket, message=first)
     (sent,) = mailoutbox
-    assert "We will answer as soon as we can, in your language." in sent.body
-    assert "We will answer by" not in sent.body
+    assert "Te responderemos lo antes posible, en tu idioma." in sent.body
+    assert "Te responderemos antes del" not in sent.body
 
 
 def test_a_refused_attachment_leaves_no_ticket_and_no_acknowledgement(client, customer, mailoutbox, django_capture_on_commit_callbacks):
@@ -98,10 +100,10 @@ def test_a_ticket_opened_by_email_is_acknowledged_without_quoting_the_mail(custo
     assert record.outcome == "accepted"
     (sent,) = mailoutbox
     ticket = record.ticket
-    assert sent.subject == f"[Agora] We have your request [#{ticket.reference}]"
+    assert sent.subject == f"[Agora] Hemos recibido tu solicitud [#{ticket.reference}]"
     assert "evil" not in sent.body and "evil" not in _html(sent)  # a forger's words never ride on our anti-phishing code
-    assert f"We have your request. Its reference is #{ticket.reference}." in sent.body
-    assert "If you did not write to us, answer this email and tell us: we will look into it." in sent.body
+    assert f"Hemos recibido tu solicitud. Su referencia es #{ticket.reference}." in sent.body
+    assert "Si no nos has escrito tú, responde a este correo y cuéntanoslo: lo investigaremos." in sent.body
     assert sent.message()["In-Reply-To"] == "<first@example.test>"  # threads under the customer's own mail
     assert sent.message()["Auto-Submitted"] == "auto-replied"
 
