@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import VipTier
+from support.forms import BODY_MAX_CHARS, AttachmentsField, _attachments_help, _help_linked
 from support.models import AgentProfile, Priority, Ticket, TicketCategory
 from support.services.security import ACTIONS
 
@@ -77,8 +78,15 @@ class PresenceForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 8}), max_length=20000)
+    """A reply or internal note; the canned picker (`pick`) is part of it, so inserting a canned
+    reply keeps the draft and the internal toggle (the "insert" button posts without sending)."""
+
+    pick = forms.ChoiceField(label=_("Canned reply or macro"), required=False)
+    body = forms.CharField(
+        label=pgettext_lazy("text of a message", "Message"), widget=forms.Textarea(attrs={"rows": 8}), max_length=BODY_MAX_CHARS
+    )
     internal = forms.BooleanField(label=_("Internal note (only agents see it)"), required=False)
+    attachments = AttachmentsField(label=_("Attachments"))
     status = forms.ChoiceField(
         label=_("Then set the status to"), choices=[("", _("Keep the status"))] + list(Ticket.Status.choices), required=False
     )
@@ -88,13 +96,11 @@ class ReplyForm(forms.Form):
     canned = forms.IntegerField(widget=forms.HiddenInput, required=False)
     last_seen = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
-
-class CannedPickForm(forms.Form):
-    canned = forms.ChoiceField(label=_("Canned reply or macro"))
-
     def __init__(self, *args, replies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["canned"].choices = [("", _("Choose…"))] + [(str(c.pk), c.title) for c in replies]
+        self.fields["pick"].choices = [("", _("Choose…"))] + [(str(c.pk), c.title) for c in replies]
+        self.fields["attachments"].help_text = _attachments_help()
+        _help_linked(self)
 
 
 class StatusForm(forms.Form):

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -30,7 +31,6 @@ from support.forms_console import (
     VIEW_LABELS,
     AssignForm,
     BulkAssignForm,
-    CannedPickForm,
     FreezeLiftRequestForm,
     PresenceForm,
     PriorityForm,
@@ -45,6 +45,7 @@ from support.selectors.access import customers_for_agent, is_console_user, ticke
 from support.selectors.context import customer_context
 from support.services import canned as canned_service
 from support.services import security as security_service
+from support.services.attachments import attachments_add
 from support.services.routing import agent_presence_set, ticket_assign
 from support.services.tickets import ticket_priority_set, ticket_status_set
 
@@ -194,6 +195,8 @@ def _viewers_text(viewers: list[tuple[str, bool]]) -> list[str]:
 
 
 def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None, collision=None, status=200, canned=None):
+    """The ticket page. `reply_form`: a posted form shown again (its errors, or a collision: its
+    draft kept); else a fresh one from `reply_initial` (a canned reply inserted)."""
     user = request.user
     conversation = selectors.conversation(ticket=ticket)
     texts = [m.body for m in conversation if m.body]
@@ -208,11 +211,11 @@ def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None
     ticket.breached = any(selectors.clock_breached(clock, now) for clock in clocks)
     ticket.at_risk = any(selectors.clock_at_risk(clock, now) for clock in clocks)
     if reply_form is None:
-        reply_form = ReplyForm(initial={**(reply_initial or {}), "last_seen": last_seen})
+        reply_form = ReplyForm(replies=replies, initial={"last_seen": last_seen, **(reply_initial or {})})
     elif collision:
         data = reply_form.data.copy()
         data["last_seen"] = str(last_seen)  # sending again means: I have read these
-        reply_form = ReplyForm(data)
+        reply_form = ReplyForm(data, replies=replies)
         reply_form.is_valid()
     body = reply_form["body"].value() or ""
     context = {
@@ -226,7 +229,7 @@ def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None
         "reply_form": reply_form,
         "unfilled": canned_service.canned_unfilled(body),
         "canned": canned,
-        "canned_form": CannedPickForm(replies=replies, initial={"canned": canned.pk if canned else ""}),
+        "files_dropped": bool(collision and request.FILES),
         "status_form": StatusForm(initial={"status": ticket.status}),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
         "assign_form": AssignForm(
@@ -257,12 +260,43 @@ def ticket_view(request, ticket):
         canned = selectors.canned_reply_for(ticket=ticket, pk=int(picked))
         if canned is None:
             raise Http404
-        initial = {
-            "body": canned_service.canned_render(canned=canned, ticket=ticket),
-            "status": canned.set_status,
-            "priority": canned.set_priority,
-            "canned": canned.pk,
-        }
+        initial = _canned_initial(canned=canned, ticket=ticket)
+    return _ticket_page(request, ticket, reply_initial=initial, canned=canned)
+
+
+def _canned_initial(*, canned, ticket: Ticket, draft: str = "", internal: bool = False, status: str = "", priority: str = "") -> dict:
+    """The reply form with a canned reply added after the draft; a macro pre-selects its status and
+    priority (the agent may change them before sending). The internal toggle stays as it was."""
+    text = canned_service.canned_render(canned=canned, ticket=ticket)
+    draft = draft.rstrip()
+    return {
+        "body": f"{draft}\n\n{text}" if draft else text,
+        "internal": internal,
+        "status": canned.set_status or status,
+        "priority": canned.set_priority or priority,
+        "canned": canned.pk,
+        "pick": "",
+    }
+
+
+def _canned_insert(request, ticket: Ticket):
+    """The reply form's "insert" button: the page again with the canned reply added to the draft,
+    nothing sent. The last message the agent saw stays the one the draft was started after."""
+    post = request.POST
+    canned = selectors.canned_reply_for(ticket=ticket, pk=int(post["pick"])) if post.get("pick", "").isdigit() else None
+    if canned is None:
+        messages.error(request, _("Choose a canned reply or macro from the list."))
+        return _ticket_page(request, ticket, reply_form=ReplyForm(post, replies=selectors.canned_replies_for(ticket=ticket)), status=400)
+    initial = _canned_initial(
+        canned=canned,
+        ticket=ticket,
+        draft=post.get("body", ""),
+        internal=post.get("internal") in ("on", "1", "true"),
+        status=post.get("status", ""),
+        priority=post.get("priority", ""),
+    )
+    if post.get("last_seen", "").isdigit():
+        initial["last_seen"] = int(post["last_seen"])
     return _ticket_page(request, ticket, reply_initial=initial, canned=canned)
 
 
@@ -272,8 +306,11 @@ def ticket_view(request, ticket):
 def reply(request, ticket):
     """Post a reply or internal note. When someone else wrote after the last message this agent
     saw (the form carries its id), the page comes back with what is new and the draft kept:
-    sending again confirms it."""
-    form = ReplyForm(request.POST)
+    sending again confirms it. The "insert" button adds a canned reply to the draft instead.
+    Attachments are stored with the message, in its transaction: a refused file sends nothing."""
+    if "insert" in request.POST:
+        return _canned_insert(request, ticket)
+    form = ReplyForm(request.POST, request.FILES, replies=selectors.canned_replies_for(ticket=ticket))
     if not form.is_valid():
         return _ticket_page(request, ticket, reply_form=form, status=400)
     data = form.cleaned_data
@@ -282,15 +319,17 @@ def reply(request, ticket):
         return _ticket_page(request, ticket, reply_form=form, collision=newer, status=409)
     canned = selectors.canned_reply_for(ticket=ticket, pk=data["canned"]) if data["canned"] else None
     try:
-        canned_service.reply_send(
-            ticket=ticket,
-            agent=request.user,
-            body=data["body"],
-            internal=data["internal"],
-            status=data["status"],
-            priority=data["priority"],
-            canned=canned,
-        )
+        with transaction.atomic():
+            message = canned_service.reply_send(
+                ticket=ticket,
+                agent=request.user,
+                body=data["body"],
+                internal=data["internal"],
+                status=data["status"],
+                priority=data["priority"],
+                canned=canned,
+            )
+            attachments_add(message=message, files=data["attachments"])
     except TicketRefused as refused:
         form.add_error(None, refused.message)
         return _ticket_page(request, ticket, reply_form=form, status=400)

@@ -197,11 +197,69 @@ def test_a_macro_sets_status_and_priority_when_sent(client, helpdesk, es_agent, 
     assert (form["status"].value(), form["priority"].value(), form["canned"].value()) == ("pending", "high", macro.pk)
     body = form["body"].value()
     assert body == "Envíanos el hash de la transacción, por favor."
-    # The posted form keeps the macro's id; empty status/priority fields still get the macro's.
-    client.post(reverse("console:reply", args=[ticket.reference]), {"body": body, "canned": macro.pk, "last_seen": last_seen(response)})
+    # The form posts the macro's pre-selected status and priority.
+    client.post(
+        reverse("console:reply", args=[ticket.reference]),
+        {"body": body, "canned": macro.pk, "status": "pending", "priority": "high", "last_seen": last_seen(response)},
+    )
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority) == ("pending", "high")
     assert Message.objects.filter(ticket=ticket, kind="agent", internal=False, body=body).count() == 1
+
+
+def test_keep_the_status_beats_the_macro(client, helpdesk, es_agent, macro):
+    """The macro pre-selects its status and priority; an agent who sets them back to "keep" keeps them
+    (the macro used to apply them anyway, hidden behind a form that said otherwise)."""
+    ticket = ticket_make(helpdesk)
+    client.force_login(es_agent)
+    response = page(client, ticket, canned=macro.pk)
+    client.post(
+        reverse("console:reply", args=[ticket.reference]),
+        {"body": "Solo el texto", "canned": macro.pk, "status": "", "priority": "", "last_seen": last_seen(response)},
+    )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority) == ("open", "normal")
+    assert Message.objects.filter(ticket=ticket, kind="agent", body="Solo el texto").count() == 1
+
+
+def test_inserting_a_canned_reply_keeps_the_draft_and_the_internal_toggle(client, helpdesk, es_agent, macro):
+    """The picker used to be its own GET form: choosing a reply threw the draft away and unticked
+    "internal", so the note the agent went on writing was sent to the customer."""
+    ticket = ticket_make(helpdesk)
+    client.force_login(es_agent)
+    seen = last_seen(page(client, ticket))
+    message_post_customer(ticket=ticket, customer=ticket.customer, body="¿Hola?")
+    response = client.post(
+        reverse("console:reply", args=[ticket.reference]),
+        {"insert": "1", "pick": macro.pk, "body": "Nota: revisar el hash  ", "internal": "on", "last_seen": seen},
+    )
+    assert response.status_code == 200
+    form = response.context["reply_form"]
+    assert form["body"].value() == "Nota: revisar el hash\n\nEnvíanos el hash de la transacción, por favor."
+    assert form["internal"].value() is True
+    assert (form["status"].value(), form["priority"].value(), form["canned"].value()) == ("pending", "high", macro.pk)
+    assert form["last_seen"].value() == seen  # the customer's new message still warns when it is sent
+    assert re.search(r"<input[^>]*name=\"internal\"[^>]*checked", response.content.decode())
+    assert Message.objects.filter(ticket=ticket, kind="agent").count() == 0  # nothing sent
+    assert client.post(reverse("console:reply", args=[ticket.reference]), {"insert": "1", "pick": "999999"}).status_code == 400
+
+
+def test_an_agent_attaches_a_file_to_a_reply_and_a_refused_file_sends_nothing(client, helpdesk, es_agent, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    ticket = ticket_make(helpdesk)
+    client.force_login(es_agent)
+    url = reverse("console:reply", args=[ticket.reference])
+    seen = last_seen(page(client, ticket))
+    pdf = SimpleUploadedFile("guia.pdf", b"%PDF-1.4 how to find the hash", content_type="application/pdf")
+    client.post(url, {"body": "Adjunto la guía", "attachments": [pdf], "last_seen": seen})
+    reply = Message.objects.get(ticket=ticket, kind="agent")
+    assert [(a.original_name, a.content_type) for a in reply.attachments.all()] == [("guia.pdf", "application/pdf")]
+    fake = SimpleUploadedFile("run.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
+    response = client.post(url, {"body": "Otro", "attachments": [fake], "last_seen": reply.pk})
+    assert response.status_code == 400
+    assert Message.objects.filter(ticket=ticket, kind="agent").count() == 1  # the reply went with its file
 
 
 def test_the_agents_choice_beats_the_macros(client, helpdesk, es_agent, macro):
@@ -223,7 +281,7 @@ def test_canned_replies_of_another_category_or_inactive_are_not_offered(client, 
     off = CannedReply.objects.create(title="Old", title_en="Old", body="x", body_en="x", is_active=False)
     ticket = ticket_make(helpdesk, category="deposit")
     client.force_login(es_agent)
-    choices = [value for value, _label in page(client, ticket).context["canned_form"].fields["canned"].choices]
+    choices = [value for value, _label in page(client, ticket).context["reply_form"].fields["pick"].choices]
     assert choices == ["", str(canned.pk)]
     assert page(client, ticket, canned=other.pk).status_code == 404
     assert page(client, ticket, canned=off.pk).status_code == 404
