@@ -1,5 +1,7 @@
 """Forms of the helpdesk console. Choices that depend on the agent (queues, agents) are passed in."""
 
+import uuid
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -120,7 +122,9 @@ class AssignForm(forms.Form):
 
 
 class SecurityActionForm(forms.Form):
-    action = forms.ChoiceField(label=_("Action"), choices=list(ACTIONS.items()))
+    action = forms.ChoiceField(label=pgettext_lazy("security action", "Action"), choices=list(ACTIONS.items()))
+    # One per rendered form: the same form sent twice acts once (support.services.security.customer_protect).
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64, initial=lambda: uuid.uuid4().hex)
     reason = forms.CharField(
         label=_("Reason (kept in the audit log)"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, strip=True
     )

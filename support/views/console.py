@@ -417,6 +417,7 @@ def security_action(request, ticket):
             reason=form.cleaned_data["reason"],
             by=request.user,
             client=client_info(request),
+            token=form.cleaned_data["token"],
         )
         messages.success(request, _("Done: %(action)s.") % {"action": security_service.ACTIONS[form.cleaned_data["action"]]})
     except TicketRefused as refused:
