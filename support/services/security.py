@@ -64,9 +64,7 @@ def _event(*, ticket: Ticket, by: User, event: str, data: dict) -> Message:
     return Message.objects.create(ticket=ticket, kind=Message.Kind.SYSTEM, internal=True, author=by, event=event, data=data)
 
 
-def customer_protect(
-    *, ticket: Ticket, action: str, reason: str, by: User, client: ClientInfo = NO_CLIENT, token: str = ""
-) -> Message:
+def customer_protect(*, ticket: Ticket, action: str, reason: str, by: User, client: ClientInfo = NO_CLIENT, token: str = "") -> Message:
     """Take one protective action on the ticket's customer (`action` in ACTIONS) with a reason.
 
     Refused (TicketRefused) without the permission, without a reason, on a ticket the agent may

@@ -91,6 +91,14 @@ def _refused(request, refused: TicketRefused) -> None:
     messages.error(request, refused.message)
 
 
+def _assign(*, ticket: Ticket, assignee: User | None, by: User) -> None:
+    """routing.ticket_assign, and the console's rule on top: taking a colleague's ticket is a
+    reassignment, which is a supervisor's (an agent takes unassigned tickets only)."""
+    if ticket.assignee_id not in (None, by.pk) and not by.has_perm("support.supervise_ticket"):
+        raise TicketRefused("assigned_to_colleague", _("This ticket is assigned to a colleague: ask a supervisor to reassign it."))
+    ticket_assign(ticket=ticket, assignee=assignee, by=by)
+
+
 # --- Queues ------------------------------------------------------------------------------------------
 
 
@@ -148,7 +156,7 @@ def bulk_assign(request):
     done = 0
     for ticket in tickets_for_agent(user).filter(pk__in=ids).order_by("pk"):
         try:
-            ticket_assign(ticket=ticket, assignee=assignee, by=user)
+            _assign(ticket=ticket, assignee=assignee, by=user)
             done += 1
         except TicketRefused as refused:
             messages.error(request, _("#%(reference)s: %(problem)s") % {"reference": ticket.reference, "problem": refused.message})
@@ -389,7 +397,7 @@ def assign(request, ticket):
         assignee_id = form.cleaned_data["assignee"]
         assignee = User.objects.filter(pk=int(assignee_id)).first() if assignee_id else None
         try:
-            ticket_assign(ticket=ticket, assignee=assignee, by=request.user)
+            _assign(ticket=ticket, assignee=assignee, by=request.user)
             messages.success(request, _("Assignment changed."))
         except TicketRefused as refused:
             _refused(request, refused)

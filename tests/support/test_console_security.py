@@ -15,8 +15,8 @@ from accounts.models import AccountFreeze, ApiKey, SecurityEvent, User
 from support.errors import TicketRefused
 from support.models import Message
 from support.services.security import customer_freeze_lift_approve, customer_freeze_lift_request, customer_protect
-from tests.support.conftest_console import *  # noqa: F403 - the fixtures
 from tests.conftest import on_postgres, run_concurrently
+from tests.support.conftest_console import *  # noqa: F403 - the fixtures
 from tests.support.conftest_console import customer_make, reauthenticate, ticket_make
 
 

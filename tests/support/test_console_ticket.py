@@ -446,3 +446,38 @@ def test_the_ticket_header_timer_follows_the_clocks(client, helpdesk, es_agent):
     client.force_login(es_agent)
     header = re.search(r'<dl class="kv ticket-meta">.*?</dl>', page(client, ticket).content.decode(), re.S).group(0)
     assert 'class="sla at-risk"' in header
+
+
+def test_routing_mail_and_recovery_events_read_as_sentences(client, helpdesk, es_agent):
+    """They showed as 'Event: fallback from=es, reason=no_agent_online, to=en' and 'the desk assigned…'."""
+    ticket = ticket_make(helpdesk)
+    system = {"ticket": ticket, "kind": Message.Kind.SYSTEM, "internal": True}
+    events = [
+        Message.objects.create(**system, event="fallback", data={"from": "es", "to": "en", "reason": "no_agent_online"}),
+        Message.objects.create(**system, event="fallback", data={"from": "es", "to": "en", "reason": "waited"}),
+        Message.objects.create(**system, event="assigned", data={"old": None, "new": es_agent.pk}),
+        Message.objects.create(**system, event="assigned", data={"old": es_agent.pk, "new": None}),
+        Message.objects.create(**system, event="mail_refused", data={"reason": "sender", "sender": "x@evil.test", "subject": "Hi"}),
+        Message.objects.create(**system, event="mail_attachment_refused", data={"files": [{"name": "a.exe"}, {"name": "b.js"}]}),
+        Message.objects.create(**system, event="mail_follow_up", data={"previous": "ABC12345"}),
+        Message.objects.create(
+            ticket=ticket,
+            kind=Message.Kind.SYSTEM,
+            event="recovery",
+            data={"request": 7, "status": "quoted", "fee": "12.5", "token": "USDT"},
+        ),
+    ]
+    client.force_login(es_agent)
+    response = page(client, ticket)
+    texts = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", message_html(response, m).split('class="msg-event">')[1])).strip() for m in events]
+    assert texts[0].startswith("Moved from the es queue to the en queue: no agent of the es queue was online.")
+    assert texts[1].startswith("Moved from the es queue to the en queue: nobody there had room after the wait.")
+    assert texts[2].startswith("Routing assigned the ticket to lucia.")
+    assert texts[3].startswith("The ticket went back to the queue automatically.")
+    assert texts[4].startswith("A mail from x@evil.test was refused (")
+    assert texts[5].startswith("Attachments of the customer&#x27;s mail were refused: a.exe, b.js.")
+    assert texts[6].startswith("The customer answered closed ticket #ABC12345 by email; this ticket follows it up.")
+    assert texts[7].startswith(
+        "The customer read: Your fund recovery request #7: the fee is 12.50 USDT. Accept or decline it on the recovery page."
+    )
+    assert "Event:" not in response.content.decode()
