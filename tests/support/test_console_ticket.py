@@ -327,6 +327,23 @@ def test_link_detection_costs_three_queries(helpdesk, es_agent, usdt, django_ass
         assert not reference_links(user=es_agent, customer=customer, texts=["nothing long here"])
 
 
+def test_thousands_of_pasted_tokens_cost_a_bounded_lookup(helpdesk, es_agent, usdt):
+    """22,000 candidates made a deposit query of 66,000 parameters (2 MB of SQL, 3 s on PostgreSQL,
+    at its 65,535-parameter limit) on every load of the agent's page. The newest messages' tokens are kept."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from support.selectors.console import reference_links
+
+    customer = customer_make("es")
+    mine = deposit_make(customer, usdt, "10", "0x" + "22" * 32)
+    flood = [" ".join(f"{i:030d}" for i in range(start, start + 770)) for start in range(0, 22000, 770)]
+    with CaptureQueriesContext(connection) as queries:
+        links = reference_links(user=es_agent, customer=customer, texts=[*flood, f"el hash es {mine.tx_hash}"])
+    assert list(links.by_token) == [mine.tx_hash]
+    assert max(len(q["sql"]) for q in queries.captured_queries) < 60_000
+
+
 def test_linked_objects_and_the_object_page(client, helpdesk, es_agent, de_agent, usdt):
     customer = customer_make("es")
     withdrawal = withdrawal_make(customer, usdt, "50", "0xWithdrawalDestination00000000000000000003")
@@ -353,6 +370,8 @@ def test_a_recovery_case_shows_its_state_the_update_timer_and_the_approval_link(
     html = page(client, ticket).content.decode()
     case = re.search(r'<section class="card recovery-case".*?</section>', html, re.S).group(0)
     assert 'data-recovery-status="accepted"' in case and "Accepted, waiting for approval" in case
+    # Amounts keep their left-to-right order inside right-to-left text (they were bare text).
+    assert '<bdi dir="ltr">250.00</bdi> USDT · TRC20' in case
     assert 'class="sla ok"' in case and "left" in case
     approval = reverse("admin:wallets_recoveryrequest_changelist") + f"?id__exact={recovery.pk}"
     assert approval not in case  # agents cannot approve
