@@ -23,11 +23,13 @@ ANY = [("", pgettext_lazy("filter choice", "Any"))]
 
 
 class QueueFilterForm(forms.Form):
-    view = forms.ChoiceField(label=_("View"), choices=list(VIEW_LABELS.items()), required=False)
+    view = forms.ChoiceField(label=pgettext_lazy("queue view", "View"), choices=list(VIEW_LABELS.items()), required=False)
     language = forms.ChoiceField(label=pgettext_lazy("support queue", "Queue"), required=False)
-    category = forms.ChoiceField(label=_("Category"), required=False)
-    priority = forms.ChoiceField(label=_("Priority"), choices=ANY + list(Priority.choices), required=False)
-    tier = forms.ChoiceField(label=_("Tier"), choices=ANY + [(str(v), label) for v, label in VipTier.choices], required=False)
+    category = forms.ChoiceField(label=pgettext_lazy("ticket", "Category"), required=False)
+    priority = forms.ChoiceField(label=pgettext_lazy("ticket", "Priority"), choices=ANY + list(Priority.choices), required=False)
+    tier = forms.ChoiceField(
+        label=pgettext_lazy("customer fee tier", "Tier"), choices=ANY + [(str(v), label) for v, label in VipTier.choices], required=False
+    )
     status = forms.ChoiceField(label=pgettext_lazy("state of an item", "Status"), choices=ANY + list(Ticket.Status.choices), required=False)
 
     def __init__(self, *args, queues=(), **kwargs):
@@ -110,7 +112,7 @@ class StatusForm(forms.Form):
 
 
 class PriorityForm(forms.Form):
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    priority = forms.ChoiceField(label=pgettext_lazy("ticket", "Priority"), choices=Priority.choices)
 
 
 class AssignForm(forms.Form):
