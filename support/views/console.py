@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -48,6 +48,7 @@ from support.services import security as security_service
 from support.services.attachments import attachments_add
 from support.services.routing import agent_presence_set, ticket_assign
 from support.services.tickets import ticket_priority_set, ticket_status_set
+from support.views.customer import ATTACHMENT_CSP
 
 VIEWERS_SECONDS = 45
 
@@ -354,56 +355,61 @@ def heartbeat(request, ticket):
     return JsonResponse({"viewers": _viewers_text(others)})
 
 
+def _ticket_action(request, ticket: Ticket, *, form, invalid: str, act, done) -> HttpResponse:
+    """The ticket page's small forms: a valid form runs `act(cleaned_data)` (one service call);
+    the refusal, or `done` (a text, or a function of the cleaned data), is the page's message."""
+    if form is not None and not form.is_valid():
+        messages.error(request, invalid)
+        return redirect("console:ticket", reference=ticket.reference)
+    data = form.cleaned_data if form is not None else {}
+    try:
+        act(data)
+        messages.success(request, done(data) if callable(done) else done)
+    except TicketRefused as refused:
+        _refused(request, refused)
+    return redirect("console:ticket", reference=ticket.reference)
+
+
 @console_required
 @require_POST
 @ticket_required
 def status_set(request, ticket):
-    form = StatusForm(request.POST)
-    if form.is_valid():
-        try:
-            ticket_status_set(ticket=ticket, status=form.cleaned_data["status"], by=request.user)
-            messages.success(request, _("Status changed."))
-        except TicketRefused as refused:
-            _refused(request, refused)
-    else:
-        messages.error(request, _("Choose a status from the list."))
-    return redirect("console:ticket", reference=ticket.reference)
+    return _ticket_action(
+        request,
+        ticket,
+        form=StatusForm(request.POST),
+        invalid=_("Choose a status from the list."),
+        act=lambda data: ticket_status_set(ticket=ticket, status=data["status"], by=request.user),
+        done=_("Status changed."),
+    )
 
 
 @console_required
 @require_POST
 @ticket_required
 def priority_set(request, ticket):
-    form = PriorityForm(request.POST)
-    if form.is_valid():
-        try:
-            ticket_priority_set(ticket=ticket, priority=form.cleaned_data["priority"], by=request.user)
-            messages.success(request, _("Priority changed."))
-        except TicketRefused as refused:
-            _refused(request, refused)
-    else:
-        messages.error(request, _("Choose a priority from the list."))
-    return redirect("console:ticket", reference=ticket.reference)
+    return _ticket_action(
+        request,
+        ticket,
+        form=PriorityForm(request.POST),
+        invalid=_("Choose a priority from the list."),
+        act=lambda data: ticket_priority_set(ticket=ticket, priority=data["priority"], by=request.user),
+        done=_("Priority changed."),
+    )
 
 
 @console_required
 @require_POST
 @ticket_required
 def assign(request, ticket):
-    form = AssignForm(
-        request.POST, agents=selectors.agents_assignable(user=request.user), allow_nobody=request.user.has_perm("support.supervise_ticket")
-    )
-    if form.is_valid():
-        assignee_id = form.cleaned_data["assignee"]
-        assignee = User.objects.filter(pk=int(assignee_id)).first() if assignee_id else None
-        try:
-            _assign(ticket=ticket, assignee=assignee, by=request.user)
-            messages.success(request, _("Assignment changed."))
-        except TicketRefused as refused:
-            _refused(request, refused)
-    else:
-        messages.error(request, _("Choose an agent from the list."))
-    return redirect("console:ticket", reference=ticket.reference)
+    user = request.user
+    form = AssignForm(request.POST, agents=selectors.agents_assignable(user=user), allow_nobody=user.has_perm("support.supervise_ticket"))
+
+    def act(data):
+        assignee = User.objects.filter(pk=int(data["assignee"])).first() if data["assignee"] else None
+        _assign(ticket=ticket, assignee=assignee, by=user)
+
+    return _ticket_action(request, ticket, form=form, invalid=_("Choose an agent from the list."), act=act, done=_("Assignment changed."))
 
 
 # --- Security actions (reason + re-authentication, audited, shown in the ticket) -------------------------
@@ -414,23 +420,19 @@ def assign(request, ticket):
 @ticket_required
 @reauthentication_required
 def security_action(request, ticket):
-    form = SecurityActionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose an action and give the reason for it."))
-        return redirect("console:ticket", reference=ticket.reference)
-    try:
+    def act(data):
         security_service.customer_protect(
-            ticket=ticket,
-            action=form.cleaned_data["action"],
-            reason=form.cleaned_data["reason"],
-            by=request.user,
-            client=client_info(request),
-            token=form.cleaned_data["token"],
+            ticket=ticket, action=data["action"], reason=data["reason"], by=request.user, client=client_info(request), token=data["token"]
         )
-        messages.success(request, _("Done: %(action)s.") % {"action": security_service.ACTIONS[form.cleaned_data["action"]]})
-    except TicketRefused as refused:
-        _refused(request, refused)
-    return redirect("console:ticket", reference=ticket.reference)
+
+    return _ticket_action(
+        request,
+        ticket,
+        form=SecurityActionForm(request.POST),
+        invalid=_("Choose an action and give the reason for it."),
+        act=act,
+        done=lambda data: _("Done: %(action)s.") % {"action": security_service.ACTIONS[data["action"]]},
+    )
 
 
 @console_required
@@ -438,22 +440,19 @@ def security_action(request, ticket):
 @ticket_required
 @reauthentication_required
 def freeze_lift_request(request, ticket):
-    form = FreezeLiftRequestForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Give the reason for lifting the freeze."))
-        return redirect("console:ticket", reference=ticket.reference)
-    try:
+    def act(data):
         security_service.customer_freeze_lift_request(
-            ticket=ticket,
-            freeze_id=form.cleaned_data["freeze"],
-            reason=form.cleaned_data["reason"],
-            by=request.user,
-            client=client_info(request),
+            ticket=ticket, freeze_id=data["freeze"], reason=data["reason"], by=request.user, client=client_info(request)
         )
-        messages.success(request, _("Lifting the freeze is requested. A second person must approve it."))
-    except TicketRefused as refused:
-        _refused(request, refused)
-    return redirect("console:ticket", reference=ticket.reference)
+
+    return _ticket_action(
+        request,
+        ticket,
+        form=FreezeLiftRequestForm(request.POST),
+        invalid=_("Give the reason for lifting the freeze."),
+        act=act,
+        done=_("Lifting the freeze is requested. A second person must approve it."),
+    )
 
 
 @console_required
@@ -461,12 +460,16 @@ def freeze_lift_request(request, ticket):
 @ticket_required
 @reauthentication_required
 def freeze_lift_approve(request, ticket, freeze_id):
-    try:
-        security_service.customer_freeze_lift_approve(ticket=ticket, freeze_id=freeze_id, by=request.user, client=client_info(request))
-        messages.success(request, _("The freeze is lifted."))
-    except TicketRefused as refused:
-        _refused(request, refused)
-    return redirect("console:ticket", reference=ticket.reference)
+    return _ticket_action(
+        request,
+        ticket,
+        form=None,
+        invalid="",
+        act=lambda _data: security_service.customer_freeze_lift_approve(
+            ticket=ticket, freeze_id=freeze_id, by=request.user, client=client_info(request)
+        ),
+        done=_("The freeze is lifted."),
+    )
 
 
 @console_required
@@ -512,5 +515,5 @@ def attachment(request, pk):
     if item is None:
         raise Http404
     response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name, content_type=item.content_type)
-    response["Content-Security-Policy"] = "sandbox"
+    response["Content-Security-Policy"] = ATTACHMENT_CSP
     return response
