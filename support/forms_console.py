@@ -1,10 +1,13 @@
 """Forms of the helpdesk console. Choices that depend on the agent (queues, agents) are passed in."""
 
+import uuid
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import VipTier
+from support.forms import BODY_MAX_CHARS, AttachmentsField, _attachments_help, _help_linked
 from support.models import AgentProfile, Priority, Ticket, TicketCategory
 from support.services.security import ACTIONS
 
@@ -20,11 +23,13 @@ ANY = [("", pgettext_lazy("filter choice", "Any"))]
 
 
 class QueueFilterForm(forms.Form):
-    view = forms.ChoiceField(label=_("View"), choices=list(VIEW_LABELS.items()), required=False)
+    view = forms.ChoiceField(label=pgettext_lazy("queue view", "View"), choices=list(VIEW_LABELS.items()), required=False)
     language = forms.ChoiceField(label=pgettext_lazy("support queue", "Queue"), required=False)
-    category = forms.ChoiceField(label=_("Category"), required=False)
-    priority = forms.ChoiceField(label=_("Priority"), choices=ANY + list(Priority.choices), required=False)
-    tier = forms.ChoiceField(label=_("Tier"), choices=ANY + [(str(v), label) for v, label in VipTier.choices], required=False)
+    category = forms.ChoiceField(label=pgettext_lazy("ticket", "Category"), required=False)
+    priority = forms.ChoiceField(label=pgettext_lazy("ticket", "Priority"), choices=ANY + list(Priority.choices), required=False)
+    tier = forms.ChoiceField(
+        label=pgettext_lazy("customer fee tier", "Tier"), choices=ANY + [(str(v), label) for v, label in VipTier.choices], required=False
+    )
     status = forms.ChoiceField(label=pgettext_lazy("state of an item", "Status"), choices=ANY + list(Ticket.Status.choices), required=False)
 
     def __init__(self, *args, queues=(), **kwargs):
@@ -77,8 +82,15 @@ class PresenceForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 8}), max_length=20000)
+    """A reply or internal note; the canned picker (`pick`) is part of it, so inserting a canned
+    reply keeps the draft and the internal toggle (the "insert" button posts without sending)."""
+
+    pick = forms.ChoiceField(label=_("Canned reply or macro"), required=False)
+    body = forms.CharField(
+        label=pgettext_lazy("text of a message", "Message"), widget=forms.Textarea(attrs={"rows": 8}), max_length=BODY_MAX_CHARS
+    )
     internal = forms.BooleanField(label=_("Internal note (only agents see it)"), required=False)
+    attachments = AttachmentsField(label=_("Attachments"))
     status = forms.ChoiceField(
         label=_("Then set the status to"), choices=[("", _("Keep the status"))] + list(Ticket.Status.choices), required=False
     )
@@ -88,13 +100,11 @@ class ReplyForm(forms.Form):
     canned = forms.IntegerField(widget=forms.HiddenInput, required=False)
     last_seen = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
-
-class CannedPickForm(forms.Form):
-    canned = forms.ChoiceField(label=_("Canned reply or macro"))
-
     def __init__(self, *args, replies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["canned"].choices = [("", _("Choose…"))] + [(str(c.pk), c.title) for c in replies]
+        self.fields["pick"].choices = [("", _("Choose…"))] + [(str(c.pk), c.title) for c in replies]
+        self.fields["attachments"].help_text = _attachments_help()
+        _help_linked(self)
 
 
 class StatusForm(forms.Form):
@@ -102,7 +112,7 @@ class StatusForm(forms.Form):
 
 
 class PriorityForm(forms.Form):
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    priority = forms.ChoiceField(label=pgettext_lazy("ticket", "Priority"), choices=Priority.choices)
 
 
 class AssignForm(forms.Form):
@@ -114,7 +124,9 @@ class AssignForm(forms.Form):
 
 
 class SecurityActionForm(forms.Form):
-    action = forms.ChoiceField(label=_("Action"), choices=list(ACTIONS.items()))
+    action = forms.ChoiceField(label=pgettext_lazy("security action", "Action"), choices=list(ACTIONS.items()))
+    # One per rendered form: the same form sent twice acts once (support.services.security.customer_protect).
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64, initial=lambda: uuid.uuid4().hex)
     reason = forms.CharField(
         label=_("Reason (kept in the audit log)"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, strip=True
     )

@@ -12,9 +12,13 @@
     });
   });
 
-  // The canned-reply picker inserts as soon as one is chosen.
+  // The canned-reply picker inserts as soon as one is chosen, through the reply form's own
+  // "insert" button: the draft and the internal-note toggle go with it and come back.
   document.querySelectorAll(".canned-pick select").forEach(function (select) {
-    select.addEventListener("change", function () { if (select.value) { select.form.submit(); } });
+    var insert = select.form.querySelector("[data-insert]");
+    select.addEventListener("change", function () {
+      if (select.value && insert) { select.form.requestSubmit(insert); }
+    });
   });
 
   // Who else is on this ticket: a heartbeat every 15 s says whether this agent is typing a reply;

@@ -225,6 +225,9 @@ def freeze_lifts_waiting(*, user: User) -> QuerySet[AccountFreeze]:
 # Hex hashes (0x-prefixed or not), base58 / bech32 / TRON addresses: long runs of letters and digits.
 REFERENCE_TOKEN = re.compile(r"\b[A-Za-z0-9]{25,128}\b")
 LINKS_PER_TOKEN = 5
+# Candidates looked up per page, newest messages first: a customer who pastes thousands of long
+# tokens must not turn the agent's page into a query past the database's parameter limit.
+TOKENS_LOOKED_UP = 300
 
 
 @dataclass(frozen=True)
@@ -260,12 +263,18 @@ def object_url(*, user: User, kind: str, pk: int) -> str:
 
 
 def reference_links(*, user: User, customer: User, texts: list[str]) -> ReferenceLinks:
-    """Which tokens of `texts` are tx hashes or addresses of `customer`'s deposits, withdrawals or
-    recovery requests (three queries, none when no text has a candidate). Another customer's
+    """Which tokens of `texts` (oldest first) are tx hashes or addresses of `customer`'s deposits,
+    withdrawals or recovery requests (three queries, none when no text has a candidate; the
+    newest TOKENS_LOOKED_UP candidates). Another customer's
     objects are never matched: the lookup is filtered by the ticket's customer."""
     from wallets.models import Deposit, RecoveryRequest, Withdrawal
 
-    tokens = {match.group(0) for text in texts for match in REFERENCE_TOKEN.finditer(text or "")}
+    tokens = set()
+    for text in reversed(texts):
+        for match in REFERENCE_TOKEN.finditer(text or ""):
+            if len(tokens) >= TOKENS_LOOKED_UP:
+                break
+            tokens.add(match.group(0))
     links = ReferenceLinks()
     if not tokens:
         return links

@@ -80,17 +80,20 @@ def reply_send(
     agent: User,
     body: str,
     internal: bool = False,
-    status: str = "",
-    priority: str = "",
+    status: str | None = None,
+    priority: str | None = None,
     canned: CannedReply | None = None,
 ) -> Message:
-    """An agent's public reply or internal note from the console. A macro (a canned reply with
-    set_status / set_priority) sets them when sent, unless the agent chose another status or
-    priority in the form. Reply, status and priority change together or not at all."""
+    """An agent's public reply or internal note from the console. `status` / `priority` None take
+    the macro's (a canned reply with set_status / set_priority); "" keeps the ticket's: the console
+    form shows the macro's choice pre-selected, so what it posts is the agent's last word. Reply,
+    status and priority change together or not at all."""
     if not tickets_for_agent(agent).filter(pk=ticket.pk).exists():
         raise TicketRefused("not_found", _("This ticket does not exist or is not in your queues."))
-    status = status or (canned.set_status if canned else "")
-    priority = priority or (canned.set_priority if canned else "")
+    if status is None:
+        status = canned.set_status if canned else ""
+    if priority is None:
+        priority = canned.set_priority if canned else ""
     message = message_post_agent(ticket=ticket, agent=agent, body=body, internal=internal, status=status or None)
     if priority:
         ticket_priority_set(ticket=ticket, priority=priority, by=agent)

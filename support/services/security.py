@@ -36,10 +36,12 @@ NO_CLIENT = ClientInfo()
 
 
 def _check_ticket(*, ticket: Ticket, by: User) -> User:
+    """The ticket's customer, row-locked (inside the caller's transaction): two clicks, or two
+    agents, act one after the other, and the second sees what the first did."""
     if not tickets_for_agent(by).filter(pk=ticket.pk).exists():
         raise TicketRefused("not_found", _("This ticket does not exist or is not in your queues."))
-    customer = User.objects.get(pk=ticket.customer_id)
-    if customer.is_staff:
+    customer = User.objects.select_for_update(no_key=True).get(pk=ticket.customer_id)
+    if customer.is_staff or customer.is_superuser:
         # Staff accounts are protected by operators in admin, not by a colleague from a ticket.
         raise TicketRefused("staff_account", _("This is a staff account: ask an operator."))
     return customer
@@ -62,12 +64,14 @@ def _event(*, ticket: Ticket, by: User, event: str, data: dict) -> Message:
     return Message.objects.create(ticket=ticket, kind=Message.Kind.SYSTEM, internal=True, author=by, event=event, data=data)
 
 
-def customer_protect(*, ticket: Ticket, action: str, reason: str, by: User, client: ClientInfo = NO_CLIENT) -> Message:
+def customer_protect(*, ticket: Ticket, action: str, reason: str, by: User, client: ClientInfo = NO_CLIENT, token: str = "") -> Message:
     """Take one protective action on the ticket's customer (`action` in ACTIONS) with a reason.
 
     Refused (TicketRefused) without the permission, without a reason, on a ticket the agent may
     not open, on a staff account, and when there is nothing to do (already frozen, no active key).
-    The action, the audit entry and the ticket's internal event commit together."""
+    The action, the audit entry and the ticket's internal event commit together. `token` (the
+    form's, one per page) makes it idempotent: the same form sent twice (a double click, a replay
+    after re-authentication) returns the first event and does nothing more."""
     reason = (reason or "").strip()
     if action not in ACTIONS:
         raise TicketRefused("bad_action", _("Choose an action from the list."))
@@ -75,9 +79,13 @@ def customer_protect(*, ticket: Ticket, action: str, reason: str, by: User, clie
         raise TicketRefused("no_permission", _("You may not take security actions on customer accounts."))
     if not reason:
         raise TicketRefused("reason_required", _("Give the reason for this action."))
-    customer = _check_ticket(ticket=ticket, by=by)
-    data = {"action": action, "reason": reason[:2000]}
+    token = (token or "")[:64]
+    data = {"action": action, "reason": reason[:2000], **({"token": token} if token else {})}
     with transaction.atomic():
+        customer = _check_ticket(ticket=ticket, by=by)
+        done = Message.objects.filter(ticket=ticket, event="security", data__token=token).first() if token else None
+        if done is not None:
+            return done
         if action == "freeze":
             if customer.frozen_at is not None:
                 raise TicketRefused("already_frozen", _("This account is already frozen."))
@@ -121,11 +129,11 @@ def customer_freeze_lift_request(*, ticket: Ticket, freeze_id: int, reason: str,
     reason = (reason or "").strip()
     if not reason:
         raise TicketRefused("reason_required", _("Give the reason for this action."))
-    customer = _check_ticket(ticket=ticket, by=by)
-    freeze = _freeze_of(ticket=ticket, freeze_id=freeze_id)
-    if freeze.lift_requested_by_id is not None and freeze.lifted_at is None:
-        raise TicketRefused("lift_already_requested", _("Lifting this freeze has already been requested."))
     with transaction.atomic():
+        customer = _check_ticket(ticket=ticket, by=by)
+        freeze = _freeze_of(ticket=ticket, freeze_id=freeze_id)
+        if freeze.lift_requested_by_id is not None and freeze.lifted_at is None:
+            raise TicketRefused("lift_already_requested", _("Lifting this freeze has already been requested."))
         try:
             accounts.freeze_lift_request(freeze=freeze, by=by, reason=reason)
         except ValidationError as error:
@@ -147,11 +155,11 @@ def customer_freeze_lift_approve(*, ticket: Ticket, freeze_id: int, by: User, cl
     which refuses the requester; the database refuses it too). Needs the unfreeze permission."""
     if not by.has_perm(LIFT_APPROVE_PERMISSION):
         raise TicketRefused("no_permission", _("Only a supervisor can approve lifting a freeze."))
-    customer = _check_ticket(ticket=ticket, by=by)
-    freeze = _freeze_of(ticket=ticket, freeze_id=freeze_id)
-    if freeze.lift_requested_by_id == by.pk:
-        raise TicketRefused("second_person", _("A second person must approve lifting a freeze."))
     with transaction.atomic():
+        customer = _check_ticket(ticket=ticket, by=by)
+        freeze = _freeze_of(ticket=ticket, freeze_id=freeze_id)
+        if freeze.lift_requested_by_id == by.pk:
+            raise TicketRefused("second_person", _("A second person must approve lifting a freeze."))
         try:
             accounts.freeze_lift_approve(freeze=freeze, by=by)
         except ValidationError as error:

@@ -9,8 +9,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from support.mail import mail_event_text
 from support.models import Metric, Priority, SlaClock, Ticket
 from support.selectors.console import REFERENCE_TOKEN, clock_at_risk, clock_breached
+from support.selectors.customer import event_text as customer_event_text
 from support.services.security import ACTIONS
 
 register = template.Library()
@@ -94,9 +96,25 @@ def event_text(message, people=None):
             "new": _label(Priority.choices, data.get("new")),
         }
     if event == "assigned":
+        if message.author_id is None:  # the router (new tickets, fallback) or the SLA ladder (breach)
+            if data.get("new") is None:
+                return _("The ticket went back to the queue automatically.")
+            return _("Routing assigned the ticket to %(agent)s.") % {"agent": _person(message, people, data.get("new"))}
         if data.get("new") is None:
             return _("%(who)s returned the ticket to the queue.") % {"who": who}
         return _("%(who)s assigned the ticket to %(agent)s.") % {"who": who, "agent": _person(message, people, data.get("new"))}
+    if event == "fallback":
+        reasons = {
+            "no_agent_online": _("Moved from the %(from)s queue to the %(to)s queue: no agent of the %(from)s queue was online."),
+            "waited": _("Moved from the %(from)s queue to the %(to)s queue: nobody there had room after the wait."),
+        }
+        sentence = reasons.get(data.get("reason"), _("Moved from the %(from)s queue to the %(to)s queue."))
+        return sentence % {"from": data.get("from", "?"), "to": data.get("to", "?")}  # queue codes, as the console shows them
+    if event == "recovery":
+        return _("The customer read: %(text)s") % {"text": customer_event_text(message)}  # the very words, from the customer pages
+    mail_text = mail_event_text(message) if (event or "").startswith("mail_") else ""
+    if mail_text:
+        return mail_text
     if event == "security":
         action = data.get("action")
         sentence = {

@@ -14,7 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -30,7 +31,6 @@ from support.forms_console import (
     VIEW_LABELS,
     AssignForm,
     BulkAssignForm,
-    CannedPickForm,
     FreezeLiftRequestForm,
     PresenceForm,
     PriorityForm,
@@ -45,8 +45,10 @@ from support.selectors.access import customers_for_agent, is_console_user, ticke
 from support.selectors.context import customer_context
 from support.services import canned as canned_service
 from support.services import security as security_service
+from support.services.attachments import attachments_add
 from support.services.routing import agent_presence_set, ticket_assign
 from support.services.tickets import ticket_priority_set, ticket_status_set
+from support.views.customer import ATTACHMENT_CSP
 
 VIEWERS_SECONDS = 45
 
@@ -88,6 +90,14 @@ def _back(request, default: str):
 
 def _refused(request, refused: TicketRefused) -> None:
     messages.error(request, refused.message)
+
+
+def _assign(*, ticket: Ticket, assignee: User | None, by: User) -> None:
+    """routing.ticket_assign, and the console's rule on top: taking a colleague's ticket is a
+    reassignment, which is a supervisor's (an agent takes unassigned tickets only)."""
+    if ticket.assignee_id not in (None, by.pk) and not by.has_perm("support.supervise_ticket"):
+        raise TicketRefused("assigned_to_colleague", _("This ticket is assigned to a colleague: ask a supervisor to reassign it."))
+    ticket_assign(ticket=ticket, assignee=assignee, by=by)
 
 
 # --- Queues ------------------------------------------------------------------------------------------
@@ -147,7 +157,7 @@ def bulk_assign(request):
     done = 0
     for ticket in tickets_for_agent(user).filter(pk__in=ids).order_by("pk"):
         try:
-            ticket_assign(ticket=ticket, assignee=assignee, by=user)
+            _assign(ticket=ticket, assignee=assignee, by=user)
             done += 1
         except TicketRefused as refused:
             messages.error(request, _("#%(reference)s: %(problem)s") % {"reference": ticket.reference, "problem": refused.message})
@@ -194,6 +204,8 @@ def _viewers_text(viewers: list[tuple[str, bool]]) -> list[str]:
 
 
 def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None, collision=None, status=200, canned=None):
+    """The ticket page. `reply_form`: a posted form shown again (its errors, or a collision: its
+    draft kept); else a fresh one from `reply_initial` (a canned reply inserted)."""
     user = request.user
     conversation = selectors.conversation(ticket=ticket)
     texts = [m.body for m in conversation if m.body]
@@ -208,11 +220,11 @@ def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None
     ticket.breached = any(selectors.clock_breached(clock, now) for clock in clocks)
     ticket.at_risk = any(selectors.clock_at_risk(clock, now) for clock in clocks)
     if reply_form is None:
-        reply_form = ReplyForm(initial={**(reply_initial or {}), "last_seen": last_seen})
+        reply_form = ReplyForm(replies=replies, initial={"last_seen": last_seen, **(reply_initial or {})})
     elif collision:
         data = reply_form.data.copy()
         data["last_seen"] = str(last_seen)  # sending again means: I have read these
-        reply_form = ReplyForm(data)
+        reply_form = ReplyForm(data, replies=replies)
         reply_form.is_valid()
     body = reply_form["body"].value() or ""
     context = {
@@ -226,7 +238,7 @@ def _ticket_page(request, ticket: Ticket, *, reply_form=None, reply_initial=None
         "reply_form": reply_form,
         "unfilled": canned_service.canned_unfilled(body),
         "canned": canned,
-        "canned_form": CannedPickForm(replies=replies, initial={"canned": canned.pk if canned else ""}),
+        "files_dropped": bool(collision and request.FILES),
         "status_form": StatusForm(initial={"status": ticket.status}),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
         "assign_form": AssignForm(
@@ -257,12 +269,43 @@ def ticket_view(request, ticket):
         canned = selectors.canned_reply_for(ticket=ticket, pk=int(picked))
         if canned is None:
             raise Http404
-        initial = {
-            "body": canned_service.canned_render(canned=canned, ticket=ticket),
-            "status": canned.set_status,
-            "priority": canned.set_priority,
-            "canned": canned.pk,
-        }
+        initial = _canned_initial(canned=canned, ticket=ticket)
+    return _ticket_page(request, ticket, reply_initial=initial, canned=canned)
+
+
+def _canned_initial(*, canned, ticket: Ticket, draft: str = "", internal: bool = False, status: str = "", priority: str = "") -> dict:
+    """The reply form with a canned reply added after the draft; a macro pre-selects its status and
+    priority (the agent may change them before sending). The internal toggle stays as it was."""
+    text = canned_service.canned_render(canned=canned, ticket=ticket)
+    draft = draft.rstrip()
+    return {
+        "body": f"{draft}\n\n{text}" if draft else text,
+        "internal": internal,
+        "status": canned.set_status or status,
+        "priority": canned.set_priority or priority,
+        "canned": canned.pk,
+        "pick": "",
+    }
+
+
+def _canned_insert(request, ticket: Ticket):
+    """The reply form's "insert" button: the page again with the canned reply added to the draft,
+    nothing sent. The last message the agent saw stays the one the draft was started after."""
+    post = request.POST
+    canned = selectors.canned_reply_for(ticket=ticket, pk=int(post["pick"])) if post.get("pick", "").isdigit() else None
+    if canned is None:
+        messages.error(request, _("Choose a canned reply or macro from the list."))
+        return _ticket_page(request, ticket, reply_form=ReplyForm(post, replies=selectors.canned_replies_for(ticket=ticket)), status=400)
+    initial = _canned_initial(
+        canned=canned,
+        ticket=ticket,
+        draft=post.get("body", ""),
+        internal=post.get("internal") in ("on", "1", "true"),
+        status=post.get("status", ""),
+        priority=post.get("priority", ""),
+    )
+    if post.get("last_seen", "").isdigit():
+        initial["last_seen"] = int(post["last_seen"])
     return _ticket_page(request, ticket, reply_initial=initial, canned=canned)
 
 
@@ -272,8 +315,11 @@ def ticket_view(request, ticket):
 def reply(request, ticket):
     """Post a reply or internal note. When someone else wrote after the last message this agent
     saw (the form carries its id), the page comes back with what is new and the draft kept:
-    sending again confirms it."""
-    form = ReplyForm(request.POST)
+    sending again confirms it. The "insert" button adds a canned reply to the draft instead.
+    Attachments are stored with the message, in its transaction: a refused file sends nothing."""
+    if "insert" in request.POST:
+        return _canned_insert(request, ticket)
+    form = ReplyForm(request.POST, request.FILES, replies=selectors.canned_replies_for(ticket=ticket))
     if not form.is_valid():
         return _ticket_page(request, ticket, reply_form=form, status=400)
     data = form.cleaned_data
@@ -282,15 +328,17 @@ def reply(request, ticket):
         return _ticket_page(request, ticket, reply_form=form, collision=newer, status=409)
     canned = selectors.canned_reply_for(ticket=ticket, pk=data["canned"]) if data["canned"] else None
     try:
-        canned_service.reply_send(
-            ticket=ticket,
-            agent=request.user,
-            body=data["body"],
-            internal=data["internal"],
-            status=data["status"],
-            priority=data["priority"],
-            canned=canned,
-        )
+        with transaction.atomic():
+            message = canned_service.reply_send(
+                ticket=ticket,
+                agent=request.user,
+                body=data["body"],
+                internal=data["internal"],
+                status=data["status"],
+                priority=data["priority"],
+                canned=canned,
+            )
+            attachments_add(message=message, files=data["attachments"])
     except TicketRefused as refused:
         form.add_error(None, refused.message)
         return _ticket_page(request, ticket, reply_form=form, status=400)
@@ -307,56 +355,61 @@ def heartbeat(request, ticket):
     return JsonResponse({"viewers": _viewers_text(others)})
 
 
+def _ticket_action(request, ticket: Ticket, *, form, invalid: str, act, done) -> HttpResponse:
+    """The ticket page's small forms: a valid form runs `act(cleaned_data)` (one service call);
+    the refusal, or `done` (a text, or a function of the cleaned data), is the page's message."""
+    if form is not None and not form.is_valid():
+        messages.error(request, invalid)
+        return redirect("console:ticket", reference=ticket.reference)
+    data = form.cleaned_data if form is not None else {}
+    try:
+        act(data)
+        messages.success(request, done(data) if callable(done) else done)
+    except TicketRefused as refused:
+        _refused(request, refused)
+    return redirect("console:ticket", reference=ticket.reference)
+
+
 @console_required
 @require_POST
 @ticket_required
 def status_set(request, ticket):
-    form = StatusForm(request.POST)
-    if form.is_valid():
-        try:
-            ticket_status_set(ticket=ticket, status=form.cleaned_data["status"], by=request.user)
-            messages.success(request, _("Status changed."))
-        except TicketRefused as refused:
-            _refused(request, refused)
-    else:
-        messages.error(request, _("Choose a status from the list."))
-    return redirect("console:ticket", reference=ticket.reference)
+    return _ticket_action(
+        request,
+        ticket,
+        form=StatusForm(request.POST),
+        invalid=_("Choose a status from the list."),
+        act=lambda data: ticket_status_set(ticket=ticket, status=data["status"], by=request.user),
+        done=_("Status changed."),
+    )
 
 
 @console_required
 @require_POST
 @ticket_required
 def priority_set(request, ticket):
-    form = PriorityForm(request.POST)
-    if form.is_valid():
-        try:
-            ticket_priority_set(ticket=ticket, priority=form.cleaned_data["priority"], by=request.user)
-            messages.success(request, _("Priority changed."))
-        except TicketRefused as refused:
-            _refused(request, refused)
-    else:
-        messages.error(request, _("Choose a priority from the list."))
-    return redirect("console:ticket", reference=ticket.reference)
+    return _ticket_action(
+        request,
+        ticket,
+        form=PriorityForm(request.POST),
+        invalid=_("Choose a priority from the list."),
+        act=lambda data: ticket_priority_set(ticket=ticket, priority=data["priority"], by=request.user),
+        done=_("Priority changed."),
+    )
 
 
 @console_required
 @require_POST
 @ticket_required
 def assign(request, ticket):
-    form = AssignForm(
-        request.POST, agents=selectors.agents_assignable(user=request.user), allow_nobody=request.user.has_perm("support.supervise_ticket")
-    )
-    if form.is_valid():
-        assignee_id = form.cleaned_data["assignee"]
-        assignee = User.objects.filter(pk=int(assignee_id)).first() if assignee_id else None
-        try:
-            ticket_assign(ticket=ticket, assignee=assignee, by=request.user)
-            messages.success(request, _("Assignment changed."))
-        except TicketRefused as refused:
-            _refused(request, refused)
-    else:
-        messages.error(request, _("Choose an agent from the list."))
-    return redirect("console:ticket", reference=ticket.reference)
+    user = request.user
+    form = AssignForm(request.POST, agents=selectors.agents_assignable(user=user), allow_nobody=user.has_perm("support.supervise_ticket"))
+
+    def act(data):
+        assignee = User.objects.filter(pk=int(data["assignee"])).first() if data["assignee"] else None
+        _assign(ticket=ticket, assignee=assignee, by=user)
+
+    return _ticket_action(request, ticket, form=form, invalid=_("Choose an agent from the list."), act=act, done=_("Assignment changed."))
 
 
 # --- Security actions (reason + re-authentication, audited, shown in the ticket) -------------------------
@@ -367,22 +420,19 @@ def assign(request, ticket):
 @ticket_required
 @reauthentication_required
 def security_action(request, ticket):
-    form = SecurityActionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose an action and give the reason for it."))
-        return redirect("console:ticket", reference=ticket.reference)
-    try:
+    def act(data):
         security_service.customer_protect(
-            ticket=ticket,
-            action=form.cleaned_data["action"],
-            reason=form.cleaned_data["reason"],
-            by=request.user,
-            client=client_info(request),
+            ticket=ticket, action=data["action"], reason=data["reason"], by=request.user, client=client_info(request), token=data["token"]
         )
-        messages.success(request, _("Done: %(action)s.") % {"action": security_service.ACTIONS[form.cleaned_data["action"]]})
-    except TicketRefused as refused:
-        _refused(request, refused)
-    return redirect("console:ticket", reference=ticket.reference)
+
+    return _ticket_action(
+        request,
+        ticket,
+        form=SecurityActionForm(request.POST),
+        invalid=_("Choose an action and give the reason for it."),
+        act=act,
+        done=lambda data: _("Done: %(action)s.") % {"action": security_service.ACTIONS[data["action"]]},
+    )
 
 
 @console_required
@@ -390,22 +440,19 @@ def security_action(request, ticket):
 @ticket_required
 @reauthentication_required
 def freeze_lift_request(request, ticket):
-    form = FreezeLiftRequestForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Give the reason for lifting the freeze."))
-        return redirect("console:ticket", reference=ticket.reference)
-    try:
+    def act(data):
         security_service.customer_freeze_lift_request(
-            ticket=ticket,
-            freeze_id=form.cleaned_data["freeze"],
-            reason=form.cleaned_data["reason"],
-            by=request.user,
-            client=client_info(request),
+            ticket=ticket, freeze_id=data["freeze"], reason=data["reason"], by=request.user, client=client_info(request)
         )
-        messages.success(request, _("Lifting the freeze is requested. A second person must approve it."))
-    except TicketRefused as refused:
-        _refused(request, refused)
-    return redirect("console:ticket", reference=ticket.reference)
+
+    return _ticket_action(
+        request,
+        ticket,
+        form=FreezeLiftRequestForm(request.POST),
+        invalid=_("Give the reason for lifting the freeze."),
+        act=act,
+        done=_("Lifting the freeze is requested. A second person must approve it."),
+    )
 
 
 @console_required
@@ -413,12 +460,16 @@ def freeze_lift_request(request, ticket):
 @ticket_required
 @reauthentication_required
 def freeze_lift_approve(request, ticket, freeze_id):
-    try:
-        security_service.customer_freeze_lift_approve(ticket=ticket, freeze_id=freeze_id, by=request.user, client=client_info(request))
-        messages.success(request, _("The freeze is lifted."))
-    except TicketRefused as refused:
-        _refused(request, refused)
-    return redirect("console:ticket", reference=ticket.reference)
+    return _ticket_action(
+        request,
+        ticket,
+        form=None,
+        invalid="",
+        act=lambda _data: security_service.customer_freeze_lift_approve(
+            ticket=ticket, freeze_id=freeze_id, by=request.user, client=client_info(request)
+        ),
+        done=_("The freeze is lifted."),
+    )
 
 
 @console_required
@@ -464,5 +515,5 @@ def attachment(request, pk):
     if item is None:
         raise Http404
     response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name, content_type=item.content_type)
-    response["Content-Security-Policy"] = "sandbox"
+    response["Content-Security-Policy"] = ATTACHMENT_CSP
     return response

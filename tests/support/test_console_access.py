@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from support.models import Attachment, Message, Ticket
+from support.views.customer import ATTACHMENT_CSP
 from tests.support.conftest_console import *  # noqa: F403 - the fixtures
 from tests.support.conftest_console import agent_create, customer_make, deposit_make, ticket_make
 
@@ -89,7 +90,7 @@ def test_attachments_download_only_and_with_their_sniffed_type(client, spanish_c
     assert b"".join(response.streaming_content) == b"%PDF-1.4 statement"
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment;") and "extracto.pdf" in response["Content-Disposition"]
-    assert response["Content-Security-Policy"] == "sandbox"
+    assert response["Content-Security-Policy"] == ATTACHMENT_CSP  # the customer pages' policy: loads nothing, runs nothing
     html = client.get(reverse("console:ticket", args=[spanish_case["ticket"].reference])).content.decode()
     assert reverse("console:attachment", args=[spanish_case["attachment"].pk]) in html
 

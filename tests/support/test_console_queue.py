@@ -221,6 +221,25 @@ def test_an_agent_can_take_tickets_but_not_give_them_away_or_touch_other_queues(
     assert Ticket.objects.get(pk=german.pk).assignee is None  # not in the agent's tickets: skipped
 
 
+def test_an_agent_cannot_take_a_colleagues_ticket(client, helpdesk, es_agent, supervisor):
+    """Taking a ticket someone else holds is reassigning it: the supervisor's (it was allowed, silently)."""
+    from support.services.routing import ticket_assign
+    from tests.support.conftest_console import agent_create
+
+    colleague = agent_create(languages=["es"], email="pablo@agora.test")
+    ticket = ticket_make(helpdesk)
+    ticket_assign(ticket=ticket, assignee=colleague, by=supervisor)
+    client.force_login(es_agent)
+    response = client.post(reverse("console:assign", args=[ticket.reference]), {"assignee": str(es_agent.pk)}, follow=True)
+    assert "This ticket is assigned to a colleague: ask a supervisor to reassign it." in response.content.decode()
+    response = client.post(reverse("console:bulk_assign"), {"tickets": [str(ticket.pk)], "assignee": str(es_agent.pk)}, follow=True)
+    assert f"#{ticket.reference}: This ticket is assigned to a colleague" in response.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).assignee == colleague
+    client.force_login(supervisor)
+    client.post(reverse("console:assign", args=[ticket.reference]), {"assignee": str(es_agent.pk)})
+    assert Ticket.objects.get(pk=ticket.pk).assignee == es_agent
+
+
 def test_bulk_assign_ignores_an_outside_next_address(client, helpdesk, supervisor, es_agent):
     ticket = ticket_make(helpdesk)
     client.force_login(supervisor)

@@ -15,6 +15,7 @@ from accounts.models import AccountFreeze, ApiKey, SecurityEvent, User
 from support.errors import TicketRefused
 from support.models import Message
 from support.services.security import customer_freeze_lift_approve, customer_freeze_lift_request, customer_protect
+from tests.conftest import on_postgres, run_concurrently
 from tests.support.conftest_console import *  # noqa: F403 - the fixtures
 from tests.support.conftest_console import customer_make, reauthenticate, ticket_make
 
@@ -175,6 +176,38 @@ def test_refusals_of_the_service(case, es_agent, de_agent, supervisor, helpdesk)
     assert not SecurityEvent.objects.exists() and not LogEntry.objects.filter(additional_data__kind="support_security").exists()
 
 
+def test_the_same_form_sent_twice_acts_once(client, case, es_agent):
+    """A double click (or the replay after re-authentication followed by a second click) used to lock
+    the withdrawals twice: two security emails to the customer, two audit entries, two events."""
+    customer, ticket = case
+    client.force_login(es_agent)
+    page = client.get(reverse("console:ticket", args=[ticket.reference]))
+    token = page.context["security_form"]["token"].value()
+    assert len(token) == 32 and f'name="token" value="{token}"' in page.content.decode()
+    data = {"action": "withdrawals", "reason": "Suspicious address", "token": token}
+    assert "/reauthenticate/" in client.post(security_url(ticket), data)["Location"]
+    reauthenticate(client, security_url(ticket))
+    until = User.objects.get(pk=customer.pk).withdrawals_locked_until
+    assert client.post(security_url(ticket), data).status_code == 302  # the second click
+    assert User.objects.get(pk=customer.pk).withdrawals_locked_until == until
+    assert SecurityEvent.objects.filter(user=customer, kind="withdrawal_lock").count() == 1
+    assert LogEntry.objects.filter(additional_data__kind="support_security").count() == 1
+    assert Message.objects.filter(ticket=ticket, event="security").count() == 1
+    # A new page (a new token) is a new decision: it acts again.
+    again = client.get(reverse("console:ticket", args=[ticket.reference])).context["security_form"]["token"].value()
+    assert again != token
+    client.post(security_url(ticket), {**data, "token": again})
+    assert Message.objects.filter(ticket=ticket, event="security").count() == 2
+
+
+def test_a_superuser_is_not_a_target_either(case, es_agent, helpdesk):
+    root = customer_make("es", is_superuser=True)
+    ticket = ticket_make(helpdesk, customer=root)
+    with pytest.raises(TicketRefused) as refused:
+        customer_protect(ticket=ticket, action="sessions", reason="x", by=es_agent)
+    assert refused.value.code == "staff_account"
+
+
 def test_an_agent_of_another_language_gets_404_before_any_re_authentication(client, case, de_agent):
     _customer, ticket = case
     client.force_login(de_agent)
@@ -265,3 +298,25 @@ def test_approving_needs_the_unfreeze_permission_and_a_request(case, es_agent, s
     with pytest.raises(TicketRefused) as refused:
         customer_freeze_lift_request(ticket=ticket, freeze_id=freeze.pk + 99, reason="x", by=supervisor)
     assert refused.value.code == "not_found"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not on_postgres(), reason="row-lock races need PostgreSQL (DATABASE_URL)")
+def test_two_clicks_at_once_freeze_once():
+    """Both requests checked `frozen_at` before either locked: the second freeze returned the first
+    (accounts.account_freeze is idempotent) but wrote a second audit entry and ticket event."""
+    from tests.support.factories import agent_create, desk
+
+    helpdesk = desk()
+    agent = agent_create(languages=["es"])
+    customer = customer_make("es")
+    ticket = ticket_make(helpdesk, customer=customer)
+    outcomes = run_concurrently(
+        4, lambda i: customer_protect(ticket=ticket, action="freeze", reason="stolen phone", by=User.objects.get(pk=agent.pk))
+    )
+    refused = [o for o in outcomes if isinstance(o, TicketRefused)]
+    assert len(refused) == 3 and {o.code for o in refused} == {"already_frozen"}, outcomes
+    assert AccountFreeze.objects.filter(user=customer).count() == 1
+    assert LogEntry.objects.filter(additional_data__kind="support_security").count() == 1
+    assert Message.objects.filter(ticket=ticket, event="security").count() == 1

@@ -197,11 +197,69 @@ def test_a_macro_sets_status_and_priority_when_sent(client, helpdesk, es_agent, 
     assert (form["status"].value(), form["priority"].value(), form["canned"].value()) == ("pending", "high", macro.pk)
     body = form["body"].value()
     assert body == "Envíanos el hash de la transacción, por favor."
-    # The posted form keeps the macro's id; empty status/priority fields still get the macro's.
-    client.post(reverse("console:reply", args=[ticket.reference]), {"body": body, "canned": macro.pk, "last_seen": last_seen(response)})
+    # The form posts the macro's pre-selected status and priority.
+    client.post(
+        reverse("console:reply", args=[ticket.reference]),
+        {"body": body, "canned": macro.pk, "status": "pending", "priority": "high", "last_seen": last_seen(response)},
+    )
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority) == ("pending", "high")
     assert Message.objects.filter(ticket=ticket, kind="agent", internal=False, body=body).count() == 1
+
+
+def test_keep_the_status_beats_the_macro(client, helpdesk, es_agent, macro):
+    """The macro pre-selects its status and priority; an agent who sets them back to "keep" keeps them
+    (the macro used to apply them anyway, hidden behind a form that said otherwise)."""
+    ticket = ticket_make(helpdesk)
+    client.force_login(es_agent)
+    response = page(client, ticket, canned=macro.pk)
+    client.post(
+        reverse("console:reply", args=[ticket.reference]),
+        {"body": "Solo el texto", "canned": macro.pk, "status": "", "priority": "", "last_seen": last_seen(response)},
+    )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority) == ("open", "normal")
+    assert Message.objects.filter(ticket=ticket, kind="agent", body="Solo el texto").count() == 1
+
+
+def test_inserting_a_canned_reply_keeps_the_draft_and_the_internal_toggle(client, helpdesk, es_agent, macro):
+    """The picker used to be its own GET form: choosing a reply threw the draft away and unticked
+    "internal", so the note the agent went on writing was sent to the customer."""
+    ticket = ticket_make(helpdesk)
+    client.force_login(es_agent)
+    seen = last_seen(page(client, ticket))
+    message_post_customer(ticket=ticket, customer=ticket.customer, body="¿Hola?")
+    response = client.post(
+        reverse("console:reply", args=[ticket.reference]),
+        {"insert": "1", "pick": macro.pk, "body": "Nota: revisar el hash  ", "internal": "on", "last_seen": seen},
+    )
+    assert response.status_code == 200
+    form = response.context["reply_form"]
+    assert form["body"].value() == "Nota: revisar el hash\n\nEnvíanos el hash de la transacción, por favor."
+    assert form["internal"].value() is True
+    assert (form["status"].value(), form["priority"].value(), form["canned"].value()) == ("pending", "high", macro.pk)
+    assert form["last_seen"].value() == seen  # the customer's new message still warns when it is sent
+    assert re.search(r"<input[^>]*name=\"internal\"[^>]*checked", response.content.decode())
+    assert Message.objects.filter(ticket=ticket, kind="agent").count() == 0  # nothing sent
+    assert client.post(reverse("console:reply", args=[ticket.reference]), {"insert": "1", "pick": "999999"}).status_code == 400
+
+
+def test_an_agent_attaches_a_file_to_a_reply_and_a_refused_file_sends_nothing(client, helpdesk, es_agent, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    ticket = ticket_make(helpdesk)
+    client.force_login(es_agent)
+    url = reverse("console:reply", args=[ticket.reference])
+    seen = last_seen(page(client, ticket))
+    pdf = SimpleUploadedFile("guia.pdf", b"%PDF-1.4 how to find the hash", content_type="application/pdf")
+    client.post(url, {"body": "Adjunto la guía", "attachments": [pdf], "last_seen": seen})
+    reply = Message.objects.get(ticket=ticket, kind="agent")
+    assert [(a.original_name, a.content_type) for a in reply.attachments.all()] == [("guia.pdf", "application/pdf")]
+    fake = SimpleUploadedFile("run.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
+    response = client.post(url, {"body": "Otro", "attachments": [fake], "last_seen": reply.pk})
+    assert response.status_code == 400
+    assert Message.objects.filter(ticket=ticket, kind="agent").count() == 1  # the reply went with its file
 
 
 def test_the_agents_choice_beats_the_macros(client, helpdesk, es_agent, macro):
@@ -223,7 +281,7 @@ def test_canned_replies_of_another_category_or_inactive_are_not_offered(client, 
     off = CannedReply.objects.create(title="Old", title_en="Old", body="x", body_en="x", is_active=False)
     ticket = ticket_make(helpdesk, category="deposit")
     client.force_login(es_agent)
-    choices = [value for value, _label in page(client, ticket).context["canned_form"].fields["canned"].choices]
+    choices = [value for value, _label in page(client, ticket).context["reply_form"].fields["pick"].choices]
     assert choices == ["", str(canned.pk)]
     assert page(client, ticket, canned=other.pk).status_code == 404
     assert page(client, ticket, canned=off.pk).status_code == 404
@@ -269,6 +327,23 @@ def test_link_detection_costs_three_queries(helpdesk, es_agent, usdt, django_ass
         assert not reference_links(user=es_agent, customer=customer, texts=["nothing long here"])
 
 
+def test_thousands_of_pasted_tokens_cost_a_bounded_lookup(helpdesk, es_agent, usdt):
+    """22,000 candidates made a deposit query of 66,000 parameters (2 MB of SQL, 3 s on PostgreSQL,
+    at its 65,535-parameter limit) on every load of the agent's page. The newest messages' tokens are kept."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from support.selectors.console import reference_links
+
+    customer = customer_make("es")
+    mine = deposit_make(customer, usdt, "10", "0x" + "22" * 32)
+    flood = [" ".join(f"{i:030d}" for i in range(start, start + 770)) for start in range(0, 22000, 770)]
+    with CaptureQueriesContext(connection) as queries:
+        links = reference_links(user=es_agent, customer=customer, texts=[*flood, f"el hash es {mine.tx_hash}"])
+    assert list(links.by_token) == [mine.tx_hash]
+    assert max(len(q["sql"]) for q in queries.captured_queries) < 60_000
+
+
 def test_linked_objects_and_the_object_page(client, helpdesk, es_agent, de_agent, usdt):
     customer = customer_make("es")
     withdrawal = withdrawal_make(customer, usdt, "50", "0xWithdrawalDestination00000000000000000003")
@@ -295,6 +370,8 @@ def test_a_recovery_case_shows_its_state_the_update_timer_and_the_approval_link(
     html = page(client, ticket).content.decode()
     case = re.search(r'<section class="card recovery-case".*?</section>', html, re.S).group(0)
     assert 'data-recovery-status="accepted"' in case and "Accepted, waiting for approval" in case
+    # Amounts keep their left-to-right order inside right-to-left text (they were bare text).
+    assert '<bdi dir="ltr">250.00</bdi> USDT · TRC20' in case
     assert 'class="sla ok"' in case and "left" in case
     approval = reverse("admin:wallets_recoveryrequest_changelist") + f"?id__exact={recovery.pk}"
     assert approval not in case  # agents cannot approve
@@ -388,3 +465,38 @@ def test_the_ticket_header_timer_follows_the_clocks(client, helpdesk, es_agent):
     client.force_login(es_agent)
     header = re.search(r'<dl class="kv ticket-meta">.*?</dl>', page(client, ticket).content.decode(), re.S).group(0)
     assert 'class="sla at-risk"' in header
+
+
+def test_routing_mail_and_recovery_events_read_as_sentences(client, helpdesk, es_agent):
+    """They showed as 'Event: fallback from=es, reason=no_agent_online, to=en' and 'the desk assigned…'."""
+    ticket = ticket_make(helpdesk)
+    system = {"ticket": ticket, "kind": Message.Kind.SYSTEM, "internal": True}
+    events = [
+        Message.objects.create(**system, event="fallback", data={"from": "es", "to": "en", "reason": "no_agent_online"}),
+        Message.objects.create(**system, event="fallback", data={"from": "es", "to": "en", "reason": "waited"}),
+        Message.objects.create(**system, event="assigned", data={"old": None, "new": es_agent.pk}),
+        Message.objects.create(**system, event="assigned", data={"old": es_agent.pk, "new": None}),
+        Message.objects.create(**system, event="mail_refused", data={"reason": "sender", "sender": "x@evil.test", "subject": "Hi"}),
+        Message.objects.create(**system, event="mail_attachment_refused", data={"files": [{"name": "a.exe"}, {"name": "b.js"}]}),
+        Message.objects.create(**system, event="mail_follow_up", data={"previous": "ABC12345"}),
+        Message.objects.create(
+            ticket=ticket,
+            kind=Message.Kind.SYSTEM,
+            event="recovery",
+            data={"request": 7, "status": "quoted", "fee": "12.5", "token": "USDT"},
+        ),
+    ]
+    client.force_login(es_agent)
+    response = page(client, ticket)
+    texts = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", message_html(response, m).split('class="msg-event">')[1])).strip() for m in events]
+    assert texts[0].startswith("Moved from the es queue to the en queue: no agent of the es queue was online.")
+    assert texts[1].startswith("Moved from the es queue to the en queue: nobody there had room after the wait.")
+    assert texts[2].startswith("Routing assigned the ticket to lucia.")
+    assert texts[3].startswith("The ticket went back to the queue automatically.")
+    assert texts[4].startswith("A mail from x@evil.test was refused (")
+    assert texts[5].startswith("Attachments of the customer&#x27;s mail were refused: a.exe, b.js.")
+    assert texts[6].startswith("The customer answered closed ticket #ABC12345 by email; this ticket follows it up.")
+    assert texts[7].startswith(
+        "The customer read: Your fund recovery request #7: the fee is 12.50 USDT. Accept or decline it on the recovery page."
+    )
+    assert "Event:" not in response.content.decode()
