@@ -65,7 +65,7 @@ def test_events_render_in_the_agents_language(client, helpdesk, es_agent, superv
     client.force_login(es_agent)
     html = client.get(f"/de/console/tickets/{ticket.reference}/").content.decode()
     assert "[de] %(who)s changed" not in html  # placeholders filled after translation
-    assert "[de] lucia changed the status from “[de] Open” to “On hold”." in html
+    assert "[de] lucia changed the status from “[de] Open” to “Zurückgestellt”." in html  # "On hold" keeps its real German
     assert "[de] sam assigned the ticket to lucia." in html
     assert "[de] Internal event" in html
 
