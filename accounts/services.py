@@ -612,6 +612,8 @@ ROLE_PERMISSIONS = {
         "support.view_slaevent",
         "support.view_inboundmail",
         "support.view_satisfactionrating",
+        "support.view_outboundmail",
+        "support.view_slanotification",
         "auditlog.view_logentry",
         "wallets.view_ledgeraccount",
         "wallets.view_journal",

@@ -4,6 +4,7 @@ SLA clocks and events, inbound mail, CSAT). Tickets are worked in the console, n
 change to a ticket goes through support.services.tickets, which moves the SLA clocks with it."""
 
 import string
+from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
@@ -32,11 +33,13 @@ from support.models import (
     Holiday,
     InboundMail,
     Message,
+    OutboundMail,
     Priority,
     Queue,
     SatisfactionRating,
     SlaClock,
     SlaEvent,
+    SlaNotification,
     SlaPolicy,
     SlaPolicyVersion,
     SlaTarget,
@@ -84,9 +87,57 @@ class CalendarForm(forms.ModelForm):
             raise forms.ValidationError(_("No public holidays are known for this country code."), code="country")
         return country
 
+    def clean(self):
+        data = super().clean()
+        if data.get("around_the_clock") and data.get("country"):
+            self.add_error("country", _("A 24/7 calendar has no holidays: leave the country empty or untick 24/7."))
+        return data
+
+
+def _kept(formset) -> list[dict]:
+    """The cleaned rows an inline formset will keep (neither empty nor marked for deletion)."""
+    return [form.cleaned_data for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+
+
+# A 24/7 calendar's intervals may only say what the flag says: every day, midnight to midnight.
+WHOLE_WEEK = {(weekday, time(0), time(0)) for weekday in range(7)}
+
+
+class CalendarIntervalFormSet(forms.BaseInlineFormSet):
+    """One truth for business time: the `around_the_clock` flag, when ticked, is what the SLA engine
+    and the notifications use, so intervals that say otherwise are refused rather than ignored; an
+    office calendar needs at least one interval (without business time no clock could come due)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        spans = {(row["weekday"], row["start"], row["end"]) for row in _kept(self)}
+        if self.instance.around_the_clock:
+            if spans and spans != WHOLE_WEEK:
+                raise forms.ValidationError(
+                    _("A 24/7 calendar counts every hour: remove its intervals or untick 24/7."), code="around_the_clock"
+                )
+        elif not spans:
+            raise forms.ValidationError(
+                _("Add at least one working interval or tick 24/7: without business time no SLA clock can come due."), code="empty"
+            )
+
+
+class HolidayFormSet(forms.BaseInlineFormSet):
+    """A 24/7 calendar counts holidays too (VIP and account security never close): none may be listed."""
+
+    def clean(self):
+        super().clean()
+        if not any(self.errors) and self.instance.around_the_clock and _kept(self):
+            raise forms.ValidationError(
+                _("A 24/7 calendar counts every hour, holidays too: remove its holidays or untick 24/7."), code="around_the_clock"
+            )
+
 
 class CalendarIntervalInline(admin.TabularInline):
     model = CalendarInterval
+    formset = CalendarIntervalFormSet
     fields = ["weekday", "start", "end"]
     extra = 0
 
@@ -98,6 +149,7 @@ class CalendarIntervalInline(admin.TabularInline):
 
 class HolidayInline(admin.TabularInline):
     model = Holiday
+    formset = HolidayFormSet
     fields = ["name", "first_day", "last_day"]
     extra = 0
 
@@ -549,6 +601,28 @@ class SatisfactionRatingAdmin(ReadOnly):
     search_fields = ["ticket__reference", "comment"]
     list_select_related = ["ticket", "agent"]
     date_hierarchy = "created_at"
+
+
+@admin.register(OutboundMail)
+class OutboundMailAdmin(ReadOnly):
+    """The customer notification outbox: what was mailed to whom, and when (support/mail_tasks.py sends each once)."""
+
+    list_display = ["created_at", "ticket", "recipient", "language", "mail_id", "sent_at"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), "language"]
+    search_fields = ["ticket__reference", "recipient", "mail_id"]
+    list_select_related = ["ticket"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SlaNotification)
+class SlaNotificationAdmin(ReadOnly):
+    """The escalation ladder's outbox: each alert held until the recipient's working hours, then sent once."""
+
+    list_display = ["send_after", "step", "recipient", "ticket", "clock", "sent_at", "created_at"]
+    list_filter = ["step", ("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["ticket__reference", "recipient__email"]
+    list_select_related = ["ticket", "recipient", "clock"]
+    date_hierarchy = "send_after"
 
 
 auditlog.register(Announcement)

@@ -489,9 +489,21 @@ class SlaClock(models.Model):
         return f"{self.ticket_id} {self.metric}#{self.cycle} {self.state}"
 
 
+class SlaEventQuerySet(models.QuerySet):
+    """SLA events are facts: rows are added, never rewritten (no update path, also not in bulk)."""
+
+    def update(self, **kwargs):
+        raise TypeError("SLA events are append-only")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise TypeError("SLA events are append-only")
+
+
 class SlaEvent(models.Model):
     """Append-only: what happened to a clock. The audit trail and the reporting source; warn and
     breach are unique per clock, so they fire once however many sweepers run."""
+
+    objects = SlaEventQuerySet.as_manager()
 
     class Kind(models.TextChoices):
         ACTIVATE = "activate", "activate"
@@ -523,6 +535,11 @@ class SlaEvent(models.Model):
 
     def __str__(self):
         return f"{self.clock_id} {self.kind} {self.at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("SLA events are append-only")
+        super().save(*args, **kwargs)
 
 
 class SlaNotification(models.Model):

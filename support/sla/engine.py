@@ -529,7 +529,8 @@ def reapply(*, ticket: Ticket, at: datetime, reason: str) -> None:
     """Priority, tier or policy change: pick the policy again; every live clock keeps its elapsed
     time and takes the new version's target and calendar (cancelled if it has none); a reapply
     event per clock. A resolution or first-response clock the ticket never had (no policy before,
-    or one without that target) starts as if the ticket had been opened under this one."""
+    or one without that target) starts as if the ticket had been opened under this one, and so does
+    next response when a customer message after the last public reply is still unanswered."""
     step = _Step(ticket, at)
     step.catch_up()
     ticket.policy_version = version = _version_for(ticket)
@@ -542,5 +543,16 @@ def reapply(*, ticket: Ticket, at: datetime, reason: str) -> None:
             step.start(Metric.RESOLUTION, ticket.created_at, cycle=1)
         if ticket.last_public_reply_at is None and not SlaClock.objects.filter(ticket=ticket, metric=Metric.FIRST_RESPONSE).exists():
             step.start(Metric.FIRST_RESPONSE, ticket.created_at, cycle=1)
+        if ticket.last_public_reply_at is not None and not step.live(Metric.FIRST_RESPONSE) and not step.live(Metric.NEXT_RESPONSE):
+            # A customer still waiting for an answer since the last reply: next response runs from
+            # the oldest unanswered message, as it would have had the policy had that target then.
+            oldest = (
+                Message.objects.filter(ticket=ticket, kind=Message.Kind.CUSTOMER, created_at__gt=ticket.last_public_reply_at)
+                .order_by("created_at", "pk")
+                .values_list("created_at", flat=True)
+                .first()
+            )
+            if oldest is not None:
+                step.start(Metric.NEXT_RESPONSE, oldest)
     step.sync()
     step.finish("policy_version")

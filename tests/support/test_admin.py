@@ -20,10 +20,12 @@ from support.models import (
     Holiday,
     InboundMail,
     Message,
+    OutboundMail,
     Queue,
     SatisfactionRating,
     SlaClock,
     SlaEvent,
+    SlaNotification,
     SlaPolicy,
     SlaPolicyVersion,
     SlaTarget,
@@ -46,7 +48,10 @@ DESK_MODELS = [
     "slaevent",
     "inboundmail",
     "satisfactionrating",
+    "outboundmail",
+    "slanotification",
 ]
+READ_ONLY = ["ticket", "slaclock", "slaevent", "inboundmail", "satisfactionrating", "outboundmail", "slanotification"]
 
 
 def records(n: int, world: dict) -> list[Ticket]:
@@ -64,6 +69,10 @@ def records(n: int, world: dict) -> list[Ticket]:
         assert SlaClock.objects.filter(ticket=ticket).exists() and SlaEvent.objects.filter(ticket=ticket).exists()  # the engine's
         InboundMail.objects.create(sender=ticket.customer.email, outcome=InboundMail.Outcome.ACCEPTED, ticket=ticket)
         SatisfactionRating.objects.create(ticket=ticket, solve_number=1, score=4, agent=agent)
+        first = ticket.messages.get(kind=Message.Kind.CUSTOMER)
+        OutboundMail.objects.create(ticket=ticket, message=first, mail_id=f"<m{ticket.pk}@test>", recipient=ticket.customer.email)
+        clock = SlaClock.objects.filter(ticket=ticket).first()
+        SlaNotification.objects.create(clock=clock, ticket=ticket, step="warn", recipient=agent, send_after=now)
         calendar = CalendarFactory()
         CalendarInterval.objects.create(calendar=calendar, weekday=0, start=time(9), end=time(17))
         Holiday.objects.create(calendar=calendar, name="day off", first_day=now.date(), last_day=now.date())
@@ -93,18 +102,23 @@ def staff(role: str):
 
 
 def test_every_desk_page_opens_for_a_superuser(client, world, superuser):
+    from django.apps import apps
+
     records(1, world)
     for name in DESK_MODELS:
         model = f"support_{name}"
         assert client.get(reverse(f"admin:{model}_changelist")).status_code == 200, name
-        from django.apps import apps
 
         obj = apps.get_model("support", name).objects.first()
         assert client.get(reverse(f"admin:{model}_change", args=[obj.pk])).status_code == 200, name
     for name in ["calendar", "slapolicy", "queue", "ticketcategory", "cannedreply", "agentprofile"]:
         assert client.get(reverse(f"admin:support_{name}_add")).status_code == 200, name
-    for name in ["ticket", "slaclock", "slaevent", "inboundmail", "satisfactionrating"]:
+    for name in READ_ONLY:
         assert client.get(reverse(f"admin:support_{name}_add")).status_code == 403, name
+        obj = apps.get_model("support", name).objects.first()
+        page = client.get(reverse(f"admin:support_{name}_change", args=[obj.pk])).content.decode()
+        assert 'name="_save"' not in page, name  # records are evidence: nothing to save
+        assert client.post(reverse(f"admin:support_{name}_delete", args=[obj.pk]), {"post": "yes"}).status_code == 403, name
 
 
 @pytest.mark.parametrize(
@@ -115,7 +129,7 @@ def test_every_desk_page_opens_for_a_superuser(client, world, superuser):
         (
             "operator",
             ["calendar", "slapolicy", "queue", "ticketcategory", "cannedreply", "agentprofile"],
-            ["ticket", "slaclock", "inboundmail"],
+            ["ticket", "slaclock", "inboundmail", "outboundmail", "slanotification"],
         ),
     ],
 )
@@ -395,3 +409,53 @@ def test_the_seed_holidays_action_adds_next_years_holidays(client, world, superu
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(url, {"action": "seed_holidays_next_year", "_selected_action": [madrid.pk]}, follow=True)
     assert f"Madrid: added 0 holidays for {year}." in response.content.decode() and callbacks == []
+
+
+def _calendar_add(client, *, around_the_clock, intervals=(), holidays=(), country=""):
+    data = {
+        "name": "Checked",
+        "time_zone": "Europe/Madrid",
+        "country": country,
+        "intervals-TOTAL_FORMS": str(len(intervals)),
+        "intervals-INITIAL_FORMS": "0",
+        "holidays-TOTAL_FORMS": str(len(holidays)),
+        "holidays-INITIAL_FORMS": "0",
+    }
+    if around_the_clock:
+        data["around_the_clock"] = "on"
+    for n, (weekday, start, end) in enumerate(intervals):
+        data.update({f"intervals-{n}-weekday": str(weekday), f"intervals-{n}-start": start, f"intervals-{n}-end": end})
+    for n, (name, day) in enumerate(holidays):
+        data.update({f"holidays-{n}-name": name, f"holidays-{n}-first_day": day, f"holidays-{n}-last_day": day})
+    return client.post(reverse("admin:support_calendar_add"), data)
+
+
+def _inline_errors(response) -> list[str]:
+    return [str(error) for formset in response.context["inline_admin_formsets"] for error in formset.formset.non_form_errors()]
+
+
+def test_a_24_7_calendar_cannot_list_intervals_or_holidays_that_say_otherwise(client, world, superuser):
+    # The engine and the notifications trust the flag; intervals or holidays contradicting it are refused, not ignored.
+    response = _calendar_add(client, around_the_clock=True, intervals=[(0, "09:00", "17:00")])
+    assert response.status_code == 200
+    assert _inline_errors(response) == ["A 24/7 calendar counts every hour: remove its intervals or untick 24/7."]
+    response = _calendar_add(client, around_the_clock=True, holidays=[("New Year", "2027-01-01")])
+    assert _inline_errors(response) == ["A 24/7 calendar counts every hour, holidays too: remove its holidays or untick 24/7."]
+    response = _calendar_add(client, around_the_clock=True, country="ES")
+    assert set(response.context["adminform"].form.errors) == {"country"}
+    assert not Calendar.objects.filter(name="Checked").exists()
+    # The flag alone, or with the whole week spelled out, is consistent.
+    whole_week = [(d, "00:00", "00:00") for d in range(7)]
+    assert _calendar_add(client, around_the_clock=True, intervals=whole_week).status_code == 302
+    assert Calendar.objects.get(name="Checked").intervals.count() == 7
+
+
+def test_an_office_calendar_needs_business_time(client, world, superuser):
+    response = _calendar_add(client, around_the_clock=False)
+    assert response.status_code == 200
+    assert _inline_errors(response) == ["Add at least one working interval or tick 24/7: without business time no SLA clock can come due."]
+    assert (
+        _calendar_add(client, around_the_clock=False, intervals=[(0, "09:00", "17:00")], holidays=[("Fiesta", "2027-01-06")]).status_code
+        == 302
+    )
+    assert (Calendar.objects.get(name="Checked").intervals.count(), Calendar.objects.get(name="Checked").holidays.count()) == (1, 1)

@@ -431,3 +431,46 @@ def test_the_fee_tier_recompute_moves_open_tickets_with_the_customers_tier(offic
         berlin(2026, 6, 1, 15),
         berlin(2026, 6, 3, 15),
     )
+
+
+def test_a_new_policy_with_a_next_response_target_starts_it_from_the_oldest_unanswered_message(office, now, agent):
+    # A policy for normal tickets without a next-response target: the customer's follow-up starts nothing.
+    policy_create(
+        name="no next response",
+        position=5,
+        calendar=office["office_policy"].calendar,
+        targets={"normal": {"first_response": 4 * H, "resolution": 16 * H}},
+        priorities=["normal"],
+    )
+    ticket = open_ticket(office, now, berlin(2026, 6, 1, 14))
+    now.set(berlin(2026, 6, 1, 15))
+    message_post_agent(ticket=ticket, agent=agent, body="Lo miramos")
+    now.set(berlin(2026, 6, 1, 16))
+    message_post_customer(ticket=ticket, customer=office["customer"], body="¿Y bien?")
+    now.set(berlin(2026, 6, 1, 16, 10))
+    message_post_customer(ticket=ticket, customer=office["customer"], body="¿Hola?")
+    assert not SlaClock.objects.filter(ticket=ticket, metric=NEXT).exists()
+    now.set(berlin(2026, 6, 1, 16, 20))
+    ticket_priority_set(ticket=ticket, priority="high", by=agent)  # the office policy: next response 1 h
+    following = clock_of(ticket, NEXT)
+    assert (following.state, following.started_at, following.used_seconds, following.due_at) == (
+        S.RUNNING,
+        berlin(2026, 6, 1, 16),
+        0,
+        berlin(2026, 6, 1, 17),  # 1 h of business time from Monday 16:00
+    )
+    assert reload(ticket).next_due_at == berlin(2026, 6, 1, 17)
+
+
+def test_sla_events_are_append_only(office, now):
+    ticket = open_ticket(office, now, berlin(2026, 6, 1, 15))
+    event = SlaEvent.objects.filter(ticket=ticket).first()
+    event.used_seconds = 99
+    with pytest.raises(TypeError, match="append-only"):
+        event.save()
+    with pytest.raises(TypeError, match="append-only"):
+        SlaEvent.objects.filter(ticket=ticket).update(used_seconds=99)
+    with pytest.raises(TypeError, match="append-only"):
+        SlaEvent.objects.bulk_update([event], ["used_seconds"])
+    assert set(SlaEvent.objects.filter(ticket=ticket).values_list("used_seconds", flat=True)) == {0}
+    SlaEvent.objects.create(clock=event.clock, ticket=ticket, kind=SlaEvent.Kind.PAUSE, at=now())  # adding still works
