@@ -119,15 +119,16 @@ def test_spanish_withdrawal_ticket_from_form_to_rating(live_server, page, agent_
     agent_page.go_back()
 
     # The canned reply goes in the ticket's language with its placeholders filled; the macro solves it.
-    agent_page.select_option("form.canned-pick select[name=canned]", str(canned.pk))  # inserts on change
-    agent_page.wait_for_url(re.compile(rf"\?canned={canned.pk}#reply$"))
+    # Choosing one inserts it at once (the reply form's own "insert" button posts the draft back).
+    with agent_page.expect_navigation(url=re.compile(rf"/es/console/tickets/{ticket.reference}/reply/")):
+        agent_page.select_option("form.reply-form .canned-pick select[name=pick]", str(canned.pk))
     expected = "Hola Marta: su retiro de 0,50 BTC ya está en la red. Gracias por su paciencia."
     reply_form = agent_page.locator("form.reply-form")
     assert reply_form.locator("textarea[name=body]").input_value() == expected
     assert reply_form.locator("select[name=status]").input_value() == "solved"
     assert not reply_form.locator("input[name=internal]").is_checked()
-    reply_form.locator("button[type=submit]").click()
-    agent_page.wait_for_url(re.compile(rf"/es/console/tickets/{ticket.reference}/$"))
+    reply_form.locator("button[type=submit]:not([data-insert])").click()
+    agent_page.wait_for_url(re.compile(rf"/es/console/tickets/{ticket.reference}/(#reply)?$"))
     sent = agent_page.locator(".conversation li[data-kind=agent]")
     assert sent.count() == 1 and sent.get_attribute("data-internal") is None
     assert sent.locator(".msg-body").inner_text() == expected
@@ -194,8 +195,8 @@ def test_internal_note_stays_internal_and_customer_markup_is_inert_in_the_consol
     reply_form = agent_page.locator("form.reply-form")
     reply_form.locator("textarea[name=body]").fill(note)
     reply_form.locator("input[name=internal]").check()
-    reply_form.locator("button[type=submit]").click()
-    agent_page.wait_for_url(re.compile(rf"/es/console/tickets/{ticket.reference}/$"))
+    reply_form.locator("button[type=submit]:not([data-insert])").click()
+    agent_page.wait_for_url(re.compile(rf"/es/console/tickets/{ticket.reference}/(#reply)?$"))
     shown = agent_page.locator(".conversation li[data-kind=agent][data-internal='1'] .msg-body")
     assert shown.inner_text() == note
     assert Message.objects.get(ticket=ticket, kind=Message.Kind.AGENT).internal is True

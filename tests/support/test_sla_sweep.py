@@ -73,14 +73,14 @@ def test_the_ladder_on_a_24_7_ticket_warns_breaches_reassigns_and_escalates_once
     now.set(berlin(2026, 6, 6, 2, 30))
     assert sweep(now()).warned == 1  # 24/7: mailed at once, at night, to the assignee
     assert [m.to for m in mail.outbox] == [[agent.email]]
-    assert "SLA warning: ticket #" + ticket.reference in mail.outbox[0].subject
+    assert "SLA-Warnung: Ticket #" + ticket.reference in mail.outbox[0].subject  # the agent reads German
 
     now.set(berlin(2026, 6, 6, 3))
     with django_capture_on_commit_callbacks(execute=True):
         result = sweep(now())
     assert (result.breached, result.sent) == (1, 1)  # the lead's mail, before the ticket goes back to the queue
     assert mail.outbox[1].to == [lead.email]  # the queue's lead
-    assert "It goes back to the queue, unassigned" in mail.outbox[1].body
+    assert "Il retourne dans la file, sans responsable" in mail.outbox[1].body  # the lead reads French
     ticket.refresh_from_db()
     assert ticket.assignee is None  # the es queue hands breached tickets back
     assert Message.objects.filter(ticket=ticket, event="assigned", internal=True, data={"old": agent.pk, "new": None}).exists()
@@ -136,7 +136,7 @@ def test_a_warning_waits_for_the_recipients_working_hours_and_speaks_their_langu
     assert email.to == [agent.email]
     # German, in the agent's own zone: due Monday 12:00 in Berlin.
     assert "8. Juni 2026 12:00" in email.body
-    assert f'#{ticket.reference} "Retiro"' in email.body
+    assert f"#{ticket.reference} „Retiro“" in email.body
 
 
 def test_an_unassigned_ticket_warns_the_queue_lead_and_a_queue_without_lead_the_head(office, now, staff):
