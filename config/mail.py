@@ -17,6 +17,8 @@ class ConsoleBannerEmailBackend(ConsoleEmailBackend):
             f"EMAIL to {recipients}",
             f"Subject: {message.subject}",
             f"From: {message.from_email}" + ("  (an HTML version is attached as well; not shown here)" if html else ""),
+            # Support mail is answered by email: the signed reply address is what a reply goes to.
+            *([f"Reply-To: {', '.join(message.reply_to)}"] if message.reply_to else []),
             "-" * 72,
             message.body.rstrip("\n"),
             BANNER,

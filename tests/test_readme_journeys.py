@@ -1,13 +1,13 @@
-"""The README's four journeys, followed step by step on a freshly seeded database (seed_demo):
+"""The README's five journeys, followed step by step on a freshly seeded database (seed_demo):
 deposit, a trade from a shell (the snippet is read out of README.md and executed), withdrawal,
-and a two-person distribution through admin. The amounts asserted are the ones the README states.
+a two-person distribution through admin, and a support ticket answered from the console and by email. The amounts asserted are the ones the README states.
 
 Transactional tests: tasks and the in-process engine run when each request's transaction commits,
 as the worker and the engine do under `make run`."""
 
 import re
 from decimal import Decimal as D
-from io import StringIO
+from io import BytesIO, StringIO
 from pathlib import Path
 
 import pytest
@@ -287,3 +287,72 @@ def test_two_person_distribution_journey(client, seeded):
     pool.refresh_from_db()
     assert (pool.available, pool.locked) == (D("985"), D("0"))
     ledger_check()
+
+
+# --- 5. Support ------------------------------------------------------------------------------------
+
+
+def test_support_journey(client, seeded, mailoutbox):
+    from django.test import Client
+
+    assert ".venv/bin/python manage.py support_mail_inbound < reply.eml" in README
+
+    from support.models import CannedReply, InboundMail, Message, SlaClock, Ticket
+
+    ticket = Ticket.objects.get(customer__email="carmen@demo.test")
+    # The other demo tickets are as the README says.
+    queues = {t.customer.email: (t.language, t.queue.language, t.status) for t in Ticket.objects.select_related("customer", "queue")}
+    assert queues["kenji@demo.test"] == ("ja", "en", "open")
+    assert queues["aigerim@demo.test"] == ("kk", "ru", "open")
+    assert queues["bob@demo.test"][2] == "pending"
+    vip = SlaClock.objects.get(ticket__customer__email="liwei@demo.test", metric="first_response")
+    assert vip.state == SlaClock.State.RUNNING and vip.warned_at is not None
+    # Carmen (Latin-American Spanish) sees her week-old ticket: nobody has answered, the promise is late.
+    sign_in(client, "carmen@demo.test", totp=False)
+    page = client.get("/es-419/support/").content.decode()
+    assert "Mi retiro de USDT sigue pendiente" in page
+    assert "Nuestra respuesta está demorada." in page  # its first-response clock breached days ago
+
+    # The Spanish agent: Carmen's breached ticket heads the es queue.
+    agent = Client()
+    sign_in(agent, "agent-es@demo.test", totp=False)
+    queue = agent.get("/es/console/").content.decode()
+    rows = re.findall(r'data-reference="([A-Z0-9]{10})"', queue)
+    assert rows[0] == ticket.reference, rows
+    first = SlaClock.objects.get(ticket=ticket, metric="first_response")
+    assert first.state == SlaClock.State.BREACHED
+    # The canned reply "Saludo", inserted in Carmen's language, then sent.
+    greeting = CannedReply.objects.get(title_en="Greeting")
+    assert greeting.title_es == "Saludo"
+    view = agent.get(f"/es/console/tickets/{ticket.reference}/")
+    last_seen = view.context["reply_form"]["last_seen"].value()
+    inserted = agent.post(
+        f"/es/console/tickets/{ticket.reference}/reply/", {"insert": "1", "pick": greeting.pk, "last_seen": last_seen, "body": ""}
+    )
+    body = inserted.context["reply_form"]["body"].value()
+    assert body.startswith("Hola, Carmen:\n\nGracias por comunicarte con el soporte de Agora."), body  # es-419, her variant
+    sent = agent.post(
+        f"/es/console/tickets/{ticket.reference}/reply/", {"body": body, "last_seen": last_seen, "status": "", "priority": ""}
+    )
+    assert sent.status_code == 302, sent.content.decode()[:2000]
+    first.refresh_from_db()
+    assert first.fulfilled_at is not None and first.state == SlaClock.State.BREACHED  # answered, late
+    (reply_mail,) = [m for m in mailoutbox if m.to == ["carmen@demo.test"]]
+    assert reply_mail.body.count("Hola, Carmen:") == 1
+    reply_to = reply_mail.reply_to[0]
+    assert re.fullmatch(r"Agora Support <support\+[a-z0-9.-]+@support\.agora\.example>", reply_to), reply_to
+
+    # Carmen answers by email; the MTA pipes it to support_mail_inbound.
+    eml = (
+        f"From: Carmen <carmen@demo.test>\nTo: {reply_to}\nSubject: Re: {ticket.subject}\n"
+        "Message-ID: <carmen-1@mail.example>\n\nGracias, ya lo veo en la red.\n"
+    )
+    call_command("support_mail_inbound", stdin=BytesIO(eml.encode()), stdout=StringIO())
+    assert Message.objects.filter(ticket=ticket, kind="customer", body="Gracias, ya lo veo en la red.").exists()
+    # The same address written to by anyone else is refused and shown to agents only.
+    forged = eml.replace("carmen@demo.test", "mallory@evil.example").replace("carmen-1", "mallory-1")
+    call_command("support_mail_inbound", stdin=BytesIO(forged.encode()), stdout=StringIO())
+    assert InboundMail.objects.get(mail_id__contains="mallory-1").outcome == InboundMail.Outcome.REFUSED
+    assert Message.objects.filter(ticket=ticket, event="mail_refused", internal=True).count() == 1
+    assert not Message.objects.filter(ticket=ticket, body__contains="mallory").exists()
+    assert "Gracias, ya lo veo" in client.get(f"/es-419/support/tickets/{ticket.reference}/").content.decode()

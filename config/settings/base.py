@@ -126,7 +126,8 @@ else:
     # A file cache is shared by the web, worker and beat processes of `make run`.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
     # The file-system transport needs no server: each message is a file in var/celery/.
-    CELERY_BROKER_URL = "filesystem://"
+    # (A host part, though unused: without one kombu warns "No hostname was supplied" on every connect.)
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),

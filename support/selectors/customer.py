@@ -28,8 +28,12 @@ LRI, PDI = "\u2066", "\u2069"
 
 
 def _due(metrics) -> Subquery:
-    running = SlaClock.objects.filter(ticket=OuterRef("pk"), state=SlaClock.State.RUNNING, metric__in=metrics, due_at__isnull=False)
-    return Subquery(running.order_by("due_at").values("due_at")[:1])
+    # Ticking clocks: running, or breached and still waiting for the answer (the engine keeps a
+    # breached clock's due_at and segment until it is fulfilled or stopped): that one is "late".
+    ticking = SlaClock.objects.filter(
+        ticket=OuterRef("pk"), metric__in=metrics, stopped_at__isnull=True, segment_start__isnull=False, due_at__isnull=False
+    )
+    return Subquery(ticking.order_by("due_at").values("due_at")[:1])
 
 
 def tickets_for_customer(*, customer: User) -> QuerySet[Ticket]:

@@ -69,3 +69,23 @@ def test_console_email_is_one_framed_block_in_clear_text():
         "From: Agora <no-reply@agora.example>  (an HTML version is attached as well; not shown here)\n" + "-" * 72 + "\n"
         "Hallo Bob,\n\nöffnen Sie: http://127.0.0.1:8123/de/auth/confirm-email/abc/\n" + "=" * 72 + "\n\n"
     )
+
+
+def test_console_email_shows_the_reply_address_of_support_mail():
+    out = StringIO()
+    connection = mail.get_connection("config.mail.ConsoleBannerEmailBackend", stream=out)
+    message = EmailMultiAlternatives(
+        "[Agora] Re: Retiro [#ABC]",
+        "Hola\n",
+        "Agora Support <support@support.agora.example>",
+        ["carmen@demo.test"],
+        reply_to=["support+token@support.agora.example"],
+        connection=connection,
+    )
+    assert message.send() == 1
+    lines = out.getvalue().splitlines()
+    assert lines[3:6] == [
+        "Subject: [Agora] Re: Retiro [#ABC]",
+        "From: Agora Support <support@support.agora.example>",
+        "Reply-To: support+token@support.agora.example",
+    ]

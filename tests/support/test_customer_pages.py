@@ -82,6 +82,12 @@ def test_no_promise_without_a_running_clock_and_a_late_one_says_so(client, desk,
     SlaClock.objects.filter(ticket=quiet).delete()  # e.g. a desk with no policy for it
     late = ticket_open(customer, desk, subject="late one")
     clock_running(late, due_at=NOW - timedelta(hours=1))
+    # What the sweeper leaves at the due time: breached, still ticking until the answer comes.
+    breached = ticket_open(customer, desk, subject="breached one")
+    clock_running(breached, due_at=NOW - timedelta(days=2))
+    SlaClock.objects.filter(ticket=breached, metric="first_response").update(
+        state=SlaClock.State.BREACHED, breached_at=NOW - timedelta(days=2)
+    )
     solved = ticket_open(customer, desk, subject="solved one")
     clock_running(solved, due_at=NOW + timedelta(hours=1))
     Ticket.objects.filter(pk=solved.pk).update(status=Ticket.Status.SOLVED, solved_at=NOW)
@@ -89,11 +95,12 @@ def test_no_promise_without_a_running_clock_and_a_late_one_says_so(client, desk,
     page = main(client.get("/en/support/"))
     cells = {
         ref: text(re.search(rf'<tr data-reference="{ref}".*?<td class="promise-cell">(.*?)</td>', page, re.S).group(1))
-        for ref in (quiet.reference, late.reference, solved.reference)
+        for ref in (quiet.reference, late.reference, breached.reference, solved.reference)
     }
     assert cells == {
         quiet.reference: "",
         late.reference: "Our answer is late. We are sorry; it is next in line. Time zone: Madrid",
+        breached.reference: "Our answer is late. We are sorry; it is next in line. Time zone: Madrid",
         solved.reference: "",
     }
 
