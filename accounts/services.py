@@ -186,12 +186,10 @@ def account_freeze(*, user: User, source: str, reason: str = "", by: User | None
         from exchange.services import order_cancel_for_freeze  # exchange builds on accounts, not the other way round
 
         order_cancel_for_freeze(user=locked)
-        security_event_record(
-            user=user,
-            kind=SecurityEvent.Kind.ACCOUNT_FROZEN,
-            client=client,
-            data={"source": source, "api_keys_revoked": revoked},
-        )
+        data = {"source": source, "api_keys_revoked": revoked}
+        if by is not None and by.pk != user.pk:
+            data["by_staff"] = by.pk  # the email says support did it, not "if this was you"
+        security_event_record(user=user, kind=SecurityEvent.Kind.ACCOUNT_FROZEN, client=client, data=data)
         transaction.on_commit(lambda: _publish_account_event(user.pk, "account.frozen"))
     log.info("account %s frozen (%s)", user.pk, source)
     return freeze
@@ -224,7 +222,8 @@ def freeze_lift_approve(*, freeze: AccountFreeze, by: User, client: ClientInfo =
     freeze.lifted_by, freeze.lifted_at = by, now
     freeze.save(update_fields=["lifted_by", "lifted_at"])
     User.objects.filter(pk=freeze.user_id).update(frozen_at=None)
-    security_event_record(user=freeze.user, kind=SecurityEvent.Kind.ACCOUNT_UNFROZEN, client=client)
+    # Lifting is always staff's (requested by one, approved by another): the email says so.
+    security_event_record(user=freeze.user, kind=SecurityEvent.Kind.ACCOUNT_UNFROZEN, client=client, data={"by_staff": by.pk})
     return freeze
 
 

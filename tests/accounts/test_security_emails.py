@@ -75,3 +75,25 @@ def test_every_change_that_locks_withdrawals_says_so_in_both_versions(fire, djan
     (message,) = mail.outbox
     assert LOCK_LINE in message.body
     assert LOCK_LINE in _visible_text(message.alternatives[0][0])
+
+
+def test_a_freeze_by_support_and_its_lifting_say_support_did_it(django_capture_on_commit_callbacks):
+    from accounts.services import account_freeze, freeze_lift_approve, freeze_lift_request
+
+    customer, agent, supervisor = UserFactory(), UserFactory(is_staff=True), UserFactory(is_staff=True)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        freeze = account_freeze(user=customer, source="support", reason="phishing report", by=agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        freeze_lift_request(freeze=freeze, by=agent, reason="owner verified")
+        freeze_lift_approve(freeze=freeze, by=supervisor)
+    frozen, unfrozen = (m for m in mail.outbox if m.to == [customer.email])
+    for message in (frozen, unfrozen):
+        assert "Agora support made this change. If you did not ask for it, contact support." in message.body
+        assert "If this was you, there is nothing to do." not in message.body
+    # The holder's own freeze keeps "if this was you".
+    other = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        account_freeze(user=other, source="self", by=other)
+    (own,) = [m for m in mail.outbox if m.to == [other.email]]
+    assert "If this was you, there is nothing to do." in own.body
