@@ -118,6 +118,7 @@ def addresses_in(*values) -> list[str]:
 _REFUSAL_REASONS = {
     "sender_mismatch": _("the sender is not this ticket's customer"),
     "too_large": _("the mail is larger than the size limit"),
+    "unauthenticated": _("our mail server could not confirm that it came from the customer's address"),
 }
 
 

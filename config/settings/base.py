@@ -362,6 +362,10 @@ SUPPORT_MAIL_DOMAIN = env("SUPPORT_MAIL_DOMAIN", default="support.agora.example"
 SUPPORT_FROM_EMAIL = env("SUPPORT_FROM_EMAIL", default="Agora Support <support@support.agora.example>")
 # An inbound mail larger than this (whole message, as the MTA hands it over) is refused unread.
 SUPPORT_MAIL_MAX_BYTES = env.int("SUPPORT_MAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# The From header proves nothing: with this set (the authserv-id our MTA writes in its
+# Authentication-Results header, e.g. "mx.agora.example"), inbound mail must pass DMARC, or DKIM /
+# SPF for the From domain, by that header, or it is refused. Empty: not checked (no MTA in `make run`).
+SUPPORT_MAIL_AUTHSERV_ID = env("SUPPORT_MAIL_AUTHSERV_ID", default="")
 # The sweeper runs this often and looks this far ahead (seconds).
 SUPPORT_SLA_SWEEP_SECONDS = env.float("SUPPORT_SLA_SWEEP_SECONDS", default=30.0)
 # Clocks one sweep batch (one transaction) locks at most.

@@ -112,6 +112,10 @@ def _file(parsed: EmailMessage, *, fields: dict, too_large: bool, envelope_recip
     if _is_automatic(parsed, sender):
         # An out-of-office reply or a bounce would reopen a solved ticket: recorded, never added.
         return _Filed(Outcome.REFUSED, "auto_reply", ticket=ticket, recipient=recipient)
+    if not sender_authenticated(parsed, sender=sender, authserv_id=settings.SUPPORT_MAIL_AUTHSERV_ID):
+        if ticket is not None:
+            _report(ticket=ticket, reason="unauthenticated", fields=fields)
+        return _Filed(Outcome.REFUSED, "unauthenticated", ticket=ticket, recipient=recipient)
     if ticket is not None and sender.lower() != ticket.customer.email.lower():
         _report(ticket=ticket, reason="sender_mismatch", fields=fields)
         return _Filed(Outcome.REFUSED, "sender_mismatch", ticket=ticket, recipient=recipient)
@@ -143,6 +147,39 @@ def _file(parsed: EmailMessage, *, fields: dict, too_large: bool, envelope_recip
     filed = _Filed(Outcome.ACCEPTED, "truncated" if truncated else "", ticket=ticket, message=message, recipient=recipient)
     _attachments_add(message=message, files=files, filed=filed)
     return filed
+
+
+_RESULT = re.compile(r"^\s*([a-z0-9-]+)\s*=\s*([a-z]+)(.*)$", re.I | re.S)
+_PROPERTY = re.compile(r"\b(header\.d|header\.i|header\.from|smtp\.mailfrom|smtp\.from)\s*=\s*\"?([^\s;\"()]+)", re.I)
+_COMMENT = re.compile(r"\([^()]*\)")
+
+
+def _domain(value: str) -> str:
+    return value.rsplit("@", 1)[-1].strip().lower().rstrip(".")
+
+
+def sender_authenticated(parsed: EmailMessage, *, sender: str, authserv_id: str) -> bool:
+    """Did our own MTA authenticate the From domain? Only Authentication-Results headers that carry
+    our authserv-id count (RFC 8601: the MTA removes any such header arriving from outside). A
+    pass is dmarc=pass, or dkim=pass / spf=pass for exactly the From domain. Without an
+    authserv-id configured nothing is checked."""
+    if not authserv_id:
+        return True
+    want = _domain(sender)
+    for header in parsed.get_all("Authentication-Results") or []:
+        text = _COMMENT.sub("", str(header))
+        server, _sep, rest = text.partition(";")
+        if [word.lower() for word in server.split()[:1]] != [authserv_id.lower()]:
+            continue  # written by someone else: it proves nothing
+        for result in rest.split(";"):
+            found = _RESULT.match(result)
+            if not found or found.group(2).lower() != "pass":
+                continue
+            method = found.group(1).lower()
+            domains = {_domain(value) for _name, value in _PROPERTY.findall(found.group(3))}
+            if method in ("dmarc", "dkim", "spf") and (want in domains or (method == "dmarc" and not domains)):
+                return True
+    return False
 
 
 def _closed(ticket: Ticket) -> bool:

@@ -120,6 +120,45 @@ def test_a_forged_sender_threading_by_header_is_refused_too(ticket, answered):
     assert len(_customer_messages(ticket)) == 1
 
 
+@pytest.mark.parametrize(
+    ("results", "accepted"),
+    [
+        (["mx.agora.example; dmarc=pass header.from=example.test; dkim=pass header.d=example.test"], True),
+        (["mx.agora.example; dkim=pass (good signature) header.d=example.test; spf=fail"], True),
+        (["mx.agora.example; spf=pass smtp.mailfrom=maria@example.test"], True),
+        (["mx.agora.example; dkim=pass header.d=evil.test; spf=pass smtp.mailfrom=evil.test"], False),  # another domain's pass
+        (["mx.agora.example; dmarc=fail header.from=example.test; dkim=fail header.d=example.test"], False),
+        (["mx.agora.example; dmarc=pass header.from=evil.test"], False),
+        (["evil.test; dmarc=pass header.from=example.test"], False),  # not written by our MTA
+        ([], False),  # no verdict at all
+    ],
+)
+def test_with_an_authserv_id_only_mail_our_mta_authenticated_for_the_from_domain_is_filed(
+    ticket, answered, customer, settings, results, accepted
+):
+    """The From header alone proves nothing: with SUPPORT_MAIL_AUTHSERV_ID set, mail that our MTA did
+    not authenticate for the From domain is refused and reported, even from the customer's address."""
+    settings.SUPPORT_MAIL_AUTHSERV_ID = "mx.agora.example"
+    assert customer.email == "maria@example.test"
+    raw = raw_mail(sender=customer.email, to=_reply_address(ticket), text="Soy yo, de verdad")
+    raw = b"".join(f"Authentication-Results: {line}\r\n".encode() for line in results) + raw
+    record = mail_receive(raw=raw)
+    if accepted:
+        assert record.outcome == Outcome.ACCEPTED
+        assert _customer_messages(ticket)[-1].body == "Soy yo, de verdad"
+    else:
+        assert (record.outcome, record.reason, record.ticket) == (Outcome.REFUSED, "unauthenticated", ticket)
+        (report,) = ticket.messages.filter(event="mail_refused", data__reason="unauthenticated")
+        assert "our mail server could not confirm that it came from the customer's address" in mail.mail_event_text(report)
+        assert not ticket.messages.filter(body="Soy yo, de verdad").exists()
+
+
+def test_without_an_authserv_id_the_from_address_decides(ticket, answered, customer, settings):
+    settings.SUPPORT_MAIL_AUTHSERV_ID = ""
+    record = mail_receive(raw=raw_mail(sender=customer.email, to=_reply_address(ticket), text="Sin cabeceras"))
+    assert record.outcome == Outcome.ACCEPTED
+
+
 def test_a_forged_or_altered_token_is_refused(the_desk, ticket, answered, customer):
     token = mail.reply_token(ticket=ticket)
     value, signature = token.rsplit(".", 1)
