@@ -60,8 +60,8 @@ def test_seed_demo_is_idempotent_and_prints_logins():
     text = out.getvalue()
     assert "agora-demo-2026" in text and "alice@demo.test" in text and "agent-ar@demo.test" in text
     assert (
-        User.objects.filter(email__endswith="@demo.test").count() == 2 + 2 + 14 + 1 + 2
-    )  # traders, the demo maker and taker, agents, supervisor and two operators
+        User.objects.filter(email__endswith="@demo.test").count() == 2 + 2 + 14 + 1 + 2 + 4
+    )  # traders, the demo maker and taker, agents, supervisor, two operators and the desk's four customers
     alice = User.objects.get(email="alice@demo.test")
     assert alice.check_password("agora-demo-2026") and alice.groups.filter(name="trader").exists()
     assert User.objects.get(email="operator@demo.test").is_staff

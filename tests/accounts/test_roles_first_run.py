@@ -39,7 +39,7 @@ def test_one_migrate_on_an_empty_database_gives_every_role_its_permissions(tmp_p
     assert result["groups"] == {role: sorted(perms) for role, perms in ROLE_PERMISSIONS.items()}
     # 61, + 4 pool funding, + market status changes and TOTP counters (view), - periodic-task change, + 33 desk configuration
     assert len(result["groups"]["operator"]) == 99
-    assert len(result["groups"]["supervisor"]) == 19 + 16  # + the desk's models, viewed
+    assert len(result["groups"]["supervisor"]) == 19 + 18  # + the desk's models and its two outboxes, viewed
     assert len(result["groups"]["support_agent"]) == 12 + 3  # + queues, categories, canned replies (viewed)
     assert result["pages"] == {
         "/en/admin/": 200,
