@@ -179,7 +179,11 @@ def warnings_fire(*, now: datetime, batch: int, context=None, clock_id: int | No
                 )
             )
             queue = context.queue(ticket.queue_id)
-            recipients = [users.get(ticket.assignee_id)] if ticket.assignee_id else [queue.lead]
+            # Unassigned: the queue's lead; a queue without one: the heads of support (as at breach).
+            if ticket.assignee_id:
+                recipients = [users.get(ticket.assignee_id)]
+            else:
+                recipients = [queue.lead] if queue.lead_id else context.heads()
             notes += context.notifications(Due(r["pk"], r["ticket_id"], r["policy_version_id"]), Step.WARN, recipients, now)
         SlaEvent.objects.bulk_create(events)
         SlaNotification.objects.bulk_create(notes)

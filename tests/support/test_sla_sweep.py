@@ -149,6 +149,21 @@ def test_an_unassigned_ticket_warns_the_queue_lead_and_a_queue_without_lead_the_
     assert SlaNotification.objects.get(clock__ticket=ticket, step="breach").recipient == staff["head"]
 
 
+def test_a_warning_with_nobody_assigned_and_no_lead_goes_to_the_head_with_a_console_link(
+    office, now, staff, django_capture_on_commit_callbacks
+):
+    staff["queue"].lead = None
+    staff["queue"].save()
+    ticket = open_ticket(office, now, berlin(2026, 6, 1, 15))
+    mail.outbox.clear()
+    assert sweep(berlin(2026, 6, 2, 10, 30)).warned == 1  # office hours: mailed at once
+    note = SlaNotification.objects.get(clock__ticket=ticket, step="warn")
+    assert note.recipient == staff["head"]  # it went to nobody before
+    (email,) = [m for m in mail.outbox if m.to == [staff["head"].email]]
+    language = staff["head"].language
+    assert f"http://testserver/{language}/console/tickets/{ticket.reference}/" in email.body
+
+
 def test_a_breach_answered_before_the_delay_is_not_escalated(office, now, staff, around_the_clock):
     ticket = open_ticket(office, now, berlin(2026, 6, 6, 2), category="account_security")
     assert sweep(berlin(2026, 6, 6, 3)).breached == 1
