@@ -1,4 +1,6 @@
 import os
+import re
+import time
 
 import pytest
 from django.core.cache import cache
@@ -10,6 +12,24 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API leaves an event loop on the main thread, which
     async tests (pytest-asyncio) cannot share."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _browser_quiet(request):
+    """Browser tests: no request may still run in the live server when the database is flushed
+    after the test (a TRUNCATE beside a request's reads deadlocks on PostgreSQL, and SQLite's shared
+    in-memory database refuses a second writer). The account-events socket every page opens is not
+    served by the WSGI live server, and its retries are requests: answered in the browser. At the
+    end every page leaves for about:blank and a request already received gets time to finish."""
+    if request.node.get_closest_marker("browser") is None:
+        yield
+        return
+    context = request.getfixturevalue("context")
+    context.route_web_socket(re.compile(r"/ws/"), lambda socket: None)
+    yield
+    for page in context.pages:
+        page.goto("about:blank")
+    time.sleep(0.5)
 
 
 @pytest.fixture(autouse=True)
