@@ -364,6 +364,14 @@ class Message(models.Model):
     def __str__(self):
         return f"{self.ticket_id} {self.kind}{' note' if self.internal else ''} {self.created_at:%Y-%m-%d %H:%M}"
 
+    @classmethod
+    def event_add(cls, *, ticket, event: str, data: dict, internal: bool, by=None, at=None) -> "Message":
+        """The one way a system event joins a conversation (status, assignment, fallback, recovery
+        state, security action, mail report); the services decide when, this row says what."""
+        return cls.objects.create(
+            ticket=ticket, kind=cls.Kind.SYSTEM, internal=internal, author=by, event=event, data=data, created_at=at or timezone.now()
+        )
+
     @property
     def is_public_reply(self) -> bool:
         """A customer-visible reply by a human agent: the only thing that fulfils response clocks."""

@@ -240,7 +240,7 @@ def _report(*, ticket: Ticket, reason: str, fields: dict) -> None:
 
 def _event_internal(*, ticket: Ticket, event: str, data: dict) -> Message:
     # For the ticket's agents only (internal=True): no customer page, fragment or mail shows it.
-    return Message.objects.create(ticket=ticket, kind=Message.Kind.SYSTEM, internal=True, event=event, data=data)
+    return Message.event_add(ticket=ticket, event=event, data=data, internal=True)
 
 
 def _ticket_by_headers(parsed: EmailMessage) -> Ticket | None:

@@ -85,7 +85,7 @@ def recovery_event_post(*, request) -> list[Message]:
         data["token"] = request.token
     posted = []
     for ticket in Ticket.objects.select_for_update(no_key=True).filter(recovery=request).order_by("pk"):
-        posted.append(Message.objects.create(ticket=ticket, kind=Message.Kind.SYSTEM, event="recovery", data=data, created_at=now))
+        posted.append(Message.event_add(ticket=ticket, event="recovery", data=data, internal=False, at=now))
         ticket.updated_at = now
         ticket.save(update_fields=["updated_at"])
     return posted

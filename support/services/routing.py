@@ -67,14 +67,8 @@ def ticket_assign(*, ticket: Ticket, assignee: User | None, by: User | None) -> 
     ticket.save(update_fields=["assignee", "assigned_at", "updated_at"])
     if assignee is not None:
         AgentProfile.objects.filter(user=assignee).update(last_assigned_at=now)
-    Message.objects.create(
-        ticket=ticket,
-        kind=Message.Kind.SYSTEM,
-        internal=True,
-        author=by,
-        event="assigned",
-        data={"old": old, "new": assignee.pk if assignee else None},
-        created_at=now,
+    Message.event_add(
+        ticket=ticket, event="assigned", data={"old": old, "new": assignee.pk if assignee else None}, internal=True, by=by, at=now
     )
     return ticket
 
@@ -176,14 +170,7 @@ def _fallback(*, ticket: Ticket, reason: str, at: datetime) -> None:
     old = ticket.queue.language
     ticket.queue, ticket.fallback_at, ticket.updated_at = english, at, at
     ticket.save(update_fields=["queue", "fallback_at", "updated_at"])
-    Message.objects.create(
-        ticket=ticket,
-        kind=Message.Kind.SYSTEM,
-        internal=True,
-        event="fallback",
-        data={"from": old, "to": ENGLISH, "reason": reason},
-        created_at=at,
-    )
+    Message.event_add(ticket=ticket, event="fallback", data={"from": old, "to": ENGLISH, "reason": reason}, internal=True, at=at)
     # A policy may filter on the queue: the SLA keeps its elapsed time and re-applies.
     engine.reapply(ticket=ticket, at=at, reason="fallback")
 

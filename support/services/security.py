@@ -61,7 +61,7 @@ def _audit(*, customer: User, by: User, client: ClientInfo, ticket: Ticket, acti
 
 def _event(*, ticket: Ticket, by: User, event: str, data: dict) -> Message:
     # Internal: the customer reads their own security events on their security page and by email.
-    return Message.objects.create(ticket=ticket, kind=Message.Kind.SYSTEM, internal=True, author=by, event=event, data=data)
+    return Message.event_add(ticket=ticket, event=event, data=data, internal=True, by=by)
 
 
 def customer_protect(*, ticket: Ticket, action: str, reason: str, by: User, client: ClientInfo = NO_CLIENT, token: str = "") -> Message:

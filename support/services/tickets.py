@@ -129,14 +129,7 @@ def message_post_customer(*, ticket: Ticket, customer: User, body: str, via: str
 
 def _status_event(*, ticket: Ticket, old: str, by: User | None, at) -> Message:
     """A public system message; the customer is emailed unless the customer made the change."""
-    event = Message.objects.create(
-        ticket=ticket,
-        kind=Message.Kind.SYSTEM,
-        author=by,
-        event="status",
-        data={"old": old, "new": ticket.status},
-        created_at=at,
-    )
+    event = Message.event_add(ticket=ticket, event="status", data={"old": old, "new": ticket.status}, internal=False, by=by, at=at)
     if by is None or by.pk != ticket.customer_id:
         message_notify(message=event)
     return event
@@ -213,15 +206,7 @@ def ticket_priority_set(*, ticket: Ticket, priority: str, by: User) -> Ticket:
         now = timezone.now()
         old, ticket.priority, ticket.updated_at = ticket.priority, priority, now
         ticket.save(update_fields=["priority", "updated_at"])
-        Message.objects.create(
-            ticket=ticket,
-            kind=Message.Kind.SYSTEM,
-            internal=True,
-            author=by,
-            event="priority",
-            data={"old": old, "new": priority},
-            created_at=now,
-        )
+        Message.event_add(ticket=ticket, event="priority", data={"old": old, "new": priority}, internal=True, by=by, at=now)
         engine.reapply(ticket=ticket, at=now, reason="priority")
     return ticket
 
